@@ -1,0 +1,182 @@
+"""Use a trained run: :class:`TopicClassifier` for Python, and the record-by-record logic of ``topicfit predict``.
+
+>>> clf = TopicClassifier.load("runs/coarse-minilm")        # doctest: +SKIP
+>>> clf.predict(["The shuttle's main engines were tested."])  # doctest: +SKIP
+['sci']
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .runs import MODEL_DIR, read_run
+
+logger = logging.getLogger(__name__)
+
+INPUT_FORMATS = ("auto", "lines", "jsonl", "csv")
+MAX_TEXT_CHARS = 1_000_000  # longer texts get a per-record error rather than hours of tokenising
+
+
+class TopicClassifier:
+    """A finished run of any kind (baseline, transformer, ensemble) behind one interface.
+
+    Args:
+        estimator: the fitted classifier (scikit-learn face: ``classes_``, ``predict``, maybe ``predict_proba``).
+        run (dict): the run's ``run.json``.
+    """
+
+    def __init__(self, estimator, run: dict, run_dir: Path | None = None):
+        self.estimator, self.run, self.run_dir = estimator, run, run_dir
+
+    @classmethod
+    def load(cls, run_dir: str | Path, *, trust: bool = False) -> "TopicClassifier":
+        """Load a finished run folder. ``trust`` allows a baseline file with types beyond scikit-learn's."""
+        run_dir = Path(run_dir)
+        run, _ = read_run(run_dir)
+        kind = run.get("kind")
+        if kind == "baseline":
+            from .baselines import load_baseline
+
+            estimator = load_baseline(run_dir / MODEL_DIR, trust=trust)
+        elif kind == "transformer":
+            from .train import TransformerClassifier
+
+            estimator = TransformerClassifier.load(run_dir / MODEL_DIR)
+        elif kind == "ensemble":
+            from .ensemble import EnsembleClassifier
+
+            members = [cls.load(run_dir / m["path"], trust=trust) for m in run["members"]]
+            estimator = EnsembleClassifier([m.estimator for m in members], run["weights"])
+        else:
+            raise ValueError(f"{run_dir}: unknown run kind {kind!r}; expected baseline, transformer or ensemble")
+        logger.info("loaded %s run %s (%s)", kind, run_dir, run.get("method"))
+        return cls(estimator, run, run_dir)
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.estimator.classes_)
+
+    @property
+    def has_probabilities(self) -> bool:
+        return hasattr(self.estimator, "predict_proba")
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Probabilities, shape (n, n_classes), columns in ``classes_`` order."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not self.has_probabilities:
+            raise ValueError(f"method {self.run.get('method')!r} gives no probabilities; use predict()")
+        return np.asarray(self.estimator.predict_proba(texts))
+
+    def predict(self, texts) -> list[str]:
+        """Predicted label names; a single string is accepted too."""
+        from .evaluate import predict_split
+
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        return predict_split(self.estimator, texts)[0]
+
+    def predict_records(self, texts: list[str], *, top_k: int = 3) -> list[dict]:
+        """``[{"label", "probability", "top_k": [{"label", "probability"}, ...]}]``, one per text, in order."""
+        if not texts:
+            return []
+        if not self.has_probabilities:
+            return [{"label": p, "probability": None, "top_k": [{"label": p, "probability": None}]} for p in self.predict(texts)]
+        from .evaluate import predict_split
+
+        labels, proba, _ = predict_split(self.estimator, texts)
+        index = {str(c): j for j, c in enumerate(self.classes_)}
+        k = max(1, min(top_k, proba.shape[1]))
+        out = []
+        for label, row in zip(labels, proba):
+            order = np.argsort(-row, kind="stable")[:k]
+            top = [{"label": str(self.classes_[j]), "probability": round(float(row[j]), 6)} for j in order]
+            out.append({"label": label, "probability": round(float(row[index[label]]), 6), "top_k": top})
+        return out
+
+
+# --- reading prediction input ---------------------------------------------------------------------
+
+
+def _bad_utf8(text: str) -> bool:
+    """Text decoded with ``surrogateescape`` holds lone surrogates exactly where the bytes were not UTF-8."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def read_inputs(raw: bytes, *, fmt: str = "lines", text_field: str = "text") -> list[dict]:
+    """Split raw input into records ``{"index", "text"}`` or ``{"index", "error"}``: one per input record.
+
+    ``lines``: one text per line. ``jsonl``: one JSON object per line with a ``text`` field (an ``id``
+    is carried through). ``csv``: a header row and a ``text`` column. Bytes that are not UTF-8 make an
+    error record for the record they are in, never a crash.
+    """
+    if fmt not in INPUT_FORMATS[1:]:
+        raise ValueError(f"format must be one of {INPUT_FORMATS[1:]}, got {fmt!r}")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    text = raw.decode("utf-8", errors="surrogateescape")
+    records: list[dict] = []
+    if fmt == "csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None or text_field not in reader.fieldnames:
+            raise ValueError(f"CSV input needs a header row with a {text_field!r} column; found {reader.fieldnames}")
+        for row in reader:
+            records.append({"text": row.get(text_field) or "", **({"id": row["id"]} if "id" in row else {})})
+    else:
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()  # a final newline ends the last record; it does not start another
+        for line in lines:
+            line = line.removesuffix("\r")
+            if fmt == "lines":
+                records.append({"text": line})
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                records.append({"error": f"not valid JSON ({exc.msg}); expected an object with a {text_field!r} field"})
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get(text_field), str):
+                records.append({"error": f"expected a JSON object with a string {text_field!r} field",
+                                **({"id": obj["id"]} if isinstance(obj, dict) and "id" in obj else {})})
+                continue
+            records.append({"text": obj[text_field], **({"id": obj["id"]} if "id" in obj else {})})
+    for i, rec in enumerate(records):
+        rec["index"] = i
+        t = rec.get("text")
+        if t is None:
+            continue
+        if _bad_utf8(t):
+            rec.pop("text")
+            rec["error"] = "input is not valid UTF-8; re-encode it as UTF-8"
+        elif len(t) > MAX_TEXT_CHARS:
+            rec.pop("text")
+            rec["error"] = f"text has {len(t)} characters, over the limit of {MAX_TEXT_CHARS}"
+    return records
+
+
+def guess_format(path: str | None) -> str:
+    """``jsonl``/``csv`` from a file's extension, else ``lines`` (stdin included)."""
+    suffix = Path(path).suffix.lower() if path and path != "-" else ""
+    return {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}.get(suffix, "lines")
+
+
+def predict_inputs(clf: TopicClassifier, records: list[dict], *, top_k: int = 3, batch_size: int = 256) -> list[dict]:
+    """Attach predictions to the records that have a text; keep error records as they are, in order."""
+    todo = [r for r in records if "text" in r]
+    for b in range(0, len(todo), batch_size):
+        chunk = todo[b : b + batch_size]
+        for rec, pred in zip(chunk, clf.predict_records([r["text"] for r in chunk], top_k=top_k)):
+            if not rec["text"].strip():
+                pred["warning"] = "empty text: the prediction reflects the training data's empty posts only"
+            rec.update(pred)
+    out = []
+    for rec in records:
+        rec = dict(rec)
+        rec.pop("text", None)
+        out.append(rec)
+    return out

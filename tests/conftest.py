@@ -1,0 +1,103 @@
+"""Shared fixtures: a tiny corpus in the 20news-bydate layout, tiny random BERT/DistilBERT models, the real archive."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from topicfit.data import DATA_ENV
+
+# a handful of groups across the 7 coarse categories, with words that make them learnable
+TOPICS = {
+    "alt.atheism": "god atheism belief religion argument",
+    "comp.graphics": "image graphics render pixel format",
+    "misc.forsale": "sale price shipping offer condition",
+    "rec.autos": "car engine drive wheel dealer",
+    "sci.space": "orbit launch nasa shuttle moon",
+    "soc.religion.christian": "church jesus christian prayer bible",
+    "talk.politics.guns": "gun firearms law weapon rights",
+}
+
+
+def message(group: str, i: int, *, body: str | None = None) -> str:
+    words = TOPICS[group].split()
+    text = body if body is not None else " ".join(words[(i + k) % len(words)] for k in range(12))
+    return (
+        f"From: user{i}@example.com\nSubject: about {words[0]} {i}\nOrganization: Example\n"
+        f"Lines: 5\n\n{text}\n\nIn article <{i}@x> someone writes:\n> quoted {words[1]}\n\n--\nsignature line {i}\n"
+    )
+
+
+def build_corpus(root: Path, n_train: int = 8, n_test: int = 4) -> Path:
+    """A 20news-bydate style folder with ``n_train``/``n_test`` messages per group (one empty after cleaning)."""
+    for split, n in (("20news-bydate-train", n_train), ("20news-bydate-test", n_test)):
+        for g in TOPICS:
+            folder = root / split / g
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                body = "" if (g == "misc.forsale" and i == 0) else None
+                (folder / str(1000 + i)).write_bytes(message(g, i, body=body).encode("latin-1"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="session")
+def tiny_archive(tiny_corpus, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("archive") / "20news-bydate.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for split in ("20news-bydate-train", "20news-bydate-test"):
+            tar.add(tiny_corpus / split, arcname=split)
+    return path
+
+
+@pytest.fixture(scope="session")
+def full_archive() -> Path:
+    """The real corpus from $TOPICFIT_DATA; tests that need it skip when it is not set (CI sets it)."""
+    value = os.environ.get(DATA_ENV)
+    if not value or not Path(value).exists():
+        pytest.skip(f"set {DATA_ENV} to the 20news-bydate archive to run this test")
+    return Path(value)
+
+
+def _tiny_model(kind: str, folder: Path) -> Path:
+    from transformers import (BertConfig, BertForSequenceClassification, BertTokenizerFast, DistilBertConfig,
+                              DistilBertForSequenceClassification, DistilBertTokenizerFast)
+
+    from topicfit.train import bundled_model_dir
+
+    vocab = bundled_model_dir(verify=False) / "vocab.txt"
+    if kind == "bert":
+        config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                            intermediate_size=64, max_position_embeddings=512)
+        model, tok = BertForSequenceClassification(config), BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    else:
+        config = DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=512)
+        model, tok = DistilBertForSequenceClassification(config), DistilBertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    return _tiny_model("bert", tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_distilbert(tmp_path_factory) -> Path:
+    return _tiny_model("distilbert", tmp_path_factory.mktemp("tiny-distilbert"))
+
+
+@pytest.fixture()
+def tiny_env(tiny_archive, monkeypatch):
+    """Point $TOPICFIT_DATA at the tiny archive for CLI tests."""
+    monkeypatch.setenv(DATA_ENV, str(tiny_archive))
+    return tiny_archive
