@@ -60,7 +60,7 @@ def record(scheme: str, run_dir: Path, cmd: list[str], seconds: float, info: dic
         "validation": {k: metrics["validation"].get(k) for k in keep} if "validation" in metrics else None,
         "train_seconds": run["timings"].get("train_seconds"),
         "wall_clock_seconds": round(seconds, 1),
-        "command": shlex.join(["topicfit", *cmd[3:]]),
+        "command": shlex.join(["topicfit", *cmd[3:]]).replace(str(ROOT.parent) + "/", ""),
         "machine": {k: info[k] for k in ("cpu", "cores")},
         "versions": info["versions"],
         "git_commit": info["git_commit"],

@@ -68,8 +68,8 @@ def full_archive() -> Path:
 
 
 def _tiny_model(kind: str, folder: Path) -> Path:
-    from transformers import (BertConfig, BertForSequenceClassification, BertTokenizerFast, DistilBertConfig,
-                              DistilBertForSequenceClassification, DistilBertTokenizerFast)
+    from transformers import (BertConfig, BertForSequenceClassification, BertTokenizer, DistilBertConfig,
+                              DistilBertForSequenceClassification, DistilBertTokenizer)
 
     from topicfit.train import bundled_model_dir
 
@@ -77,10 +77,10 @@ def _tiny_model(kind: str, folder: Path) -> Path:
     if kind == "bert":
         config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                             intermediate_size=64, max_position_embeddings=512)
-        model, tok = BertForSequenceClassification(config), BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+        model, tok = BertForSequenceClassification(config), BertTokenizer(vocab=str(vocab), do_lower_case=True)
     else:
         config = DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=512)
-        model, tok = DistilBertForSequenceClassification(config), DistilBertTokenizerFast(vocab_file=str(vocab), do_lower_case=True)
+        model, tok = DistilBertForSequenceClassification(config), DistilBertTokenizer(vocab=str(vocab), do_lower_case=True)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder

@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--data", help="a labelled CSV/JSONL/Parquet file (default: the run's own test split)")
     p.add_argument("--output", "-o", help="write the metrics JSON here")
+    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="transformer runtime (onnx: after `topicfit export`)")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
     _add_data_args(p, for_eval=True)
 
@@ -111,8 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("auto", "lines", "jsonl", "csv"), default="auto")
     p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text")
     p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="transformer runtime (onnx: after `topicfit export`)")
     p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
+
+    p = sub.add_parser("serve", help="serve a finished run over HTTP (FastAPI + uvicorn)")
+    p.add_argument("run")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
+
+    p = sub.add_parser("export", help="export a fine-tuned run to ONNX (and int8) for fast CPU inference")
+    p.add_argument("run")
+    p.add_argument("--format", choices=("onnx",), default="onnx")
+    p.add_argument("--int8", action="store_true", help="also write a dynamically int8-quantised model")
 
     p = sub.add_parser("compare", help="Markdown table comparing finished runs")
     p.add_argument("runs", nargs="+")
@@ -216,7 +230,7 @@ def cmd_train(args) -> int:
 
 def cmd_ensemble(args) -> int:
     from .ensemble import EnsembleClassifier, choose_weight, saved_probabilities
-    from .evaluate import score_split
+    from .evaluate import predictions_path, score_split
     from .predict import TopicClassifier
 
     runs = [read_run(r)[0] for r in args.runs]
@@ -226,8 +240,9 @@ def cmd_ensemble(args) -> int:
     config = DataConfig.from_dict(runs[0]["data_config"])
     splits = load_splits(config)
     classes = list(splits.classes)
+    # each member's saved probabilities, per split both were evaluated on (train may have been skipped)
     probs = {name: [saved_probabilities(r, name, docs.ids, classes) for r in args.runs]
-             for name, docs in splits.items() if len(docs) and all((Path(r) / ("predictions.jsonl" if name == "test" else f"predictions-{name}.jsonl")).exists() for r in args.runs)}
+             for name, docs in splits.items() if len(docs) and all(predictions_path(r, name).exists() for r in args.runs)}
     if "validation" not in probs:
         raise RunError("both runs need saved validation predictions to choose the ensemble weight")
     weight, table = choose_weight(*probs["validation"], splits.validation.labels, classes)
@@ -236,7 +251,7 @@ def cmd_ensemble(args) -> int:
     for name, (p1, p2) in probs.items():
         proba = weight * p1 + (1 - weight) * p2
         preds = [classes[i] for i in proba.argmax(axis=1)]
-        results[name] = score_split(name, dict(splits.items())[name], predictions=preds, probabilities=proba, classes=classes, run_dir=run_dir)
+        results[name] = score_split(name, getattr(splits, name), predictions=preds, probabilities=proba, classes=classes, run_dir=run_dir)
     # time how fast the ensemble predicts, through the same loading path users have
     members = [{"path": str(_relative(Path(r), run_dir)), "method": m["method"]} for r, m in zip(args.runs, runs)]
     clf = EnsembleClassifier([TopicClassifier.load(r).estimator for r in args.runs], [weight, 1 - weight])
@@ -265,7 +280,7 @@ def cmd_evaluate(args) -> int:
     from .evaluate import compute_metrics, per_class_metrics, predict_split
     from .predict import TopicClassifier
 
-    clf = TopicClassifier.load(args.run, trust=args.trust)
+    clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend)
     run = clf.run
     if args.data:
         docs = load_table(args.data, text_column=args.text_column or "text", label_column=args.label_column or "label", id_column=args.id_column)
@@ -291,7 +306,7 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from .predict import TopicClassifier, guess_format, predict_inputs, read_inputs
 
-    clf = TopicClassifier.load(args.run, trust=args.trust)  # a bad run fails before we wait on stdin
+    clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend)  # a bad run fails before we wait on stdin
     fmt = guess_format(args.input) if args.format == "auto" else args.format
     raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
     records = read_inputs(raw, fmt=fmt, text_field=args.text_field)
@@ -324,6 +339,24 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    serve(args.run, host=args.host, port=args.port, trust=args.trust, backend=args.backend)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_onnx
+
+    run, _ = read_run(args.run)
+    if run.get("kind") != "transformer":
+        raise RunError(f"{args.run} is a {run.get('kind')} run; only fine-tuned transformers are exported to ONNX")
+    for path in export_onnx(Path(args.run) / MODEL_DIR, int8=args.int8):
+        print(path)
+    return 0
+
+
 def _print_summary(run_dir: Path, results: dict) -> None:
     for name in ("train", "validation", "test"):
         if name in results:
@@ -334,7 +367,7 @@ def _print_summary(run_dir: Path, results: dict) -> None:
 
 
 COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "compare": cmd_compare}
+            "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "compare": cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -418,7 +418,10 @@ def load_splits(config: DataConfig) -> Splits:
     if config.drop_empty_train:
         train = train.select([i for i, t in enumerate(train.texts) if t.strip()])
         info["dropped_empty_train"] = info["blank_after_cleaning"]["train"]
-    classes = scheme.classes or tuple(sorted(set(train.labels)))
+    classes = tuple(sorted(set(train.labels)))
+    absent = sorted(set(scheme.classes or ()) - set(classes))
+    if absent:
+        logger.warning("label scheme %s: classes %s have no training documents and are left out", scheme.name, absent)
     if len(set(train.labels)) < 2:
         raise DataError(
             f"{config.dataset}: the training data has {len(set(train.labels))} class(es) ({sorted(set(train.labels))}); "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import PREDICTIONS_FILE, SPLIT_PREDICTIONS_FILE, compute_metrics, read_predictions
+from .evaluate import compute_metrics, predictions_path, read_predictions
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ class EnsembleClassifier:
 
 def saved_probabilities(run_dir: str | Path, split: str, ids: list[str], classes: list[str]) -> np.ndarray:
     """A run's saved probabilities for one split, rows in ``ids`` order, columns in ``classes`` order."""
-    name = PREDICTIONS_FILE if split == "test" else SPLIT_PREDICTIONS_FILE.format(split=split)
-    path = Path(run_dir) / name
+    path = predictions_path(run_dir, split)
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: the run was not evaluated on {split}")
     by_id = {r["id"]: r for r in read_predictions(path)}

@@ -47,7 +47,9 @@ def compute_metrics(*, references, predictions, classes, probabilities=None) -> 
     if probabilities is not None and len(references):
         index = {c: i for i, c in enumerate(labels)}
         y = [index[r] for r in references]
-        out["loss"] = float(log_loss(y, np.asarray(probabilities, dtype=np.float64), labels=list(range(len(labels)))))
+        proba = np.asarray(probabilities, dtype=np.float64)
+        proba = proba / proba.sum(axis=1, keepdims=True)  # float32 softmax and 6-digit files sum to 1 only within ~1e-6
+        out["loss"] = float(log_loss(y, proba, labels=list(range(len(labels)))))
     return out
 
 
@@ -124,6 +126,11 @@ def plot_learning_curve(history: list[dict], path: str | Path) -> None:
     plt.close(fig)
 
 
+def predictions_path(run_dir: str | Path, split: str) -> Path:
+    """Where a run keeps its predictions for one split."""
+    return Path(run_dir) / (PREDICTIONS_FILE if split == "test" else SPLIT_PREDICTIONS_FILE.format(split=split))
+
+
 def write_predictions(path: str | Path, *, ids, references, probabilities, classes, predictions=None) -> None:
     """One JSON line per document: ``{"id", "label", "prediction", "probabilities": {class: p}}``.
 
@@ -176,8 +183,7 @@ def score_split(name: str, docs, *, predictions, probabilities, classes, run_dir
     logger.info("%s: accuracy %.4f, macro-F1 %.4f, weighted-F1 %.4f, loss %s", name, m["accuracy"], m["macro_f1"],
                 m["weighted_f1"], "n/a" if m["loss"] is None else f"{m['loss']:.4f}")
     if run_dir is not None:
-        out = Path(run_dir) / (PREDICTIONS_FILE if name == "test" else SPLIT_PREDICTIONS_FILE.format(split=name))
-        write_predictions(out, ids=docs.ids, references=docs.labels, probabilities=probabilities, classes=classes, predictions=predictions)
+        write_predictions(predictions_path(run_dir, name), ids=docs.ids, references=docs.labels, probabilities=probabilities, classes=classes, predictions=predictions)
         if name == "test":
             plot_confusion_matrix(m["confusion_matrix"], classes, Path(run_dir) / CONFUSION_FILE, title="test")
     return m

@@ -35,8 +35,15 @@ class TopicClassifier:
         self.estimator, self.run, self.run_dir = estimator, run, run_dir
 
     @classmethod
-    def load(cls, run_dir: str | Path, *, trust: bool = False) -> "TopicClassifier":
-        """Load a finished run folder. ``trust`` allows a baseline file with types beyond scikit-learn's."""
+    def load(cls, run_dir: str | Path, *, trust: bool = False, backend: str = "torch") -> "TopicClassifier":
+        """Load a finished run folder.
+
+        Args:
+            run_dir (str | Path): the run folder.
+            trust (bool, default False): allow a baseline file with types beyond scikit-learn's.
+            backend (str, default "torch"): for transformers, ``torch``, ``onnx`` or ``onnx-int8``
+                (after ``topicfit export``).
+        """
         run_dir = Path(run_dir)
         run, _ = read_run(run_dir)
         kind = run.get("kind")
@@ -44,6 +51,12 @@ class TopicClassifier:
             from .baselines import load_baseline
 
             estimator = load_baseline(run_dir / MODEL_DIR, trust=trust)
+        elif kind == "transformer" and backend != "torch":
+            from .export import BACKENDS, OnnxClassifier
+
+            if backend not in BACKENDS:
+                raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+            estimator = OnnxClassifier(run_dir / MODEL_DIR, int8=backend == "onnx-int8")
         elif kind == "transformer":
             from .train import TransformerClassifier
 
@@ -51,7 +64,7 @@ class TopicClassifier:
         elif kind == "ensemble":
             from .ensemble import EnsembleClassifier
 
-            members = [cls.load(run_dir / m["path"], trust=trust) for m in run["members"]]
+            members = [cls.load(run_dir / m["path"], trust=trust, backend=backend) for m in run["members"]]
             estimator = EnsembleClassifier([m.estimator for m in members], run["weights"])
         else:
             raise ValueError(f"{run_dir}: unknown run kind {kind!r}; expected baseline, transformer or ensemble")

@@ -121,6 +121,11 @@ def _load_pretrained(source: str, *, attention_dropout: float | None = None, **k
     """Tokenizer and classification model through the Auto classes, with an offline-friendly error."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+    if not Path(source).exists() and not _hub_reachable():
+        try:  # a model already in the local Hugging Face cache still loads offline
+            AutoConfig.from_pretrained(source, local_files_only=True)
+        except OSError:
+            raise ModelError(_offline_message(source)) from None
     try:
         config = AutoConfig.from_pretrained(source, **kwargs)
         if attention_dropout is not None:
@@ -132,12 +137,30 @@ def _load_pretrained(source: str, *, attention_dropout: float | None = None, **k
     except OSError as exc:
         if Path(source).exists():
             raise ModelError(f"cannot load a model from the folder {source}: {exc}") from exc
-        raise ModelError(
-            f"cannot load the model {source!r}: not a local folder, and the Hugging Face Hub could not provide it "
-            f"(offline?). Download it where you are online (e.g. `hf download {source} --local-dir ./models/{source.split('/')[-1]}`), "
-            f"copy the folder here and pass --model ./models/{source.split('/')[-1]}; or use the bundled offline model: --model minilm"
-        ) from exc
+        raise ModelError(_offline_message(source)) from exc
     return tokenizer, model
+
+
+def _offline_message(source: str) -> str:
+    local = f"./models/{source.split('/')[-1]}"
+    return (f"cannot load the model {source!r}: it is not a local folder, and the Hugging Face Hub could not provide it "
+            f"(offline?). Download it where you are online (`hf download {source} --local-dir {local}`), copy the folder "
+            f"here and pass --model {local}; or use the bundled offline model: --model minilm")
+
+
+def _hub_reachable() -> bool:
+    """False when offline mode is set or the Hub's host name does not resolve (fails at once, no retries)."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
 
 
 def choose_precision(precision: str) -> str:

@@ -1,0 +1,96 @@
+"""Fast CPU inference: export a fine-tuned run to ONNX, optionally dynamically quantised to int8.
+
+    topicfit export runs/coarse-minilm --format onnx --int8
+
+writes ``model/model.onnx`` (fp32) and ``model/model.int8.onnx`` beside the PyTorch weights, using torch's
+own exporter and ``onnxruntime.quantization``. ``TopicClassifier.load(run, backend="onnx-int8")``,
+``topicfit predict --backend`` and ``topicfit serve --backend`` then run on them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .train import TransformerClassifier, encode
+
+logger = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def export_onnx(model_dir: str | Path, *, int8: bool = False, opset: int = 17) -> list[Path]:
+    """Export the classifier in ``model_dir`` to ONNX (inputs ``input_ids``, ``attention_mask``; output ``logits``)."""
+    import torch
+
+    model_dir = Path(model_dir)
+    clf = TransformerClassifier.load(model_dir, precision="fp32")
+    model = clf.model_.float().eval()
+    example = clf.tokenizer_(["an example post about topics"], return_tensors="pt")
+    onnx_path = model_dir / ONNX_FILE
+
+    class Logits(torch.nn.Module):  # a plain tensor output keeps the graph simple
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    torch.onnx.export(
+        Logits(model), (example["input_ids"], example["attention_mask"]), str(onnx_path),
+        input_names=["input_ids", "attention_mask"], output_names=["logits"], opset_version=opset, dynamo=False,
+        dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}},
+    )
+    written = [onnx_path]
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(onnx_path), str(model_dir / INT8_FILE), weight_type=QuantType.QInt8)
+        written.append(model_dir / INT8_FILE)
+    logger.info("exported %s", ", ".join(map(str, written)))
+    return written
+
+
+class OnnxClassifier:
+    """The same tokenisation and outputs as :class:`TransformerClassifier`, run by onnxruntime."""
+
+    def __init__(self, model_dir: str | Path, *, int8: bool = False, batch_size: int = 64):
+        import onnxruntime as ort
+
+        model_dir = Path(model_dir)
+        path = model_dir / (INT8_FILE if int8 else ONNX_FILE)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing; create it with: topicfit export RUN --format onnx{' --int8' if int8 else ''}")
+        ref = TransformerClassifier.load(model_dir, precision="fp32")
+        self.tokenizer_, self.config, self.classes_ = ref.tokenizer_, ref.config, ref.classes_
+        self.batch_size = batch_size
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def predict_proba(self, X) -> np.ndarray:
+        ids = encode(self.tokenizer_, list(X), max_length=self.config.max_length, truncation=self.config.truncation)
+        order = np.argsort([len(s) for s in ids], kind="stable")
+        out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
+        pad = self.tokenizer_.pad_token_id or 0
+        for b in range(0, len(order), self.batch_size):
+            batch = order[b : b + self.batch_size]
+            width = max(len(ids[i]) for i in batch)
+            input_ids = np.full((len(batch), width), pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+            logits = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0].astype(np.float64)
+            logits -= logits.max(axis=1, keepdims=True)
+            e = np.exp(logits)
+            out[batch] = e / e.sum(axis=1, keepdims=True)
+        return out
+
+    def predict(self, X) -> list[str]:
+        return [str(self.classes_[i]) for i in self.predict_proba(X).argmax(axis=1)]
