@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-BEGIN, END = "<!-- accuracy-table:begin -->", "<!-- accuracy-table:end -->"
+SPECIAL = ("truncation.json", "inference.json", "load_test.json")
 ORDER = ["random", "majority", "tfidf-nb", "tfidf-ridge", "tfidf-logreg", "tfidf-svm"]
 
 
@@ -19,7 +19,7 @@ def fmt(x, digits=4):
 
 
 def table() -> str:
-    results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json")) if p.name != "truncation.json"]
+    results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json")) if p.name not in SPECIAL]
     out = []
     for task in sorted({r["task"] for r in results}):
         rows = [r for r in results if r["task"] == task]
@@ -37,9 +37,6 @@ def table() -> str:
     return "\n".join(out)
 
 
-TRUNC_BEGIN, TRUNC_END = "<!-- truncation-table:begin -->", "<!-- truncation-table:end -->"
-
-
 def truncation_table() -> str:
     path = ROOT / "results" / "truncation.json"
     if not path.exists():
@@ -55,12 +52,43 @@ def truncation_table() -> str:
     return "\n".join(out)
 
 
+def inference_table() -> str:
+    path = ROOT / "results" / "inference.json"
+    if not path.exists():
+        return "(not measured yet: python benchmarks/inference.py RUN)"
+    r = json.loads(path.read_text())
+    base = next(row for row in r["rows"] if row["backend"] == "pytorch fp32")
+    out = [f"`{r['command']}` ({r['method']}, {r['labels']} labels; {r['docs']} test posts for throughput); "
+           f"{r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
+           "| backend | docs/s | vs PyTorch fp32 | latency p50 ms | latency p99 ms | test accuracy | test macro-F1 |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        out.append(f"| {row['backend']} | {row['docs_per_second']:.1f} | {row['docs_per_second'] / base['docs_per_second']:.2f}x | "
+                   f"{row['latency_ms_p50']:.1f} | {row['latency_ms_p99']:.1f} | {fmt(row['test_accuracy'])} | {fmt(row['test_macro_f1'])} |")
+    return "\n".join(out)
+
+
+def load_table() -> str:
+    path = ROOT / "results" / "load_test.json"
+    if not path.exists():
+        return "(not measured yet: python benchmarks/load_test.py RUN)"
+    r = json.loads(path.read_text())
+    return "\n".join([f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
+                      "| backend | connections | seconds | requests | failed | requests/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|---:|---:|",
+                      f"| {r['backend']} | {r['connections']} | {r['seconds']} | {r['requests']} | {r['failed']} | {r['requests_per_second']} | "
+                      f"{r['latency_ms_p50']} | {r['latency_ms_p99']} |"])
+
+
+SECTIONS = {"accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+
+
 def main() -> None:
     path = ROOT.parent / "BENCHMARKS.md"
     text = path.read_text()
-    new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{table()}\n{END}", text, flags=re.S)
-    new = re.sub(re.escape(TRUNC_BEGIN) + ".*?" + re.escape(TRUNC_END), lambda _: f"{TRUNC_BEGIN}\n{truncation_table()}\n{TRUNC_END}", new, flags=re.S)
-    path.write_text(new)
+    for name, render in SECTIONS.items():
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: f"{begin}\n{render()}\n{end}", text, flags=re.S)
+    path.write_text(text)
     print(table())
 
 

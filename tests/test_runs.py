@@ -25,3 +25,17 @@ def test_run_folder_lifecycle(tmp_path):
 def test_environment_records_how_results_were_made():
     env = environment()
     assert env["machine"]["cores"] >= 1 and "torch" in env["versions"] and env["created"]
+
+
+def test_model_card_has_hub_metadata(tiny_env, tmp_path):
+    import yaml
+
+    from topicfit.cli import main
+
+    assert main(["-q", "baseline", "--method", "tfidf-logreg", "--output", str(tmp_path / "r"), "--validation-size", "0.25"]) == 0
+    card = (tmp_path / "r" / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["pipeline_tag"] == "text-classification" and meta["datasets"] == ["SetFit/20_newsgroups"]
+    values = {m["name"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]}
+    assert set(values) >= {"accuracy", "macro-F1", "weighted-F1"}
+    assert "leak" in card and (tmp_path / "r" / "model" / "README.md").read_text() == card

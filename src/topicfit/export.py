@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .train import TransformerClassifier, encode
+from .train import TransformerClassifier, encode, padded_batches
 
 logger = logging.getLogger(__name__)
 
@@ -75,17 +75,8 @@ class OnnxClassifier:
 
     def predict_proba(self, X) -> np.ndarray:
         ids = encode(self.tokenizer_, list(X), max_length=self.config.max_length, truncation=self.config.truncation)
-        order = np.argsort([len(s) for s in ids], kind="stable")
         out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
-        pad = self.tokenizer_.pad_token_id or 0
-        for b in range(0, len(order), self.batch_size):
-            batch = order[b : b + self.batch_size]
-            width = max(len(ids[i]) for i in batch)
-            input_ids = np.full((len(batch), width), pad, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                input_ids[row, : len(ids[i])] = ids[i]
-                mask[row, : len(ids[i])] = 1
+        for batch, input_ids, mask in padded_batches(ids, self.batch_size, self.tokenizer_.pad_token_id or 0):
             logits = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0].astype(np.float64)
             logits -= logits.max(axis=1, keepdims=True)
             e = np.exp(logits)

@@ -8,6 +8,7 @@ Layout (file names are defined here only)::
       predictions.jsonl   # one line per test document
       predictions-{train,validation}.jsonl
       confusion_matrix.png, report.md, learning_curve.png (transformers)
+      README.md           # a Hugging Face model card (also in model/, the folder to upload)
       model/              # the fitted classifier (safetensors + tokenizer, or a skops file)
 
 ``run.json`` is written atomically and last, so a folder without it is unfinished (interrupted or still
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
+CARD_FILE = "README.md"  # the Hugging Face model card
 MODEL_DIR = "model"
 
 
@@ -125,6 +127,7 @@ def write_run(run_dir: str | Path, *, clf, splits, method: str, kind: str, confi
     or ``ensemble``. Pass ``results`` when the predictions were scored already (an ensemble).
     """
     from .evaluate import evaluate_splits, render_report
+    from .report import model_card
 
     run_dir = Path(run_dir)
     if results is None:
@@ -148,6 +151,10 @@ def write_run(run_dir: str | Path, *, clf, splits, method: str, kind: str, confi
                "versions": run["versions"], "git_commit": run["git_commit"]}
     write_json(run_dir / METRICS_FILE, metrics)
     (run_dir / REPORT_FILE).write_text(render_report(run, metrics), encoding="utf-8")
+    card = model_card(run, metrics)
+    (run_dir / CARD_FILE).write_text(card, encoding="utf-8")
+    if (run_dir / MODEL_DIR).is_dir():  # the folder an online user uploads to the Hub as it is
+        (run_dir / MODEL_DIR / CARD_FILE).write_text(card, encoding="utf-8")
     finish_run(run_dir, run)
     logger.info("run written to %s", run_dir)
     return run, metrics

@@ -213,6 +213,20 @@ def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
     raise ModelError(f"cannot find how {type(tokenizer).__name__} adds special tokens")
 
 
+def padded_batches(ids: list[list[int]], batch_size: int, pad_id: int):
+    """Yield ``(indices, input_ids, attention_mask)`` int64 arrays, batching similar lengths to keep padding small."""
+    order = np.argsort([len(s) for s in ids], kind="stable")
+    for b in range(0, len(order), batch_size):
+        batch = order[b : b + batch_size]
+        width = max(len(ids[i]) for i in batch)
+        input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, i in enumerate(batch):
+            input_ids[row, : len(ids[i])] = ids[i]
+            mask[row, : len(ids[i])] = 1
+        yield batch, input_ids, mask
+
+
 class _Encoded:
     """A list-of-dicts dataset the Trainer, its collator and its length-grouped sampler accept."""
 
@@ -353,23 +367,14 @@ class TransformerClassifier:
         model, tokenizer = self.model_, self.tokenizer_
         model.eval()
         ids = encode(tokenizer, list(X), max_length=cfg.max_length, truncation=cfg.truncation)
-        order = np.argsort([len(s) for s in ids], kind="stable")  # similar lengths together: little padding
         out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
         device = next(model.parameters()).device
         precision = getattr(self, "precision_", None) or choose_precision(cfg.precision)
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-        pad = tokenizer.pad_token_id or 0
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            for b in range(0, len(order), cfg.eval_batch_size):
-                batch = order[b : b + cfg.eval_batch_size]
-                width = max(len(ids[i]) for i in batch)
-                input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
-                    mask[row, : len(ids[i])] = 1
-                logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits.float()
-                out[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
+            for batch, input_ids, mask in padded_batches(ids, cfg.eval_batch_size, tokenizer.pad_token_id or 0):
+                logits = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device)).logits
+                out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return out
 
     def predict(self, X) -> list[str]:

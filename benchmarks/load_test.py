@@ -1,0 +1,108 @@
+"""Load test: a real `topicfit serve` process on 127.0.0.1, hit by a bounded Python client.
+
+    python benchmarks/load_test.py benchmarks/runs/coarse/minilm [--connections 16] [--seconds 60] [--backend onnx-int8]
+
+Each of ``--connections`` threads keeps one HTTP connection busy for ``--seconds``, sending one test post per
+request (the test split's length mix). It records requests per second, p50/p99 latency and failures (any
+non-200 answer or transport error), then stops the server. Writes ``benchmarks/results/load_test.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnx", "onnx-int8"))
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT.parent / "src"))
+    from topicfit.data import DataConfig, load_splits
+    from topicfit.runs import environment, read_run
+
+    run, _ = read_run(args.run)
+    texts = load_splits(DataConfig.from_dict(run["data_config"])).test.texts
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "topicfit", "-q", "serve", args.run, "--port", str(port), "--backend", args.backend])
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/health")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("server did not start")
+                time.sleep(0.5)
+        latencies: list[float] = []
+        failures = [0]
+        lock = threading.Lock()
+        stop = time.monotonic() + args.seconds
+
+        def worker(k: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            i = k
+            while time.monotonic() < stop:
+                body = json.dumps({"texts": [texts[i % len(texts)]], "top_k": 3})
+                i += args.connections
+                t = time.perf_counter()
+                try:
+                    conn.request("POST", "/predict", body=body, headers={"content-type": "application/json"})
+                    resp = conn.getresponse()
+                    resp.read()
+                    ok = resp.status == 200
+                except (OSError, http.client.HTTPException):
+                    ok = False
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                with lock:
+                    latencies.append(1000 * (time.perf_counter() - t))
+                    failures[0] += not ok
+
+        start = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    env = environment()
+    result = {"run": args.run, "backend": args.backend, "connections": args.connections, "seconds": round(elapsed, 1),
+              "requests": len(latencies), "failed": failures[0], "requests_per_second": round(len(latencies) / elapsed, 1),
+              "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1), "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),
+              "command": f"python benchmarks/load_test.py {args.run} --connections {args.connections} --seconds {args.seconds:g} --backend {args.backend}",
+              "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]}, "git_commit": env["git_commit"],
+              "date": dt.date.today().isoformat()}
+    (ROOT / "results" / "load_test.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0 if failures[0] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
