@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import fields
@@ -204,12 +205,19 @@ def cmd_train(args) -> int:
     if values.get("attention_dropout") is not None and values["attention_dropout"] < 0:
         values["attention_dropout"] = None
     train_config = TrainConfig(**values)
-    run_dir = start_run(args.output, overwrite=args.overwrite, resume=args.resume)
-    logger.info("training %s on %s labels -> %s", train_config.model, config.labels, run_dir)
+    # under torchrun / accelerate launch every process runs this; process 0 owns the run folder
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    if rank == 0:
+        run_dir = start_run(args.output, overwrite=args.overwrite, resume=args.resume)
+    else:
+        run_dir = _wait_for_folder(Path(args.output))
+    logger.info("training %s on %s labels -> %s (process %d of %d)", train_config.model, config.labels, run_dir, rank, world)
     splits = load_splits(config)
     clf = TransformerClassifier(train_config, output_dir=run_dir)
     clf.fit(splits.train.texts, splits.train.labels, X_val=splits.validation.texts, y_val=splits.validation.labels,
             classes=splits.classes, resume=args.resume)
+    if rank != 0:
+        return 0  # the model is the same on every process; process 0 evaluates and writes the run
     clf.save(run_dir / MODEL_DIR)
     plot_learning_curve(clf.history_, run_dir / LEARNING_CURVE_FILE)
     names = ("validation", "test") if args.no_train_eval else ("train", "validation", "test")
@@ -226,6 +234,16 @@ def cmd_train(args) -> int:
     shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # the best model is saved under model/
     _print_summary(run_dir, results)
     return 0
+
+
+def _wait_for_folder(path: Path, timeout: float = 120.0) -> Path:
+    """Other processes of a distributed run wait until process 0 has (re)created the run folder."""
+    deadline = time.monotonic() + timeout
+    while not path.is_dir() or (path / "run.json").exists():
+        if time.monotonic() > deadline:
+            raise RunError(f"{path} was not prepared by process 0 within {timeout:.0f}s")
+        time.sleep(0.5)
+    return path
 
 
 def cmd_ensemble(args) -> int:

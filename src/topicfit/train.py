@@ -351,7 +351,8 @@ class TransformerClassifier:
         self.train_seconds_ = time.perf_counter() - start
         self.train_samples_per_second_ = result.metrics.get("train_samples_per_second")
         self.best_epoch_ = self._best_epoch()
-        logger.info("trained in %.0fs, %.1f samples/s; best validation epoch %s", self.train_seconds_, self.train_samples_per_second_ or 0, self.best_epoch_)
+        logger.info("process %d of %d trained %d steps in %.0fs, %.1f samples/s; best validation epoch %s", args.process_index,
+                    args.world_size, trainer.state.global_step, self.train_seconds_, self.train_samples_per_second_ or 0, self.best_epoch_)
         return self
 
     def _best_epoch(self):
