@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("onnx",), default="onnx")
     p.add_argument("--int8", action="store_true", help="also write a dynamically int8-quantised model")
 
+    p = sub.add_parser("report", help="HTML or Markdown report comparing runs: scores, per-class F1, confusions, calibration")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--output", "-o", required=True, help="report.html (figures embedded) or report.md (figures beside it)")
+
     p = sub.add_parser("compare", help="Markdown table comparing finished runs")
     p.add_argument("runs", nargs="+")
     p.add_argument("--split", default="test", choices=("train", "validation", "test"))
@@ -364,6 +368,13 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    print(write_report(args.runs, args.output))
+    return 0
+
+
 def cmd_export(args) -> int:
     from .export import export_onnx
 
@@ -385,7 +396,7 @@ def _print_summary(run_dir: Path, results: dict) -> None:
 
 
 COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "compare": cmd_compare}
+            "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "compare": cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:
