@@ -84,3 +84,21 @@ def load_baseline(folder: str | Path, *, trust: bool = False):
         raise ValueError(f"{path} contains types that are not scikit-learn/numpy/scipy: {unknown}; "
                          "refusing to load it. Pass --trust (trust=True) only if you vouch for this file.")
     return sio.load(path, trusted=untrusted)
+
+
+def fit_baseline_run(method: str, splits, data_config, run_dir, *, params: dict | None = None) -> tuple[dict, dict]:
+    """Fit a registry baseline (with optional scikit-learn ``set_params`` overrides), save and evaluate it as a run."""
+    import time
+
+    from .runs import MODEL_DIR, write_run
+
+    clf = make_baseline(method, seed=data_config.seed)
+    if params:
+        clf.set_params(**params)
+    start = time.perf_counter()
+    clf.fit(splits.train.texts, splits.train.labels)
+    train_seconds = time.perf_counter() - start
+    save_baseline(clf, Path(run_dir) / MODEL_DIR)
+    return write_run(run_dir, clf=clf, splits=splits, method=method, kind="baseline",
+                     config={"data_config": data_config.to_dict(), "model_config": {"method": method, "params": params or {}}},
+                     timings={"train_seconds": round(train_seconds, 2)})

@@ -94,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     _add_train_args(p)
 
+    p = sub.add_parser("tune", help="Optuna hyperparameter search on the validation split, then retrain the best")
+    p.add_argument("--method", choices=("tfidf-logreg", "tfidf-svm", "tfidf-ridge", "tfidf-nb"), help="tune a TF-IDF baseline instead of a transformer")
+    p.add_argument("--trials", type=int, default=10)
+    p.add_argument("--timeout", type=float, help="minutes to search at most")
+    p.add_argument("--quick", action="store_true", help="transformers: trials train on a 2,000-post subset")
+    p.add_argument("--quick-samples", type=int, default=2000)
+    _add_run_args(p)
+    _add_data_args(p)
+    _add_train_args(p)
+
     p = sub.add_parser("ensemble", help="average two runs' probabilities, weight chosen on validation")
     p.add_argument("runs", nargs=2, help="two finished runs trained on the same data")
     p.add_argument("--output", "-o", required=True)
@@ -174,7 +184,7 @@ def data_config(args: argparse.Namespace) -> DataConfig:
 
 
 def cmd_baseline(args) -> int:
-    from .baselines import BASELINES, make_baseline, save_baseline
+    from .baselines import BASELINES, fit_baseline_run
     from .evaluate import compare_table
 
     config = data_config(args)
@@ -185,30 +195,28 @@ def cmd_baseline(args) -> int:
     for method in methods:
         run_dir = start_run(out / method if args.method == "all" else out, overwrite=args.overwrite)
         logger.info("baseline %s -> %s", method, run_dir)
-        clf = make_baseline(method, seed=config.seed)
-        start = time.perf_counter()
-        clf.fit(splits.train.texts, splits.train.labels)
-        train_seconds = time.perf_counter() - start
-        save_baseline(clf, run_dir / MODEL_DIR)
-        run, metrics = write_run(run_dir, clf=clf, splits=splits, method=method, kind="baseline",
-                                 config={"data_config": config.to_dict(), "model_config": {"method": method}},
-                                 timings={"train_seconds": round(train_seconds, 2)})
+        run, metrics = fit_baseline_run(method, splits, config, run_dir)
         written.append((str(run_dir), run, metrics))
     print(compare_table(written))
     return 0
 
 
-def cmd_train(args) -> int:
-    from .evaluate import LEARNING_CURVE_FILE, plot_learning_curve
-    from .train import TrainConfig, TransformerClassifier
+def train_config_from(args) -> "TrainConfig":  # noqa: F821
+    from .train import TrainConfig
 
-    config = data_config(args)
     values = _settings(args, TrainConfig)
     if values.get("class_weight") == "none":
         values["class_weight"] = None
     if values.get("attention_dropout") is not None and values["attention_dropout"] < 0:
         values["attention_dropout"] = None
-    train_config = TrainConfig(**values)
+    return TrainConfig(**values)
+
+
+def cmd_train(args) -> int:
+    from .train import fit_transformer_run
+
+    config = data_config(args)
+    train_config = train_config_from(args)
     # under torchrun / accelerate launch every process runs this; process 0 owns the run folder
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     if rank == 0:
@@ -217,26 +225,10 @@ def cmd_train(args) -> int:
         run_dir = _wait_for_folder(Path(args.output))
     logger.info("training %s on %s labels -> %s (process %d of %d)", train_config.model, config.labels, run_dir, rank, world)
     splits = load_splits(config)
-    clf = TransformerClassifier(train_config, output_dir=run_dir)
-    clf.fit(splits.train.texts, splits.train.labels, X_val=splits.validation.texts, y_val=splits.validation.labels,
-            classes=splits.classes, resume=args.resume)
-    if rank != 0:
-        return 0  # the model is the same on every process; process 0 evaluates and writes the run
-    clf.save(run_dir / MODEL_DIR)
-    plot_learning_curve(clf.history_, run_dir / LEARNING_CURVE_FILE)
-    names = ("validation", "test") if args.no_train_eval else ("train", "validation", "test")
-    from .evaluate import evaluate_splits
-
-    results = evaluate_splits(clf, splits, run_dir, split_names=names)
-    write_run(run_dir, clf=clf, splits=splits, method=f"finetune-{Path(train_config.model).name}", kind="transformer",
-              config={"data_config": config.to_dict(), "model_config": train_config.to_dict()},
-              timings={"train_seconds": round(clf.train_seconds_, 1), "train_samples_per_second": clf.train_samples_per_second_,
-                       "precision": clf.precision_},
-              extra={"history": clf.history_, "best_epoch": clf.best_epoch_}, results=results)
-    import shutil
-
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # the best model is saved under model/
-    _print_summary(run_dir, results)
+    results = fit_transformer_run(splits, config, train_config, run_dir, resume=args.resume, eval_train=not args.no_train_eval,
+                                  process_index=rank)
+    if results is not None:
+        _print_summary(run_dir, results)
     return 0
 
 
@@ -368,6 +360,16 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from .tune import tune
+
+    summary = tune(data_config(args), args.output, method=args.method, train_config=train_config_from(args), trials=args.trials,
+                   timeout_minutes=args.timeout, quick=args.quick, quick_samples=args.quick_samples, resume=args.resume,
+                   overwrite=args.overwrite)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import write_report
 
@@ -396,7 +398,7 @@ def _print_summary(run_dir: Path, results: dict) -> None:
 
 
 COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "compare": cmd_compare}
+            "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -259,8 +259,11 @@ class TransformerClassifier:
         self.output_dir = output_dir
 
     # -- training --
-    def fit(self, X, y, *, X_val=None, y_val=None, classes=None, resume: bool = False) -> "TransformerClassifier":
-        """Fine-tune on texts ``X`` with labels ``y``; select the best epoch on ``(X_val, y_val)`` by macro-F1."""
+    def fit(self, X, y, *, X_val=None, y_val=None, classes=None, resume: bool = False, callbacks=None) -> "TransformerClassifier":
+        """Fine-tune on texts ``X`` with labels ``y``; select the best epoch on ``(X_val, y_val)`` by macro-F1.
+
+        ``callbacks`` are extra ``TrainerCallback`` objects (``topicfit tune`` prunes trials with one).
+        """
         import tempfile
 
         import torch
@@ -336,7 +339,7 @@ class TransformerClassifier:
                 logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
                 return torch.nn.functional.cross_entropy(logits.float(), labels, weight=weights.to(logits.device))
 
-        callbacks = [EarlyStoppingCallback(cfg.early_stopping_patience)] if (cfg.early_stopping_patience and has_val) else []
+        callbacks = list(callbacks or []) + ([EarlyStoppingCallback(cfg.early_stopping_patience)] if (cfg.early_stopping_patience and has_val) else [])
         trainer = Trainer(
             model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
             data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=metrics_fn if has_val else None,
@@ -404,3 +407,30 @@ class TransformerClassifier:
         clf.classes_ = np.array(meta["classes"])
         clf.precision_ = choose_precision(config.precision)
         return clf
+
+
+def fit_transformer_run(splits, data_config, train_config: TrainConfig, run_dir, *, resume: bool = False,
+                        eval_train: bool = True, process_index: int = 0) -> dict | None:
+    """Fine-tune, then (on process 0) save, evaluate and write the run folder; returns the split results."""
+    import shutil
+
+    from .evaluate import LEARNING_CURVE_FILE, evaluate_splits, plot_learning_curve
+    from .runs import MODEL_DIR, write_run
+
+    run_dir = Path(run_dir)
+    clf = TransformerClassifier(train_config, output_dir=run_dir)
+    clf.fit(splits.train.texts, splits.train.labels, X_val=splits.validation.texts, y_val=splits.validation.labels,
+            classes=splits.classes, resume=resume)
+    if process_index != 0:
+        return None  # the model is the same on every process; process 0 evaluates and writes the run
+    clf.save(run_dir / MODEL_DIR)
+    plot_learning_curve(clf.history_, run_dir / LEARNING_CURVE_FILE)
+    names = ("train", "validation", "test") if eval_train else ("validation", "test")
+    results = evaluate_splits(clf, splits, run_dir, split_names=names)
+    write_run(run_dir, clf=clf, splits=splits, method=f"finetune-{Path(train_config.model).name}", kind="transformer",
+              config={"data_config": data_config.to_dict(), "model_config": train_config.to_dict()},
+              timings={"train_seconds": round(clf.train_seconds_, 1), "train_samples_per_second": clf.train_samples_per_second_,
+                       "precision": clf.precision_},
+              extra={"history": clf.history_, "best_epoch": clf.best_epoch_}, results=results)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # the best model is saved under model/
+    return results

@@ -1,0 +1,33 @@
+import json
+
+import pytest
+
+pytest.importorskip("optuna")
+
+from topicfit.cli import main  # noqa: E402
+
+
+def test_tune_baseline_resumes_and_retrains_the_best(tiny_env, tmp_path, capsys):
+    out = tmp_path / "tune"
+    args = ["-q", "tune", "--method", "tfidf-logreg", "--trials", "3", "--output", str(out), "--validation-size", "0.25"]
+    assert main(args) == 0
+    summary = json.loads((out / "tune.json").read_text())
+    assert summary["completed"] == 3 and summary["default_validation_macro_f1"] is not None
+    assert summary["gain_over_defaults"] >= 0 and (out / "best" / "run.json").exists()
+    assert (out / "optimization_history.png").exists() and (out / "study.db").exists()
+    # an interrupted or extended search continues from the SQLite study instead of starting over
+    assert main(args) == 2
+    assert "--resume" in capsys.readouterr().err
+    more = ["-q", "tune", "--method", "tfidf-logreg", "--trials", "5", "--output", str(out), "--validation-size", "0.25", "--resume"]
+    assert main(more) == 0
+    assert json.loads((out / "tune.json").read_text())["trials"] == 5
+
+
+def test_tune_transformer_quick(tiny_env, tiny_bert, tmp_path):
+    out = tmp_path / "tune-tiny"
+    assert main(["-q", "tune", "--model", str(tiny_bert), "--trials", "2", "--quick", "--quick-samples", "28", "--output", str(out),
+                 "--validation-size", "0.25", "--precision", "fp32", "--max-length", "32"]) == 0
+    summary = json.loads((out / "tune.json").read_text())
+    assert summary["trials"] == 2 and summary["best_test"]["n"] == 28
+    run = json.loads((out / "best" / "run.json").read_text())
+    assert run["kind"] == "transformer" and run["model_config"]["learning_rate"] == summary["best_params"]["learning_rate"]
