@@ -19,7 +19,8 @@ def fmt(x, digits=4):
 
 
 def table() -> str:
-    results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json")) if p.name not in SPECIAL]
+    results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json"))
+               if p.name not in SPECIAL and not p.name.startswith("tune-")]
     out = []
     for task in sorted({r["task"] for r in results}):
         rows = [r for r in results if r["task"] == task]
@@ -79,7 +80,24 @@ def load_table() -> str:
                       f"{r['latency_ms_p50']} | {r['latency_ms_p99']} |"])
 
 
-SECTIONS = {"accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+def tune_table() -> str:
+    files = sorted((ROOT / "results").glob("tune-*.json"))
+    if not files:
+        return "(not measured yet: python benchmarks/tune.py)"
+    out = ["| task | target | trials (pruned) | validation macro-F1: defaults | best | gain | best test accuracy | best test macro-F1 | search s | date | machine |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for path in files:
+        r = json.loads(path.read_text())
+        out.append(f"| {r['task']} | {r['target']}{' (quick)' if r['quick'] else ''} | {r['trials']} ({r['pruned']}) | "
+                   f"{fmt(r['default_validation_macro_f1'])} | {fmt(r['best_validation_macro_f1'])} | {fmt(r['gain_over_defaults'])} | "
+                   f"{fmt(r['best_test']['accuracy'])} | {fmt(r['best_test']['macro_f1'])} | {fmt(r['search_seconds'], 0)} | {r['date']} | "
+                   f"{r['machine']['cores']} cores, {r['machine']['cpu']} |")
+    out += ["", "Commands:", ""] + [f"- `{json.loads(p.read_text())['command']}`" for p in files]
+    out += ["", "Best settings: " + "; ".join(f"{json.loads(p.read_text())['target']}: `{json.dumps(json.loads(p.read_text())['best_params'])}`" for p in files)]
+    return "\n".join(out)
+
+
+SECTIONS = {"tune-table": tune_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:
