@@ -1,6 +1,5 @@
 import json
 
-import pytest
 
 from topicfit.cli import main
 

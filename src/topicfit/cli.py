@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import __version__
 from .data import DATA_ENV, DataConfig, DataError, load_splits
-from .runs import MODEL_DIR, RunError, read_run, start_run, write_run
+from .runs import MODEL_DIR, RunError, read_run, start_run
 
 logger = logging.getLogger("topicfit")
 
@@ -243,50 +243,11 @@ def _wait_for_folder(path: Path, timeout: float = 120.0) -> Path:
 
 
 def cmd_ensemble(args) -> int:
-    from .ensemble import EnsembleClassifier, choose_weight, saved_probabilities
-    from .evaluate import predictions_path, score_split
-    from .predict import TopicClassifier
+    from .ensemble import fit_ensemble_run
 
-    runs = [read_run(r)[0] for r in args.runs]
-    if runs[0]["data"]["fingerprint"] != runs[1]["data"]["fingerprint"]:
-        raise RunError(f"{args.runs[0]} and {args.runs[1]} were trained on different data (fingerprints "
-                       f"{runs[0]['data']['fingerprint']} vs {runs[1]['data']['fingerprint']})")
-    config = DataConfig.from_dict(runs[0]["data_config"])
-    splits = load_splits(config)
-    classes = list(splits.classes)
-    # each member's saved probabilities, per split both were evaluated on (train may have been skipped)
-    probs = {name: [saved_probabilities(r, name, docs.ids, classes) for r in args.runs]
-             for name, docs in splits.items() if len(docs) and all(predictions_path(r, name).exists() for r in args.runs)}
-    if "validation" not in probs:
-        raise RunError("both runs need saved validation predictions to choose the ensemble weight")
-    weight, table = choose_weight(*probs["validation"], splits.validation.labels, classes)
-    run_dir = start_run(args.output, overwrite=args.overwrite)
-    results = {}
-    for name, (p1, p2) in probs.items():
-        proba = weight * p1 + (1 - weight) * p2
-        preds = [classes[i] for i in proba.argmax(axis=1)]
-        results[name] = score_split(name, getattr(splits, name), predictions=preds, probabilities=proba, classes=classes, run_dir=run_dir)
-    # time how fast the ensemble predicts, through the same loading path users have
-    members = [{"path": str(_relative(Path(r), run_dir)), "method": m["method"]} for r, m in zip(args.runs, runs)]
-    clf = EnsembleClassifier([TopicClassifier.load(r).estimator for r in args.runs], [weight, 1 - weight])
-    sample = splits.test.texts[:500]
-    start = time.perf_counter()
-    clf.predict_proba(sample)
-    rate = len(sample) / (time.perf_counter() - start)
-    results["test"]["docs_per_second"] = round(rate, 1)
-    method = f"ensemble({runs[0]['method']}*{weight:.2f}+{runs[1]['method']}*{1 - weight:.2f})"
-    write_run(run_dir, clf=clf, splits=splits, method=method, kind="ensemble",
-              config={"data_config": config.to_dict(), "model_config": {"members": members, "weights": [weight, 1 - weight]}},
-              timings={"train_seconds": round(sum(r["timings"].get("train_seconds") or 0 for r in runs), 1)},
-              extra={"members": members, "weights": [weight, 1 - weight], "weight_search": table}, results=results)
+    run_dir, results = fit_ensemble_run(args.runs, args.output, overwrite=args.overwrite)
     _print_summary(run_dir, results)
     return 0
-
-
-def _relative(target: Path, run_dir: Path) -> Path:
-    import os
-
-    return Path(os.path.relpath(target.resolve(), run_dir.resolve()))
 
 
 def cmd_evaluate(args) -> int:

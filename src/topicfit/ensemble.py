@@ -63,3 +63,50 @@ def choose_weight(first: np.ndarray, second: np.ndarray, references: list[str], 
     best = max(table, key=lambda r: (r["macro_f1"], r["accuracy"]))
     logger.info("ensemble weight %.2f: validation macro-F1 %.4f, accuracy %.4f", best["weight"], best["macro_f1"], best["accuracy"])
     return best["weight"], table
+
+
+def fit_ensemble_run(run_paths: list[str], output: str | Path, *, overwrite: bool = False) -> tuple[Path, dict]:
+    """Choose the weight of two finished runs on validation, score every split from their saved predictions,
+    and write an ``ensemble`` run folder that loads (and predicts) through its members."""
+    import os
+    import time
+
+    from .data import DataConfig, load_splits
+    from .evaluate import score_split
+    from .predict import TopicClassifier
+    from .runs import RunError, read_run, start_run, write_run
+
+    if len(run_paths) != 2:
+        raise ValueError(f"an ensemble takes exactly two runs, got {len(run_paths)}")
+    runs = [read_run(r)[0] for r in run_paths]
+    if runs[0]["data"]["fingerprint"] != runs[1]["data"]["fingerprint"]:
+        raise RunError(f"{run_paths[0]} and {run_paths[1]} were trained on different data (fingerprints "
+                       f"{runs[0]['data']['fingerprint']} vs {runs[1]['data']['fingerprint']})")
+    config = DataConfig.from_dict(runs[0]["data_config"])
+    splits = load_splits(config)
+    classes = list(splits.classes)
+    # each member's saved probabilities, per split both were evaluated on (train may have been skipped)
+    probs = {name: [saved_probabilities(r, name, docs.ids, classes) for r in run_paths]
+             for name, docs in splits.items() if len(docs) and all(predictions_path(r, name).exists() for r in run_paths)}
+    if "validation" not in probs:
+        raise RunError("both runs need saved validation predictions to choose the ensemble weight")
+    weight, table = choose_weight(*probs["validation"], splits.validation.labels, classes)
+    run_dir = start_run(output, overwrite=overwrite)
+    results = {}
+    for name, (p1, p2) in probs.items():
+        proba = weight * p1 + (1 - weight) * p2
+        preds = [classes[i] for i in proba.argmax(axis=1)]
+        results[name] = score_split(name, getattr(splits, name), predictions=preds, probabilities=proba, classes=classes, run_dir=run_dir)
+    members = [{"path": os.path.relpath(Path(r).resolve(), run_dir.resolve()), "method": m["method"]} for r, m in zip(run_paths, runs)]
+    # time prediction through the same loading path users have
+    clf = EnsembleClassifier([TopicClassifier.load(r).estimator for r in run_paths], [weight, 1 - weight])
+    sample = splits.test.texts[:500]
+    start = time.perf_counter()
+    clf.predict_proba(sample)
+    results["test"]["docs_per_second"] = round(len(sample) / (time.perf_counter() - start), 1)
+    method = f"ensemble({runs[0]['method']}*{weight:.2f}+{runs[1]['method']}*{1 - weight:.2f})"
+    write_run(run_dir, clf=clf, splits=splits, method=method, kind="ensemble",
+              config={"data_config": config.to_dict(), "model_config": {"members": members, "weights": [weight, 1 - weight]}},
+              timings={"train_seconds": round(sum(r["timings"].get("train_seconds") or 0 for r in runs), 1)},
+              extra={"members": members, "weights": [weight, 1 - weight], "weight_search": table}, results=results)
+    return run_dir, results

@@ -12,7 +12,6 @@ history and the parameter importances are drawn beside it.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -20,7 +19,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .data import DataConfig, Splits, load_splits
+from .data import DataConfig, load_splits
 from .runs import start_run, write_json
 
 logger = logging.getLogger(__name__)
