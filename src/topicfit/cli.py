@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-texts", type=int, default=256, help="texts per request")
-    p.add_argument("--max-text-chars", type=int, default=100_000, help="characters per text (413 above)")
+    p.add_argument("--max-text-chars", type=int, default=1_000_000, help="characters per text (413 above)")
     p.add_argument("--max-body-bytes", type=int, default=4_000_000, help="bytes per request body (413 above)")
     p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="transformer runtime (onnx: after `topicfit export`)")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")

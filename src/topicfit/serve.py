@@ -13,12 +13,11 @@ JSON or invalid UTF-8, 413 too large, 422 wrong types or limits) and the server 
 import logging
 from pathlib import Path
 
-from .predict import TopicClassifier
+from .predict import MAX_TEXT_CHARS, TopicClassifier
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXTS = 256  # texts in one request
-MAX_TEXT_CHARS = 100_000  # characters in one text
 MAX_BODY_BYTES = 4_000_000  # bytes in one request body
 
 
