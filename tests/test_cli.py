@@ -72,3 +72,13 @@ def test_user_dataset_end_to_end(tmp_path, capsys):
     assert main(["-q", "baseline", "--dataset", str(tmp_path / "d.csv"), "--method", "tfidf-logreg", "--output", str(tmp_path / "r"), "--validation-size", "0.2"]) == 0
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["classes"] == ["cars", "space"] and run["labels"] == "identity"
+
+
+def test_ensemble_needs_the_same_data(tiny_env, tmp_path, capsys):
+    common = ["--validation-size", "0.25"]
+    assert main(["-q", "baseline", "--method", "tfidf-logreg", "--output", str(tmp_path / "a"), *common]) == 0
+    assert main(["-q", "baseline", "--method", "tfidf-nb", "--output", str(tmp_path / "b"), "--max-train-samples", "20", *common]) == 0
+    assert main(["-q", "baseline", "--method", "tfidf-nb", "--output", str(tmp_path / "c"), "--labels", "fine", *common]) == 0
+    assert main(["-q", "ensemble", str(tmp_path / "b"), str(tmp_path / "a"), "--output", str(tmp_path / "ab")]) == 0  # a capped train split is fine
+    assert main(["-q", "ensemble", str(tmp_path / "a"), str(tmp_path / "c"), "--output", str(tmp_path / "ac")]) == 2
+    assert "different data settings (labels)" in capsys.readouterr().err

@@ -79,15 +79,25 @@ def fit_ensemble_run(run_paths: list[str], output: str | Path, *, overwrite: boo
     if len(run_paths) != 2:
         raise ValueError(f"an ensemble takes exactly two runs, got {len(run_paths)}")
     runs = [read_run(r)[0] for r in run_paths]
-    if runs[0]["data"]["fingerprint"] != runs[1]["data"]["fingerprint"]:
-        raise RunError(f"{run_paths[0]} and {run_paths[1]} were trained on different data (fingerprints "
-                       f"{runs[0]['data']['fingerprint']} vs {runs[1]['data']['fingerprint']})")
+    # the same data and split; only the training cap may differ (validation and test must be identical)
+    same = [{k: v for k, v in r["data_config"].items() if k != "max_train_samples"} for r in runs]
+    if same[0] != same[1]:
+        diff = sorted(k for k in same[0] if same[0].get(k) != same[1].get(k))
+        raise RunError(f"{run_paths[0]} and {run_paths[1]} were trained on different data settings ({', '.join(diff)})")
     config = DataConfig.from_dict(runs[0]["data_config"])
     splits = load_splits(config)
     classes = list(splits.classes)
-    # each member's saved probabilities, per split both were evaluated on (train may have been skipped)
-    probs = {name: [saved_probabilities(r, name, docs.ids, classes) for r in run_paths]
-             for name, docs in splits.items() if len(docs) and all(predictions_path(r, name).exists() for r in run_paths)}
+    if any(list(r["classes"]) != classes for r in runs):
+        raise RunError(f"{run_paths[0]} and {run_paths[1]} have different classes: {[r['classes'] for r in runs]}")
+    # each member's saved probabilities for the documents of the first run's splits; validation and test must match
+    probs = {}
+    for name, docs in splits.items():
+        try:
+            probs[name] = [saved_probabilities(r, name, docs.ids, classes) for r in run_paths]
+        except (FileNotFoundError, ValueError) as exc:
+            if name != "train":
+                raise RunError(f"cannot ensemble {run_paths[0]} and {run_paths[1]} on {name}: {exc}") from exc
+            logger.info("ensemble: no train scores (%s)", exc)
     if "validation" not in probs:
         raise RunError("both runs need saved validation predictions to choose the ensemble weight")
     weight, table = choose_weight(*probs["validation"], splits.validation.labels, classes)
