@@ -54,7 +54,7 @@ class TrainConfig:
     warmup: float = 0.06  # share of the optimisation steps spent warming up the learning rate
     weight_decay: float = 0.01
     class_weight: str | None = None  # None or "balanced" (inverse class frequency in the loss)
-    attention_dropout: float | None = 0.0  # None keeps the checkpoint's; 0 lets PyTorch's fused attention run (~20% faster on CPU)
+    attention_dropout: float | None = 0.0  # None keeps the checkpoint's; 0 lets PyTorch's fused attention kernel run (faster on CPU)
     early_stopping_patience: int | None = None  # epochs without a better validation macro-F1 before stopping
     precision: str = "auto"  # auto: bf16 on CPUs that support it (mixed precision on GPUs), else fp32
     eval_batch_size: int = 64
