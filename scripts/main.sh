@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up, then the main job on 7 coarse classes: every scikit-learn baseline, the bundled MiniLM fine-tuned
-# (about 35 minutes on 2 CPU cores), their validation-weighted ensemble, and a comparison table.
+# (about 40 minutes on 2 CPU cores; see BENCHMARKS.md), their validation-weighted ensemble, and a comparison table.
 # Extra arguments go to `topicfit train`, e.g. `scripts/main.sh --max-train-samples 500 --epochs 1` for a quick look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
