@@ -255,7 +255,7 @@ def cmd_ensemble(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .data import load_table
-    from .evaluate import compute_metrics, per_class_metrics, predict_split
+    from .evaluate import predict_split, score_split
     from .predict import TopicClassifier
 
     clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend)
@@ -271,13 +271,11 @@ def cmd_evaluate(args) -> int:
         docs = load_splits(config).test
         name = "test"
     preds, proba, seconds = predict_split(clf, docs.texts)
-    m = compute_metrics(references=docs.labels, predictions=preds, classes=list(clf.classes_), probabilities=proba)
-    m["per_class"] = per_class_metrics(references=docs.labels, predictions=preds, classes=list(clf.classes_))
-    m["docs_per_second"] = round(len(docs) / seconds, 1) if seconds else None
+    m = score_split(name, docs, predictions=preds, probabilities=proba, classes=list(map(str, clf.classes_)), seconds=seconds)
     result = {"run": str(args.run), "data": name, **m}
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k != "per_class"}, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("per_class", "confusion_matrix")}, indent=2))
     return 0
 
 

@@ -66,7 +66,7 @@ class OnnxClassifier:
         path = model_dir / (INT8_FILE if int8 else ONNX_FILE)
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing; create it with: topicfit export RUN --format onnx{' --int8' if int8 else ''}")
-        ref = TransformerClassifier.load(model_dir, precision="fp32")
+        ref = TransformerClassifier.load(model_dir, precision="fp32", weights=False)  # tokenizer and settings only
         self.tokenizer_, self.config, self.classes_ = ref.tokenizer_, ref.config, ref.classes_
         self.batch_size = batch_size
         options = ort.SessionOptions()

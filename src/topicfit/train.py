@@ -395,7 +395,8 @@ class TransformerClassifier:
         (path / TOPICFIT_MODEL_FILE).write_text(json.dumps({"config": self.config.to_dict(), "classes": [str(c) for c in self.classes_]}, indent=2))
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, precision: str | None = None) -> "TransformerClassifier":
+    def load(cls, path: str | os.PathLike, *, precision: str | None = None, weights: bool = True) -> "TransformerClassifier":
+        """Load what :meth:`save` wrote; ``weights=False`` skips the PyTorch weights (the ONNX backends need none)."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         path = Path(path)
@@ -403,7 +404,8 @@ class TransformerClassifier:
         config = TrainConfig.from_dict({**meta["config"], **({"precision": precision} if precision else {})})
         clf = cls(config)
         clf.tokenizer_ = AutoTokenizer.from_pretrained(path)
-        clf.model_ = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
+        if weights:
+            clf.model_ = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
         clf.classes_ = np.array(meta["classes"])
         clf.precision_ = choose_precision(config.precision)
         return clf
