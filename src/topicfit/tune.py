@@ -78,7 +78,7 @@ def _pruning_callback(trial):
 
 
 def tune(data_config: DataConfig, output: str | Path, *, method: str | None = None, train_config=None, trials: int = 10,
-         timeout_minutes: float | None = None, quick: bool = False, quick_samples: int = 2000, resume: bool = False,
+         timeout_minutes: float | None = None, quick: bool = False, quick_samples: int = 1000, resume: bool = False,
          overwrite: bool = False) -> dict:
     """Run (or resume) a study, retrain the best settings into ``output/best`` and return a summary.
 
@@ -103,7 +103,7 @@ def tune(data_config: DataConfig, output: str | Path, *, method: str | None = No
         trial_splits = load_splits(DataConfig.from_dict({**data_config.to_dict(), "max_train_samples": quick_samples}))
     study = optuna.create_study(storage=f"sqlite:///{out / STUDY_FILE}", study_name=STUDY_NAME, direction="maximize",
                                 load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=data_config.seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
     if not study.trials:
         study.enqueue_trial(_defaults(method, train_config))  # trial 0 = the defaults: the baseline the search must beat
 
