@@ -61,11 +61,16 @@ def inference_table() -> str:
     base = next(row for row in r["rows"] if row["backend"] == "pytorch fp32")
     out = [f"`{r['command']}` ({r['method']}, {r['labels']} labels; {r['docs']} test posts for throughput); "
            f"{r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
-           "| backend | docs/s | vs PyTorch fp32 | latency p50 ms | latency p99 ms | test accuracy | test macro-F1 |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+           "| backend | best batch size | docs/s | vs PyTorch fp32 | latency p50 ms | latency p99 ms | test accuracy | test macro-F1 |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in r["rows"]:
-        out.append(f"| {row['backend']} | {row['docs_per_second']:.1f} | {row['docs_per_second'] / base['docs_per_second']:.2f}x | "
+        out.append(f"| {row['backend']} | {row.get('batch_size', 'n/a')} | {row['docs_per_second']:.1f} | {row['docs_per_second'] / base['docs_per_second']:.2f}x | "
                    f"{row['latency_ms_p50']:.1f} | {row['latency_ms_p99']:.1f} | {fmt(row['test_accuracy'])} | {fmt(row['test_macro_f1'])} |")
+    sweeps = [row for row in r["rows"] if "docs_per_second_by_batch_size" in row]
+    if sweeps:
+        sizes = list(sweeps[0]["docs_per_second_by_batch_size"])
+        out += ["", "Docs/s by batch size:", "", "| backend | " + " | ".join(sizes) + " |", "|---|" + "---:|" * len(sizes)]
+        out += [f"| {row['backend']} | " + " | ".join(f"{row['docs_per_second_by_batch_size'][b]:.1f}" for b in sizes) + " |" for row in sweeps]
     return "\n".join(out)
 
 

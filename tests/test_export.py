@@ -7,10 +7,11 @@ from topicfit.cli import main  # noqa: E402
 from topicfit.predict import TopicClassifier  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def trained_run(tiny_archive, tiny_bert, tmp_path_factory):
-    run = tmp_path_factory.mktemp("export") / "tiny"
-    assert main(["-q", "train", "--data", str(tiny_archive), "--model", str(tiny_bert), "--output", str(run), "--epochs", "2",
+@pytest.fixture(scope="module", params=["tiny_bert", "tiny_distilbert"])
+def trained_run(request, tiny_archive, tmp_path_factory):
+    model = request.getfixturevalue(request.param)
+    run = tmp_path_factory.mktemp("export") / request.param
+    assert main(["-q", "train", "--data", str(tiny_archive), "--model", str(model), "--output", str(run), "--epochs", "2",
                  "--learning-rate", "5e-3", "--batch-size", "8", "--max-length", "32", "--precision", "fp32",
                  "--validation-size", "0.25", "--no-train-eval"]) == 0
     return run
@@ -25,6 +26,20 @@ def test_onnx_and_int8_match_pytorch(trained_run):
     int8_p = TopicClassifier.load(trained_run, backend="onnx-int8").predict_proba(texts)
     assert np.allclose(torch_p, onnx_p, atol=1e-4)
     assert np.allclose(int8_p.sum(axis=1), 1, atol=1e-5) and np.abs(int8_p - torch_p).max() < 0.1
+
+
+def test_int8_model_runs_fused_quantised_attention(trained_run):
+    import json
+
+    import onnx
+
+    if not (trained_run / "model" / "model.int8.onnx").exists():
+        assert main(["-q", "export", str(trained_run), "--int8"]) == 0
+    ops = [node.op_type for node in onnx.load(str(trained_run / "model" / "model.int8.onnx")).graph.node]
+    config = json.loads((trained_run / "model" / "config.json").read_text())
+    layers = config.get("num_hidden_layers") or config.get("n_layers")
+    assert ops.count("QAttention") == layers  # onnxruntime's fusion recognised every attention layer
+    assert "MatMulInteger" in ops and "Softmax" not in ops
 
 
 def test_export_refuses_baselines_and_missing_files(trained_run, tiny_archive, tmp_path, capsys):

@@ -2,9 +2,12 @@
 
     topicfit export runs/coarse-minilm --format onnx --int8
 
-writes ``model/model.onnx`` (fp32) and ``model/model.int8.onnx`` beside the PyTorch weights, using torch's
-own exporter and ``onnxruntime.quantization``. ``TopicClassifier.load(run, backend="onnx-int8")``,
-``topicfit predict --backend`` and ``topicfit serve --backend`` then run on them.
+writes ``model/model.onnx`` (fp32, standard ONNX operators) and ``model/model.int8.onnx`` beside the PyTorch
+weights, using torch's own exporter and onnxruntime's tools: the int8 model is the fp32 graph with
+onnxruntime's transformer fusions applied (fused attention, GELU and layer norm; ``onnxruntime.transformers``),
+then dynamically quantised (``onnxruntime.quantization``), so it runs on onnxruntime only.
+``TopicClassifier.load(run, backend="onnx-int8")``, ``topicfit predict --backend`` and ``topicfit serve
+--backend`` then run on them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ logger = logging.getLogger(__name__)
 ONNX_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 BACKENDS = ("torch", "onnx", "onnx-int8")
+ONNX_BATCH_SIZE = 8  # texts per onnxruntime call; small batches keep attention in cache (benchmarks/inference.py)
 
 
 def export_onnx(model_dir: str | Path, *, int8: bool = False, opset: int = 17) -> list[Path]:
@@ -30,7 +34,12 @@ def export_onnx(model_dir: str | Path, *, int8: bool = False, opset: int = 17) -
     model_dir = Path(model_dir)
     clf = TransformerClassifier.load(model_dir, precision="fp32")
     model = clf.model_.float().eval()
-    example = clf.tokenizer_(["an example post about topics"], return_tensors="pt")
+    try:  # the plain attention graph is the pattern onnxruntime's fusions recognise; SDPA's is not
+        model.set_attn_implementation("eager")
+    except (AttributeError, ValueError) as exc:
+        logger.warning("keeping the model's attention implementation (%s); the int8 model may run unfused", exc)
+    example = clf.tokenizer_(["an example post about topics", "a second, longer example post about other topics"],
+                             padding=True, return_tensors="pt")
     onnx_path = model_dir / ONNX_FILE
 
     class Logits(torch.nn.Module):  # a plain tensor output keeps the graph simple
@@ -48,18 +57,37 @@ def export_onnx(model_dir: str | Path, *, int8: bool = False, opset: int = 17) -
     )
     written = [onnx_path]
     if int8:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(onnx_path), str(model_dir / INT8_FILE), weight_type=QuantType.QInt8)
-        written.append(model_dir / INT8_FILE)
+        written.append(quantize_int8(onnx_path, model.config, model_dir / INT8_FILE))
     logger.info("exported %s", ", ".join(map(str, written)))
     return written
+
+
+def quantize_int8(onnx_path: Path, config, output: Path) -> Path:
+    """Fuse the encoder's operators with onnxruntime's transformer optimizer, then quantise weights to int8."""
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers import optimizer
+
+    heads = getattr(config, "num_attention_heads", None) or getattr(config, "n_heads", 0)
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "dim", 0)
+    fused = optimizer.optimize_model(str(onnx_path), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
+    stats = {k: v for k, v in fused.get_fused_operator_statistics().items() if v}
+    if not stats.get("Attention"):
+        logger.warning("onnxruntime fused no attention layers in %s (%s); the int8 model will be slower", onnx_path, stats)
+    with tempfile.TemporaryDirectory(prefix="topicfit-onnx-") as tmp:
+        fused_path = Path(tmp) / "fused.onnx"
+        fused.save_model_to_file(str(fused_path))
+        quantize_dynamic(str(fused_path), str(output), weight_type=QuantType.QInt8,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # types of the fused ops' outputs
+    return output
 
 
 class OnnxClassifier:
     """The same tokenisation and outputs as :class:`TransformerClassifier`, run by onnxruntime."""
 
-    def __init__(self, model_dir: str | Path, *, int8: bool = False, batch_size: int = 64):
+    def __init__(self, model_dir: str | Path, *, int8: bool = False, batch_size: int = ONNX_BATCH_SIZE):
         import onnxruntime as ort
 
         model_dir = Path(model_dir)

@@ -35,7 +35,7 @@ class TopicClassifier:
         self.estimator, self.run, self.run_dir = estimator, run, run_dir
 
     @classmethod
-    def load(cls, run_dir: str | Path, *, trust: bool = False, backend: str = "torch") -> "TopicClassifier":
+    def load(cls, run_dir: str | Path, *, trust: bool = False, backend: str = "torch", batch_size: int | None = None) -> "TopicClassifier":
         """Load a finished run folder.
 
         Args:
@@ -43,6 +43,8 @@ class TopicClassifier:
             trust (bool, default False): allow a baseline file with types beyond scikit-learn's.
             backend (str, default "torch"): for transformers, ``torch``, ``onnx`` or ``onnx-int8``
                 (after ``topicfit export``).
+            batch_size (int | None): transformers: texts per forward pass; ``None`` keeps the run's
+                ``eval_batch_size`` (PyTorch) or the ONNX default.
         """
         run_dir = Path(run_dir)
         run, _ = read_run(run_dir)
@@ -56,15 +58,17 @@ class TopicClassifier:
 
             if backend not in BACKENDS:
                 raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-            estimator = OnnxClassifier(run_dir / MODEL_DIR, int8=backend == "onnx-int8")
+            estimator = OnnxClassifier(run_dir / MODEL_DIR, int8=backend == "onnx-int8", **({"batch_size": batch_size} if batch_size else {}))
         elif kind == "transformer":
             from .train import TransformerClassifier
 
             estimator = TransformerClassifier.load(run_dir / MODEL_DIR)
+            if batch_size:
+                estimator.config.eval_batch_size = batch_size
         elif kind == "ensemble":
             from .ensemble import EnsembleClassifier
 
-            members = [cls.load(run_dir / m["path"], trust=trust, backend=backend) for m in run["members"]]
+            members = [cls.load(run_dir / m["path"], trust=trust, backend=backend, batch_size=batch_size) for m in run["members"]]
             estimator = EnsembleClassifier([m.estimator for m in members], run["weights"])
         else:
             raise ValueError(f"{run_dir}: unknown run kind {kind!r}; expected baseline, transformer or ensemble")

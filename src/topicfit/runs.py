@@ -106,7 +106,7 @@ def environment() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
-    for pkg in ("topicfit", "torch", "transformers", "accelerate", "scikit-learn", "numpy", "skops"):
+    for pkg in ("topicfit", "torch", "transformers", "accelerate", "scikit-learn", "numpy", "skops", "onnxruntime"):
         try:
             versions[pkg] = version(pkg)
         except PackageNotFoundError:
