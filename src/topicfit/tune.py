@@ -3,9 +3,10 @@
     topicfit tune --labels coarse --model minilm --trials 12 --quick --output runs/tune-minilm
     topicfit tune --labels coarse --method tfidf-svm --trials 40 --output runs/tune-svm
 
-The first trial is always topicfit's defaults, so the study itself measures what the search gains. Trials that
-fall behind are pruned after an epoch (median pruner). The study lives in ``study.db`` (SQLite) inside the
-output folder, so ``--resume`` continues an interrupted search. At the end the best settings are retrained on
+The first trial is always topicfit's defaults, so the study itself measures what the search gains. A trial
+that falls behind the median of the trials with the same schedule at the same epoch is pruned (median
+pruner). The study lives in ``study.db`` (SQLite) inside the output folder, so ``--resume`` continues an
+interrupted search. At the end the best settings are retrained on
 the full training data into ``best/``, a normal run folder, evaluated once on the test split; the optimisation
 history and the parameter importances are drawn beside it.
 """
@@ -64,13 +65,18 @@ def _defaults(method: str | None, train_config) -> dict:
             "warmup": train_config.warmup, "weight_decay": train_config.weight_decay, "max_length": train_config.max_length}
 
 
-def _pruning_callback(trial):
+def _pruning_callback(trial, epochs: float):
+    """Report validation macro-F1 after each epoch, at step = percent of the trial's schedule done.
+
+    Trials are thus compared only at the same point of the same schedule: the first epoch of a 3-epoch run
+    (learning rate still high) is never judged against the finished 1-epoch run.
+    """
     import optuna
     from transformers import TrainerCallback
 
     class Prune(TrainerCallback):
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-            trial.report(metrics["eval_macro_f1"], step=int(round(state.epoch or 0)))
+            trial.report(metrics["eval_macro_f1"], step=int(round(100 * (state.epoch or 0) / epochs)))
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {state.epoch}")
 
@@ -103,7 +109,7 @@ def tune(data_config: DataConfig, output: str | Path, *, method: str | None = No
         trial_splits = load_splits(DataConfig.from_dict({**data_config.to_dict(), "max_train_samples": quick_samples}))
     study = optuna.create_study(storage=f"sqlite:///{out / STUDY_FILE}", study_name=STUDY_NAME, direction="maximize",
                                 load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=data_config.seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0))
     if not study.trials:
         study.enqueue_trial(_defaults(method, train_config))  # trial 0 = the defaults: the baseline the search must beat
 
@@ -119,7 +125,7 @@ def tune(data_config: DataConfig, output: str | Path, *, method: str | None = No
         with tempfile.TemporaryDirectory(prefix="topicfit-trial-") as tmp:
             clf = TransformerClassifier(config, output_dir=tmp)
             clf.fit(trial_splits.train.texts, trial_splits.train.labels, X_val=trial_splits.validation.texts,
-                    y_val=trial_splits.validation.labels, classes=trial_splits.classes, callbacks=[_pruning_callback(trial)])
+                    y_val=trial_splits.validation.labels, classes=trial_splits.classes, callbacks=[_pruning_callback(trial, config.epochs)])
         return max(h["eval_macro_f1"] for h in clf.history_ if "eval_macro_f1" in h)
 
     done = sum(t.state.is_finished() for t in study.trials)
