@@ -25,9 +25,17 @@ def test_tune_baseline_resumes_and_retrains_the_best(tiny_env, tmp_path, capsys)
 
 def test_tune_transformer_quick(tiny_env, tiny_bert, tmp_path):
     out = tmp_path / "tune-tiny"
-    assert main(["-q", "tune", "--model", str(tiny_bert), "--trials", "2", "--quick", "--quick-samples", "28", "--output", str(out),
+    assert main(["-q", "tune", "--model", str(tiny_bert), "--trials", "4", "--quick", "--quick-samples", "28", "--output", str(out),
                  "--validation-size", "0.25", "--precision", "fp32", "--max-length", "32"]) == 0
     summary = json.loads((out / "tune.json").read_text())
-    assert summary["trials"] == 2 and summary["best_test"]["n"] == 28
+    assert summary["trials"] == 4 and summary["best_test"]["n"] == 28
+    # each epoch is reported at "percent of the schedule done", so pruning compares like with like
+    import optuna
+
+    study = optuna.load_study(study_name="topicfit", storage=f"sqlite:///{out / 'study.db'}")
+    for trial in study.trials:
+        epochs = trial.params["epochs"]
+        expected = [round(100 * e / epochs) for e in range(1, epochs + 1)]
+        assert sorted(trial.intermediate_values) == expected[: len(trial.intermediate_values)] and trial.intermediate_values
     run = json.loads((out / "best" / "run.json").read_text())
     assert run["kind"] == "transformer" and run["model_config"]["learning_rate"] == summary["best_params"]["learning_rate"]

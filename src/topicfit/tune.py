@@ -34,15 +34,27 @@ REGULARISER = {"tfidf-logreg": ("clf__C", 0.1, 300.0), "tfidf-svm": ("clf__estim
 DEFAULT_BASELINE_PARAMS = {"tfidf-logreg": 30.0, "tfidf-svm": 0.5, "tfidf-ridge": 1.0, "tfidf-nb": 0.3}
 
 
-def suggest_transformer(trial, *, quick: bool) -> dict:
-    """Learning rate, epochs, batch size, warm-up, weight decay and max length."""
+def suggest_transformer(trial, *, quick: bool, base=None) -> dict:
+    """Learning rate, epochs, batch size, warm-up, weight decay and max length.
+
+    The ranges always contain ``base`` (the user's own settings, which trial 0 runs), so e.g. ``--max-length 64``
+    or ``--epochs 5`` widen the search instead of failing it.
+    """
+    def span(name, low, high):
+        value = getattr(base, name, None) if base is not None else None
+        return (low, high) if value is None else (min(low, value), max(high, value))
+
+    def choices(name, options):
+        value = getattr(base, name, None) if base is not None else None
+        return sorted(set(options) | ({value} if value is not None else set()))
+
     return {
-        "learning_rate": trial.suggest_float("learning_rate", 2e-5, 3e-4, log=True),
-        "epochs": trial.suggest_int("epochs", 1, 3 if quick else 4),
-        "batch_size": trial.suggest_categorical("batch_size", [8, 16, 32]),
-        "warmup": trial.suggest_float("warmup", 0.0, 0.2),
-        "weight_decay": trial.suggest_float("weight_decay", 0.0, 0.1),
-        "max_length": trial.suggest_categorical("max_length", [128, 256] if quick else [128, 256, 384]),
+        "learning_rate": trial.suggest_float("learning_rate", *span("learning_rate", 2e-5, 3e-4), log=True),
+        "epochs": trial.suggest_int("epochs", *(int(round(v)) for v in span("epochs", 1, 3 if quick else 4))),
+        "batch_size": trial.suggest_categorical("batch_size", choices("batch_size", [8, 16, 32])),
+        "warmup": trial.suggest_float("warmup", *span("warmup", 0.0, 0.2)),
+        "weight_decay": trial.suggest_float("weight_decay", *span("weight_decay", 0.0, 0.1)),
+        "max_length": trial.suggest_categorical("max_length", choices("max_length", [128, 256] if quick else [128, 256, 384])),
     }
 
 
@@ -61,7 +73,7 @@ def _defaults(method: str | None, train_config) -> dict:
     if method:
         return {REGULARISER[method][0]: DEFAULT_BASELINE_PARAMS[method], "tfidf__ngram_range": "1,1", "tfidf__min_df": 2,
                 "tfidf__sublinear_tf": True}
-    return {"learning_rate": train_config.learning_rate, "epochs": int(train_config.epochs), "batch_size": train_config.batch_size,
+    return {"learning_rate": train_config.learning_rate, "epochs": int(round(train_config.epochs)), "batch_size": train_config.batch_size,
             "warmup": train_config.warmup, "weight_decay": train_config.weight_decay, "max_length": train_config.max_length}
 
 
@@ -120,7 +132,7 @@ def tune(data_config: DataConfig, output: str | Path, *, method: str | None = No
             clf.fit(trial_splits.train.texts, trial_splits.train.labels)
             preds, _, _ = predict_split(clf, trial_splits.validation.texts)
             return compute_metrics(references=trial_splits.validation.labels, predictions=preds, classes=trial_splits.classes)["macro_f1"]
-        params = suggest_transformer(trial, quick=quick)
+        params = suggest_transformer(trial, quick=quick, base=train_config)
         config = TrainConfig.from_dict({**train_config.to_dict(), **params})
         with tempfile.TemporaryDirectory(prefix="topicfit-trial-") as tmp:
             clf = TransformerClassifier(config, output_dir=tmp)
