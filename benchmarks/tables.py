@@ -20,7 +20,7 @@ def fmt(x, digits=4):
 
 def table() -> str:
     results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json"))
-               if p.name not in SPECIAL and not p.name.startswith("tune-")]
+               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-"))]
     out = []
     for task in sorted({r["task"] for r in results}):
         rows = [r for r in results if r["task"] == task]
@@ -102,7 +102,24 @@ def tune_table() -> str:
     return "\n".join(out)
 
 
-SECTIONS = {"tune-table": tune_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+def retrain_table() -> str:
+    files = sorted((ROOT / "results").glob("retrain-*.json"))
+    if not files:
+        return "(not measured yet: python benchmarks/retrain.py TUNE_DIR --max-length 256)"
+    out = ["| task | run | validation accuracy | validation macro-F1 | test accuracy | test macro-F1 | test weighted-F1 | date | machine |",
+           "|---|---|---:|---:|---:|---:|---:|---|---|"]
+    for path in files:
+        r = json.loads(path.read_text())
+        for name, row in ((f"{r['target']} tuned{' (quick)' if r['quick'] else ''}", r["tuned"]),
+                          (f"{r['target']} tuned, then `{' '.join(r['overrides'])}`", r["retrained"])):
+            v, t = row["validation"], row["test"]
+            out.append(f"| {r['task']} | {name} | {fmt(v['accuracy'])} | {fmt(v['macro_f1'])} | {fmt(t['accuracy'])} | {fmt(t['macro_f1'])} | "
+                       f"{fmt(t['weighted_f1'])} | {r['date']} | {r['machine']['cores']} cores, {r['machine']['cpu']} |")
+    out += ["", "Commands:", ""] + [f"- `{json.loads(p.read_text())['command']}`" for p in files]
+    return "\n".join(out)
+
+
+SECTIONS = {"tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:

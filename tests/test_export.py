@@ -25,6 +25,8 @@ def test_onnx_and_int8_match_pytorch(trained_run):
     onnx_p = TopicClassifier.load(trained_run, backend="onnx").predict_proba(texts)
     int8_p = TopicClassifier.load(trained_run, backend="onnx-int8").predict_proba(texts)
     assert np.allclose(torch_p, onnx_p, atol=1e-4)
+    for backend in ("torch", "onnx"):  # the batch size changes the speed, not the answers
+        assert np.allclose(TopicClassifier.load(trained_run, backend=backend, batch_size=1).predict_proba(texts), torch_p, atol=1e-4)
     assert np.allclose(int8_p.sum(axis=1), 1, atol=1e-5) and np.abs(int8_p - torch_p).max() < 0.1
 
 

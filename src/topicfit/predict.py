@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -64,7 +65,7 @@ class TopicClassifier:
 
             estimator = TransformerClassifier.load(run_dir / MODEL_DIR)
             if batch_size:
-                estimator.config.eval_batch_size = batch_size
+                estimator.config = dataclasses.replace(estimator.config, eval_batch_size=batch_size)
         elif kind == "ensemble":
             from .ensemble import EnsembleClassifier
 
