@@ -39,3 +39,19 @@ def test_tune_transformer_quick(tiny_env, tiny_bert, tmp_path):
         assert sorted(trial.intermediate_values) == expected[: len(trial.intermediate_values)] and trial.intermediate_values
     run = json.loads((out / "best" / "run.json").read_text())
     assert run["kind"] == "transformer" and run["model_config"]["learning_rate"] == summary["best_params"]["learning_rate"]
+
+
+def test_a_trial_still_training_at_the_timeout_is_stopped_and_pruned():
+    import time
+
+    import optuna
+
+    from topicfit.tune import _pruning_callback
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    running = _pruning_callback(trial, epochs=3, deadline=time.monotonic() + 3600)
+    running.on_step_end(None, type("State", (), {"global_step": 5})(), None)  # before the deadline: goes on
+    late = _pruning_callback(trial, epochs=3, deadline=time.monotonic() - 1)
+    with pytest.raises(optuna.TrialPruned, match="timeout"):
+        late.on_step_end(None, type("State", (), {"global_step": 6})(), None)

@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tune", help="Optuna hyperparameter search on the validation split, then retrain the best")
     p.add_argument("--method", choices=("tfidf-logreg", "tfidf-svm", "tfidf-ridge", "tfidf-nb"), help="tune a TF-IDF baseline instead of a transformer")
     p.add_argument("--trials", type=int, default=10)
-    p.add_argument("--timeout", type=float, help="minutes to search at most")
+    p.add_argument("--timeout", type=float, help="minutes to search at most (a transformer trial still training then is stopped)")
     p.add_argument("--quick", action="store_true", help="transformers: trials train on a stratified subset of --quick-samples posts")
     p.add_argument("--quick-samples", type=int, default=1000)
     _add_run_args(p)

@@ -77,16 +77,21 @@ def _defaults(method: str | None, train_config) -> dict:
             "warmup": train_config.warmup, "weight_decay": train_config.weight_decay, "max_length": train_config.max_length}
 
 
-def _pruning_callback(trial, epochs: float):
+def _pruning_callback(trial, epochs: float, deadline: float | None = None):
     """Report validation macro-F1 after each epoch, at step = percent of the trial's schedule done.
 
     Trials are thus compared only at the same point of the same schedule: the first epoch of a 3-epoch run
-    (learning rate still high) is never judged against the finished 1-epoch run.
+    (learning rate still high) is never judged against the finished 1-epoch run. A trial still training at
+    the search's ``deadline`` (``time.monotonic()``) is stopped and pruned, so ``--timeout`` is kept.
     """
     import optuna
     from transformers import TrainerCallback
 
     class Prune(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if deadline is not None and time.monotonic() > deadline:
+                raise optuna.TrialPruned(f"stopped at step {state.global_step}: the search's --timeout is up")
+
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             trial.report(metrics["eval_macro_f1"], step=int(round(100 * (state.epoch or 0) / epochs)))
             if trial.should_prune():
@@ -137,19 +142,20 @@ def tune(data_config: DataConfig, output: str | Path, *, method: str | None = No
         with tempfile.TemporaryDirectory(prefix="topicfit-trial-") as tmp:
             clf = TransformerClassifier(config, output_dir=tmp)
             clf.fit(trial_splits.train.texts, trial_splits.train.labels, X_val=trial_splits.validation.texts,
-                    y_val=trial_splits.validation.labels, classes=trial_splits.classes, callbacks=[_pruning_callback(trial, config.epochs)])
+                    y_val=trial_splits.validation.labels, classes=trial_splits.classes, callbacks=[_pruning_callback(trial, config.epochs, deadline)])
         return max(h["eval_macro_f1"] for h in clf.history_ if "eval_macro_f1" in h)
 
     done = sum(t.state.is_finished() for t in study.trials)
     remaining = max(0, trials - done)
     logger.info("study %s: %d trials done, %d to go", out / STUDY_FILE, done, remaining)
     start = time.perf_counter()
+    deadline = time.monotonic() + timeout_minutes * 60 if timeout_minutes else None
     if remaining:
         study.optimize(objective, n_trials=remaining, timeout=timeout_minutes * 60 if timeout_minutes else None, catch=(ValueError,))
     search_seconds = time.perf_counter() - start
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
-        raise RuntimeError("no trial completed; see the log")
+        raise RuntimeError("no trial completed (see the log for pruned or failed ones); a --timeout shorter than one trial stops them all")
     best = study.best_trial
     default = study.trials[0].value if study.trials[0].state == optuna.trial.TrialState.COMPLETE else None
     _plots(study, out)
