@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 ONNX_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 BACKENDS = ("torch", "onnx", "onnx-int8")
-ONNX_BATCH_SIZE = 8  # texts per onnxruntime call; small batches keep attention in cache (benchmarks/inference.py)
+ONNX_BATCH_SIZE = 8  # texts per onnxruntime call: the int8 model's fastest in benchmarks/inference.py
 
 
 def export_onnx(model_dir: str | Path, *, int8: bool = False, opset: int = 17) -> list[Path]:

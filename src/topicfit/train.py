@@ -57,7 +57,7 @@ class TrainConfig:
     attention_dropout: float | None = 0.0  # None keeps the checkpoint's; 0 lets PyTorch's fused attention kernel run (faster on CPU)
     early_stopping_patience: int | None = None  # epochs without a better validation macro-F1 before stopping
     precision: str = "auto"  # auto: bf16 on CPUs that support it (mixed precision on GPUs), else fp32
-    eval_batch_size: int = 16  # inference; on CPUs small batches are faster (benchmarks/inference.py)
+    eval_batch_size: int = 16  # texts per inference batch; 64 was slower on CPUs (benchmarks/inference.py)
     seed: int = 42
 
     def __post_init__(self) -> None:
