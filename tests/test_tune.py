@@ -39,6 +39,8 @@ def test_tune_transformer_quick(tiny_env, tiny_bert, tmp_path):
         assert sorted(trial.intermediate_values) == expected[: len(trial.intermediate_values)] and trial.intermediate_values
     run = json.loads((out / "best" / "run.json").read_text())
     assert run["kind"] == "transformer" and run["model_config"]["learning_rate"] == summary["best_params"]["learning_rate"]
+    # quick trials keep the user's max length: 1,000 posts cannot tell what longer inputs are worth
+    assert "max_length" not in summary["best_params"] and run["model_config"]["max_length"] == 32
 
 
 def test_a_trial_still_training_at_the_timeout_is_stopped_and_pruned():
