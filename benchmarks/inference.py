@@ -37,6 +37,8 @@ def main() -> int:
     from topicfit.predict import TopicClassifier
     from topicfit.runs import environment, read_run
 
+    env = environment()  # before the run: the commit that ran it, even if HEAD moves meanwhile
+
     run_dir = Path(args.run)
     run, _ = read_run(run_dir)
     subprocess.run([sys.executable, "-m", "topicfit", "-q", "export", str(run_dir), "--int8"], check=True)
@@ -72,7 +74,6 @@ def main() -> int:
         rows.append({"backend": name, "batch_size": best, "docs_per_second": by_batch[best], "docs_per_second_by_batch_size": by_batch,
                      "latency_ms_p50": round(float(np.median(latencies)), 1), "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1), "test_accuracy": m["accuracy"], "test_macro_f1": m["macro_f1"]})
         print(rows[-1], flush=True)
-    env = environment()
     result = {"run": str(run_dir), "method": run["method"], "labels": run["labels"], "docs": len(sample), "rows": rows,
               "command": f"python benchmarks/inference.py {args.run} --docs {args.docs} --batch-sizes {' '.join(map(str, args.batch_sizes))}",
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]}, "versions": env["versions"],

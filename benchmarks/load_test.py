@@ -42,6 +42,8 @@ def main() -> int:
     from topicfit.data import DataConfig, load_splits
     from topicfit.runs import environment, read_run
 
+    env = environment()  # before the run: the commit that ran it, even if HEAD moves meanwhile
+
     run, _ = read_run(args.run)
     texts = load_splits(DataConfig.from_dict(run["data_config"])).test.texts
     port = free_port()
@@ -92,7 +94,6 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    env = environment()
     result = {"run": args.run, "backend": args.backend, "connections": args.connections, "seconds": round(elapsed, 1),
               "requests": len(latencies), "failed": failures[0], "requests_per_second": round(len(latencies) / elapsed, 1),
               "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1), "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),

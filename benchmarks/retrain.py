@@ -31,6 +31,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.runs import environment, read_run
 
+    env = environment()  # before the run: the commit that ran it, even if HEAD moves meanwhile
     summary = json.loads((args.tune_dir / "tune.json").read_text())
     best_run, best_metrics = read_run(args.tune_dir / "best")
     labels = best_run["labels"]
@@ -46,7 +47,6 @@ def main() -> int:
     def pick(m):
         return {split: {k: m[split][k] for k in METRICS} for split in ("validation", "test")}
 
-    env = environment()
     result = {"task": f"20newsgroups-{labels}", "target": summary["target"], "quick": summary["quick"],
               "best_params": summary["best_params"], "overrides": overrides,
               "tuned": {"run": str(args.tune_dir / "best"), **pick(best_metrics)}, "retrained": {"run": str(out), **pick(metrics)},

@@ -35,14 +35,14 @@ def main() -> int:
     cmd = ["topicfit", "-q", "tune", "--labels", args.labels, "--trials", str(args.trials), "--output", str(out), "--overwrite"]
     cmd += ["--method", args.method] if args.method else ["--model", target]
     cmd += (["--quick"] if args.quick else []) + (["--timeout", str(args.timeout)] if args.timeout else [])
+    sys.path.insert(0, str(ROOT.parent / "src"))
+    from topicfit.runs import environment
+
+    env = environment()  # before the run: the commit that ran it, even if HEAD moves meanwhile
     print("$", shlex.join(cmd), flush=True)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "topicfit", *cmd[1:]], check=True, cwd=ROOT.parent, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
-    sys.path.insert(0, str(ROOT.parent / "src"))
-    from topicfit.runs import environment
-
-    env = environment()
     summary = json.loads((ROOT.parent / out / "tune.json").read_text())
     result = {"task": f"20newsgroups-{args.labels}", **summary, "wall_clock_seconds": round(seconds, 1), "command": shlex.join(cmd),
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]}, "git_commit": env["git_commit"],
