@@ -6,7 +6,7 @@ A quick search (``topicfit tune --quick``) judges its trials on 1,000 training p
 max length above all, may matter differently on ten times the data. This script reruns ``topicfit train``
 with the study's ``best_params.json`` plus the flags given after the tune folder (flags win), on the same
 data settings as the tune's own ``best/`` run, and records both runs' validation and test metrics.
-Writes ``benchmarks/results/retrain-<labels>-<target>.json``.
+Writes ``benchmarks/results/retrain-<labels>-<target>-<flags>.json``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> int:
               "wall_clock_seconds": round(seconds, 1), "command": f"python benchmarks/retrain.py {args.tune_dir} {shlex.join(overrides)}",
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]}, "git_commit": env["git_commit"],
               "date": dt.date.today().isoformat()}
-    path = ROOT / "results" / f"retrain-{labels}-{summary['target']}.json"
+    path = ROOT / "results" / f"retrain-{labels}-{summary['target']}-{out.name.removeprefix('retrain-')}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0

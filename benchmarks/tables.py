@@ -108,10 +108,14 @@ def retrain_table() -> str:
         return "(not measured yet: python benchmarks/retrain.py TUNE_DIR --max-length 256)"
     out = ["| task | run | validation accuracy | validation macro-F1 | test accuracy | test macro-F1 | test weighted-F1 | date | machine |",
            "|---|---|---:|---:|---:|---:|---:|---|---|"]
+    shown = set()
     for path in files:
         r = json.loads(path.read_text())
         for name, row in ((f"{r['target']} tuned{' (quick)' if r['quick'] else ''}", r["tuned"]),
                           (f"{r['target']} tuned, then `{' '.join(r['overrides'])}`", r["retrained"])):
+            if (r["task"], row["run"]) in shown:
+                continue  # the tune's own retrain, listed once
+            shown.add((r["task"], row["run"]))
             v, t = row["validation"], row["test"]
             out.append(f"| {r['task']} | {name} | {fmt(v['accuracy'])} | {fmt(v['macro_f1'])} | {fmt(t['accuracy'])} | {fmt(t['macro_f1'])} | "
                        f"{fmt(t['weighted_f1'])} | {r['date']} | {r['machine']['cores']} cores, {r['machine']['cpu']} |")
