@@ -55,11 +55,11 @@ class TopicClassifier:
 
             estimator = load_baseline(run_dir / MODEL_DIR, trust=trust)
         elif kind == "transformer" and backend != "torch":
-            from .export import BACKENDS, OnnxClassifier
+            from .export import BACKENDS, ONNX_BATCH_SIZE, OnnxClassifier
 
             if backend not in BACKENDS:
                 raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-            estimator = OnnxClassifier(run_dir / MODEL_DIR, int8=backend == "onnx-int8", **({"batch_size": batch_size} if batch_size else {}))
+            estimator = OnnxClassifier(run_dir / MODEL_DIR, int8=backend == "onnx-int8", batch_size=batch_size or ONNX_BATCH_SIZE)
         elif kind == "transformer":
             from .train import TransformerClassifier
 

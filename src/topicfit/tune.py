@@ -42,11 +42,11 @@ def suggest_transformer(trial, *, quick: bool, base=None) -> dict:
     on 1,000 posts picked 128 tokens, while on the full data 256 did better (BENCHMARKS.md).
     """
     def span(name, low, high):
-        value = getattr(base, name, None) if base is not None else None
+        value = getattr(base, name, None)
         return (low, high) if value is None else (min(low, value), max(high, value))
 
     def choices(name, options):
-        value = getattr(base, name, None) if base is not None else None
+        value = getattr(base, name, None)
         return sorted(set(options) | ({value} if value is not None else set()))
 
     params = {
