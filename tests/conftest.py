@@ -70,9 +70,9 @@ def _tiny_model(kind: str, folder: Path) -> Path:
     from transformers import (BertConfig, BertForSequenceClassification, BertTokenizer, DistilBertConfig,
                               DistilBertForSequenceClassification, DistilBertTokenizer)
 
-    from topicfit.train import bundled_model_dir
+    from topicfit.weights import minilm_dir
 
-    vocab = bundled_model_dir(verify=False) / "vocab.txt"
+    vocab = minilm_dir(verify=False) / "vocab.txt"
     if kind == "bert":
         config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                             intermediate_size=64, max_position_embeddings=512)

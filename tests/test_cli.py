@@ -1,5 +1,6 @@
 import json
 
+import pytest
 
 from topicfit.cli import main
 
@@ -12,7 +13,8 @@ def test_baseline_all_then_compare(tiny_env, tmp_path, capsys):
     run = tmp_path / "b" / "tfidf-logreg"
     metrics = json.loads((run / "metrics.json").read_text())
     assert set(metrics["test"]) >= {"accuracy", "macro_f1", "weighted_f1", "loss", "n"}
-    assert metrics["config"]["data_config"]["labels"] == "coarse" and metrics["git_commit"] is None or isinstance(metrics["git_commit"], str)
+    assert metrics["config"]["data_config"]["labels"] == "coarse"
+    assert metrics["git_commit"] is None or len(metrics["git_commit"]) == 40
     assert {"train", "validation", "test"} <= set(metrics)
     rows = [json.loads(l) for l in (run / "predictions.jsonl").read_text().splitlines()]
     assert len(rows) == metrics["test"]["n"] and abs(sum(rows[0]["probabilities"].values()) - 1) < 1e-4
@@ -42,7 +44,7 @@ def test_train_evaluate_predict_ensemble(tiny_env, tiny_bert, tmp_path, capsys):
     assert main(["-q", "baseline", "--labels", "coarse", "--method", "tfidf-logreg", "--output", str(tmp_path / "lr"), "--validation-size", "0.25"]) == 0
     assert main(["-q", "ensemble", str(run), str(tmp_path / "lr"), "--output", str(tmp_path / "ens")]) == 0
     ens = json.loads((tmp_path / "ens" / "run.json").read_text())
-    assert ens["kind"] == "ensemble" and abs(sum(ens["weights"]) - 1) < 1e-9
+    assert ens["kind"] == "ensemble" and sum(ens["weights"]) == pytest.approx(1)
     capsys.readouterr()
     (tmp_path / "in.txt").write_text("orbit launch nasa moon\n")
     assert main(["-q", "predict", str(tmp_path / "ens"), str(tmp_path / "in.txt")]) == 0
@@ -62,8 +64,44 @@ def test_config_file_and_clear_errors(tiny_env, tmp_path, capsys):
     (tmp_path / "cfg.yaml").write_text("labels: fine\nvalidation_size: 0.25\n")
     assert main(["-q", "baseline", "--method", "majority", "--config", str(tmp_path / "cfg.yaml"), "--output", str(tmp_path / "m")]) == 0
     assert json.loads((tmp_path / "m" / "run.json").read_text())["labels"] == "fine"
+    capsys.readouterr()
     assert main(["baseline", "--method", "majority", "--dataset", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "x")]) == 2
-    assert "file not found" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "file not found" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_config_key_stops_with_the_valid_names(tiny_env, tmp_path, capsys):
+    (tmp_path / "typo.yaml").write_text("labels: fine\nlearning_rat: 0.001\n")
+    assert main(["-q", "train", "--config", str(tmp_path / "typo.yaml"), "--output", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown setting(s) 'learning_rat'" in err and "learning_rate" in err and not (tmp_path / "t").exists()
+
+
+def test_config_file_fills_in_non_dataclass_options_and_flags_win(tiny_env, tmp_path, capsys):
+    (tmp_path / "t.json").write_text('{"trials": 2, "validation-size": 0.25, "labels": "fine"}')
+    pytest.importorskip("optuna")
+    assert main(["-q", "tune", "--method", "tfidf-nb", "--config", str(tmp_path / "t.json"), "--labels", "coarse",
+                 "--output", str(tmp_path / "tune")]) == 0
+    summary = json.loads((tmp_path / "tune" / "tune.json").read_text())
+    run = json.loads((tmp_path / "tune" / "best" / "run.json").read_text())
+    assert summary["trials"] == 2 and run["labels"] == "coarse" and run["data_config"]["validation_size"] == 0.25
+
+
+def test_verbose_shows_the_traceback_of_a_user_error(tiny_env, tmp_path, capsys):
+    assert main(["-v", "baseline", "--method", "majority", "--dataset", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "DataError" in err and err.strip().endswith("file not found")
+
+
+def test_a_bug_is_not_dressed_up_as_a_user_error(tiny_env, tmp_path, monkeypatch):
+    from topicfit import cli
+
+    def broken(args):
+        raise ValueError("a bug, not a user's mistake")
+
+    monkeypatch.setitem(cli.COMMANDS, "compare", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        main(["compare", str(tmp_path)])
 
 
 def test_user_dataset_end_to_end(tmp_path, capsys):

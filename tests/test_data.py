@@ -130,7 +130,8 @@ def test_full_corpus_counts(full_archive):
     train, test = load_newsgroups(data=full_archive, subset="train"), load_newsgroups(data=full_archive, subset="test")
     assert (len(train), len(test)) == (11314, 7532)
     assert Counter(train.labels) == TRAIN_COUNTS and Counter(test.labels) == TEST_COUNTS
-    assert "20news-bydate-test/sci.space/61000" not in test.ids or test.labels[test.ids.index("20news-bydate-test/sci.space/61000")] == "sci.space"
+    assert test.labels[test.ids.index("20news-bydate-test/sci.space/61242")] == "sci.space"  # ids are archive paths
+    assert train.ids[:1] == ["20news-bydate-train/alt.atheism/49960"] and len(set(train.ids) | set(test.ids)) == 18846
     assert (train.n_empty(), test.n_empty()) == (218, 162)
 
 

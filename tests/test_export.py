@@ -47,4 +47,4 @@ def test_int8_model_runs_fused_quantised_attention(trained_run):
 def test_export_refuses_baselines_and_missing_files(trained_run, tiny_archive, tmp_path, capsys):
     assert main(["-q", "baseline", "--data", str(tiny_archive), "--method", "majority", "--output", str(tmp_path / "m")]) == 0
     assert main(["export", str(tmp_path / "m")]) == 2
-    assert "only fine-tuned transformers" in capsys.readouterr().err
+    assert "only runs of the kinds ['transformer'] export to ONNX" in capsys.readouterr().err

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from topicfit.errors import ConfigError, DataError
 from topicfit.labels import NEWSGROUPS, get_scheme
 
 
@@ -31,7 +32,7 @@ def test_mapping_file_json_and_yaml(tmp_path):
 def test_unmapped_error_or_drop(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"sci.space": "space"}))
-    with pytest.raises(KeyError, match="does not map the label 'rec.autos'"):
+    with pytest.raises(DataError, match="does not map the label 'rec.autos'"):
         get_scheme(str(path)).map_label("rec.autos")
     assert get_scheme(str(path), unmapped="drop").map_label("rec.autos") is None
 
@@ -39,7 +40,7 @@ def test_unmapped_error_or_drop(tmp_path):
 def test_bad_scheme_names_list_the_options(tmp_path):
     with pytest.raises(ValueError, match="fine"):
         get_scheme("medium")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ConfigError, match="does not exist"):
         get_scheme(str(tmp_path / "missing.json"))
     (tmp_path / "empty.json").write_text("[]")
     with pytest.raises(ValueError, match="non-empty mapping"):

@@ -1,13 +1,6 @@
 import pytest
 
 from topicfit.cli import main
-from topicfit.report import expected_calibration_error
-
-
-def test_ece_is_zero_when_confidence_matches_accuracy_and_large_when_overconfident():
-    ece, bins = expected_calibration_error([0.75] * 4, [1, 1, 1, 0])
-    assert ece == pytest.approx(0.0) and bins[0]["n"] == 4
-    assert expected_calibration_error([1.0, 1.0], [0, 0])[0] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("name", ["report.html", "report.md"])

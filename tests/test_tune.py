@@ -12,8 +12,15 @@ def test_tune_baseline_resumes_and_retrains_the_best(tiny_env, tmp_path, capsys)
     args = ["-q", "tune", "--method", "tfidf-logreg", "--trials", "3", "--output", str(out), "--validation-size", "0.25"]
     assert main(args) == 0
     summary = json.loads((out / "tune.json").read_text())
-    assert summary["completed"] == 3 and summary["default_validation_macro_f1"] is not None
-    assert summary["gain_over_defaults"] >= 0 and (out / "best" / "run.json").exists()
+    assert summary["completed"] == 3 and (out / "best" / "run.json").exists()
+    # trial 0 is the baseline as it runs by default: the same settings, and the same validation score as a plain run
+    from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig
+
+    assert summary["default_params"] == BaselineClassifier.default_params(BaselineConfig("tfidf-logreg"))
+    assert main(["-q", "baseline", "--method", "tfidf-logreg", "--output", str(tmp_path / "plain"), "--validation-size", "0.25"]) == 0
+    plain = json.loads((tmp_path / "plain" / "metrics.json").read_text())["validation"]["macro_f1"]
+    assert summary["default_validation_macro_f1"] == pytest.approx(plain)
+    assert summary["gain_over_defaults"] == pytest.approx(summary["best_validation_macro_f1"] - plain)
     assert (out / "optimization_history.png").exists() and (out / "study.db").exists()
     # an interrupted or extended search continues from the SQLite study instead of starting over
     assert main(args) == 2
@@ -48,7 +55,7 @@ def test_a_trial_still_training_at_the_timeout_is_stopped_and_pruned():
 
     import optuna
 
-    from topicfit.tune import _pruning_callback
+    from topicfit.kinds.transformer import pruning_callback as _pruning_callback
 
     study = optuna.create_study(direction="maximize")
     trial = study.ask()

@@ -15,13 +15,27 @@ import json
 import logging
 import os
 import sys
-import time
+import traceback
 from dataclasses import fields
 from pathlib import Path
 
+import yaml
+
 from . import __version__
-from .data import DATA_ENV, DataConfig, DataError, load_splits
-from .runs import MODEL_DIR, RunError, read_run, start_run
+from .data import DATA_ENV, DataConfig, load_splits, load_table
+from .encoders import MODELS, PRECISIONS, TRUNCATIONS
+from .errors import ConfigError, DataError, RunError, TopicfitError
+from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
+from .kinds.ensemble import EnsembleClassifier
+from .kinds.transformer import BACKENDS, TrainConfig, TransformerClassifier
+from .labels import UNMAPPED_CHOICES
+from .metrics import metrics_table, split_metrics
+from .predict import INPUT_FORMATS, MAX_TEXT_CHARS, TopicClassifier, guess_format, predict_inputs, read_inputs
+from .registry import KINDS, get_kind, load_run
+from .render import compare_table
+from .runs import MODEL_DIR, SPLITS, read_run, write_json
+from .serve import MAX_BODY_BYTES, MAX_TEXTS
+from .workflow import fit_run, predict_documents
 
 logger = logging.getLogger("topicfit")
 
@@ -35,7 +49,7 @@ def _add_data_args(p: argparse.ArgumentParser, *, for_eval: bool = False) -> Non
         g.add_argument("--dataset", help="'20newsgroups' (default) or a labelled CSV/JSONL/Parquet file")
         g.add_argument("--data", help=f"20 Newsgroups archive (20news-bydate.tar.gz) or folder; overrides ${DATA_ENV}")
         g.add_argument("--labels", help="label scheme: fine | coarse (default) | identity | a JSON/YAML mapping file")
-        g.add_argument("--unmapped", choices=("error", "drop"), help="mapping files: what to do with unmapped labels")
+        g.add_argument("--unmapped", choices=UNMAPPED_CHOICES, help="mapping files: what to do with unmapped labels")
         g.add_argument("--keep-headers", action="store_true", default=None, help="keep message headers (LEAKS the label via metadata)")
         g.add_argument("--drop-empty-train", action="store_true", default=None, help="drop documents with no text from train/validation")
         g.add_argument("--validation-size", type=float, help="share of training data for model selection (default 0.1)")
@@ -57,32 +71,31 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("fine-tuning")
-    g.add_argument("--model", help="minilm (bundled, offline; default) | distilbert | a Hub id | a local folder")
+    g.add_argument("--model", help=f"{' | '.join(MODELS)} (minilm: bundled, offline; default) | a Hub id | a local folder")
     g.add_argument("--epochs", type=float)
     g.add_argument("--learning-rate", type=float)
     g.add_argument("--batch-size", type=int)
     g.add_argument("--gradient-accumulation-steps", type=int)
     g.add_argument("--max-length", type=int, help="tokens per document (default 256)")
-    g.add_argument("--truncation", choices=("head", "head+tail"))
+    g.add_argument("--truncation", choices=TRUNCATIONS)
     g.add_argument("--warmup", type=float, help="share of steps for learning-rate warm-up (default 0.06)")
     g.add_argument("--weight-decay", type=float)
     g.add_argument("--class-weight", choices=("none", "balanced"))
     g.add_argument("--attention-dropout", type=float, help="attention dropout (default 0: fast fused attention); -1 keeps the model's")
     g.add_argument("--early-stopping-patience", type=int, help="epochs without better validation macro-F1 before stopping")
-    g.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"))
+    g.add_argument("--precision", choices=PRECISIONS)
     g.add_argument("--eval-batch-size", type=int)
     g.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     g.add_argument("--no-train-eval", action="store_true", help="skip evaluating on the training split (saves minutes)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser and its sub-parsers by command name."""
     parser = argparse.ArgumentParser(prog="topicfit", description="Fine-tune transformers and baselines to sort documents into topics.")
     parser.add_argument("--version", action="version", version=f"topicfit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    from .baselines import BASELINES
 
     p = sub.add_parser("baseline", help="train and evaluate scikit-learn baselines")
     p.add_argument("--method", required=True, choices=(*BASELINES, "all"), help="a baseline, or 'all' (one sub-folder each)")
@@ -95,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_args(p)
 
     p = sub.add_parser("tune", help="Optuna hyperparameter search on the validation split, then retrain the best")
-    p.add_argument("--method", choices=("tfidf-logreg", "tfidf-svm", "tfidf-ridge", "tfidf-nb"), help="tune a TF-IDF baseline instead of a transformer")
+    p.add_argument("--method", choices=TUNABLE, help="tune a TF-IDF baseline instead of a transformer")
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--timeout", type=float, help="minutes to search at most (a transformer trial still training then is stopped)")
     p.add_argument("--quick", action="store_true", help="transformers: trials train on a stratified subset of --quick-samples posts")
@@ -104,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     _add_train_args(p)
 
-    p = sub.add_parser("ensemble", help="average two runs' probabilities, weight chosen on validation")
-    p.add_argument("runs", nargs=2, help="two finished runs trained on the same data")
+    p = sub.add_parser("ensemble", help="average finished runs' probabilities, weights chosen on validation")
+    p.add_argument("runs", nargs="+", help="two or more finished runs trained on the same data")
     p.add_argument("--output", "-o", required=True)
     p.add_argument("--overwrite", action="store_true")
 
@@ -113,17 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--data", help="a labelled CSV/JSONL/Parquet file (default: the run's own test split)")
     p.add_argument("--output", "-o", help="write the metrics JSON here")
-    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
     _add_data_args(p, for_eval=True)
 
     p = sub.add_parser("predict", help="predict topics for texts; writes one JSON line per input record")
     p.add_argument("run")
     p.add_argument("input", nargs="?", default="-", help="file of plain-text lines, JSONL with 'text', or CSV; '-' is stdin")
-    p.add_argument("--format", choices=("auto", "lines", "jsonl", "csv"), default="auto")
+    p.add_argument("--format", choices=INPUT_FORMATS, default="auto")
     p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text")
     p.add_argument("--top-k", type=int, default=3)
-    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
     p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
 
@@ -131,10 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-texts", type=int, default=256, help="texts per request")
-    p.add_argument("--max-text-chars", type=int, default=1_000_000, help="characters per text (413 above)")
-    p.add_argument("--max-body-bytes", type=int, default=4_000_000, help="bytes per request body (413 above)")
-    p.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--max-texts", type=int, default=MAX_TEXTS, help=f"texts per request (default {MAX_TEXTS})")
+    p.add_argument("--max-text-chars", type=int, default=MAX_TEXT_CHARS, help=f"characters per text (413 above; default {MAX_TEXT_CHARS})")
+    p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help=f"bytes per request body (413 above; default {MAX_BODY_BYTES})")
+    p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
 
     p = sub.add_parser("export", help="export a fine-tuned run to ONNX (and int8) for fast CPU inference")
@@ -148,32 +161,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="Markdown table comparing finished runs")
     p.add_argument("runs", nargs="+")
-    p.add_argument("--split", default="test", choices=("train", "validation", "test"))
+    p.add_argument("--split", default="test", choices=SPLITS)
     p.add_argument("--output", "-o", help="also write the table to this file")
-    return parser
+    return parser, dict(sub.choices)
 
 
-def _file_config(path: str | None) -> dict:
-    if not path:
-        return {}
-    text = Path(path).read_text(encoding="utf-8")
-    if Path(path).suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        cfg = yaml.safe_load(text) or {}
-    else:
-        cfg = json.loads(text)
+def _file_config(path: str) -> dict:
+    """The settings in a JSON or YAML ``--config`` file, keys as flag names with underscores."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
+    try:
+        cfg = (yaml.safe_load(text) if Path(path).suffix.lower() in (".yaml", ".yml") else json.loads(text)) or {}
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid {'YAML' if Path(path).suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {exc}") from None
     if not isinstance(cfg, dict):
-        raise ValueError(f"{path}: expected a mapping of settings")
-    return {k.replace("-", "_"): v for k, v in cfg.items()}
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(cfg).__name__}")
+    return {str(k).replace("-", "_"): v for k, v in cfg.items()}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line; settings from ``--config`` fill in what the flags leave out (flags win).
+
+    An unknown key in the file stops with the key and the valid names, so a typo is never silently ignored.
+    """
+    parser, commands = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None):
+        sub = commands[args.command]
+        valid = sorted(a.dest for a in sub._actions if a.dest not in ("help", "config", "output", "overwrite") and a.option_strings)
+        cfg = _file_config(args.config)
+        unknown = sorted(set(cfg) - set(valid))
+        if unknown:
+            raise ConfigError(f"{args.config}: unknown setting(s) {', '.join(map(repr, unknown))} for `topicfit {args.command}`; "
+                              f"valid names: {', '.join(valid)}")
+        sub.set_defaults(**cfg)
+        args = parser.parse_args(argv)
+    return args
 
 
 def _settings(args: argparse.Namespace, cls) -> dict:
-    """Field values for dataclass ``cls``: the config file first, then any flag given on the command line."""
+    """Field values for dataclass ``cls`` from the parsed arguments (flags, else the config file)."""
     names = {f.name for f in fields(cls)}
-    out = {k: v for k, v in _file_config(getattr(args, "config", None)).items() if k in names}
-    out.update({k: v for k, v in vars(args).items() if k in names and v is not None})
-    return out
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
 
 
 def data_config(args: argparse.Namespace) -> DataConfig:
@@ -187,26 +218,20 @@ def data_config(args: argparse.Namespace) -> DataConfig:
 
 
 def cmd_baseline(args) -> int:
-    from .baselines import BASELINES, fit_baseline_run
-    from .evaluate import compare_table
-
     config = data_config(args)
-    splits = load_splits(config)
+    splits = load_splits(config)  # loaded once for every method
     methods = list(BASELINES) if args.method == "all" else [args.method]
-    out = Path(args.output)
     written = []
     for method in methods:
-        run_dir = start_run(out / method if args.method == "all" else out, overwrite=args.overwrite)
-        logger.info("baseline %s -> %s", method, run_dir)
-        run, metrics = fit_baseline_run(method, splits, config, run_dir)
+        output = Path(args.output) / method if args.method == "all" else Path(args.output)
+        model = BaselineClassifier(BaselineConfig(method=method, seed=config.seed))
+        run_dir, run, metrics = fit_run(model, config, output, splits=splits, overwrite=args.overwrite)
         written.append((str(run_dir), run, metrics))
     print(compare_table(written))
     return 0
 
 
-def train_config_from(args) -> "TrainConfig":  # noqa: F821
-    from .train import TrainConfig
-
+def train_config_from(args) -> TrainConfig:
     values = _settings(args, TrainConfig)
     if values.get("class_weight") == "none":
         values["class_weight"] = None
@@ -216,50 +241,29 @@ def train_config_from(args) -> "TrainConfig":  # noqa: F821
 
 
 def cmd_train(args) -> int:
-    from .train import fit_transformer_run
-
     config = data_config(args)
     train_config = train_config_from(args)
     # under torchrun / accelerate launch every process runs this; process 0 owns the run folder
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-    if rank == 0:
-        run_dir = start_run(args.output, overwrite=args.overwrite, resume=args.resume)
-    else:
-        run_dir = _wait_for_folder(Path(args.output))
-    logger.info("training %s on %s labels -> %s (process %d of %d)", train_config.model, config.labels, run_dir, rank, world)
-    splits = load_splits(config)
-    results = fit_transformer_run(splits, config, train_config, run_dir, resume=args.resume, eval_train=not args.no_train_eval,
-                                  process_index=rank)
-    if results is not None:
-        _print_summary(run_dir, results)
+    logger.info("training %s on %s labels -> %s (process %d of %d)", train_config.model, config.labels, args.output, rank, world)
+    written = fit_run(TransformerClassifier(train_config), config, args.output, overwrite=args.overwrite, resume=args.resume,
+                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, process_index=rank)
+    if written is not None:
+        _print_summary(*written)
     return 0
 
 
-def _wait_for_folder(path: Path, timeout: float = 120.0) -> Path:
-    """Other processes of a distributed run wait until process 0 has (re)created the run folder."""
-    deadline = time.monotonic() + timeout
-    while not path.is_dir() or (path / "run.json").exists():
-        if time.monotonic() > deadline:
-            raise RunError(f"{path} was not prepared by process 0 within {timeout:.0f}s")
-        time.sleep(0.5)
-    return path
-
-
 def cmd_ensemble(args) -> int:
-    from .ensemble import fit_ensemble_run
-
-    run_dir, results = fit_ensemble_run(args.runs, args.output, overwrite=args.overwrite)
-    _print_summary(run_dir, results)
+    runs = [read_run(r)[0] for r in args.runs]
+    config = DataConfig.from_dict(runs[0]["data_config"])
+    splits = load_splits(config)
+    model = EnsembleClassifier.from_runs(args.runs, load_run=load_run, splits=splits)
+    _print_summary(*fit_run(model, config, args.output, splits=splits, overwrite=args.overwrite))
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from .data import load_table
-    from .evaluate import predict_split, score_split
-    from .predict import TopicClassifier
-
     clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend)
-    run = clf.run
     if args.data:
         docs = load_table(args.data, text_column=args.text_column or "text", label_column=args.label_column or "label", id_column=args.id_column)
         unknown = sorted(set(docs.labels) - set(map(str, clf.classes_)))
@@ -267,24 +271,22 @@ def cmd_evaluate(args) -> int:
             raise DataError(f"{args.data}: labels {unknown[:10]} are not among the run's classes {list(clf.classes_)}")
         name = str(args.data)
     else:
-        config = DataConfig.from_dict({**run["data_config"], **({"max_eval_samples": args.max_eval_samples} if args.max_eval_samples else {})})
+        config = DataConfig.from_dict({**clf.run["data_config"], **({"max_eval_samples": args.max_eval_samples} if args.max_eval_samples else {})})
         docs = load_splits(config).test
         name = "test"
-    preds, proba, seconds = predict_split(clf, docs.texts)
-    m = score_split(name, docs, predictions=preds, probabilities=proba, classes=list(map(str, clf.classes_)), seconds=seconds)
+    labels, proba, seconds = predict_documents(clf.estimator, docs.texts)
+    m = split_metrics(references=docs.labels, predictions=labels, probabilities=proba, classes=list(map(str, clf.classes_)), seconds=seconds)
     result = {"run": str(args.run), "data": name, **m}
     if args.output:
-        Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_json(args.output, result)
     print(json.dumps({k: v for k, v in result.items() if k not in ("per_class", "confusion_matrix")}, indent=2))
     return 0
 
 
 def cmd_predict(args) -> int:
-    from .predict import TopicClassifier, guess_format, predict_inputs, read_inputs
-
     clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend)  # a bad run fails before we wait on stdin
     fmt = guess_format(args.input) if args.format == "auto" else args.format
-    raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    raw = sys.stdin.buffer.read() if args.input == "-" else _read_bytes(args.input)
     records = read_inputs(raw, fmt=fmt, text_field=args.text_field)
     out = predict_inputs(clf, records, top_k=args.top_k)
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out)
@@ -297,9 +299,14 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def cmd_compare(args) -> int:
-    from .evaluate import compare_table
+def _read_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}") from None
 
+
+def cmd_compare(args) -> int:
     runs = []
     for r in args.runs:
         try:
@@ -326,9 +333,12 @@ def cmd_serve(args) -> int:
 def cmd_tune(args) -> int:
     from .tune import tune
 
-    summary = tune(data_config(args), args.output, method=args.method, train_config=train_config_from(args), trials=args.trials,
-                   timeout_minutes=args.timeout, quick=args.quick, quick_samples=args.quick_samples, resume=args.resume,
-                   overwrite=args.overwrite)
+    if args.method:
+        kind, config = "baseline", BaselineConfig(method=args.method, seed=args.seed or 42)
+    else:
+        kind, config = "transformer", train_config_from(args)
+    summary = tune(data_config(args), args.output, kind=kind, config=config, trials=args.trials, timeout_minutes=args.timeout,
+                   quick=args.quick, quick_samples=args.quick_samples, resume=args.resume, overwrite=args.overwrite)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -341,22 +351,18 @@ def cmd_report(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_onnx
-
     run, _ = read_run(args.run)
-    if run.get("kind") != "transformer":
-        raise RunError(f"{args.run} is a {run.get('kind')} run; only fine-tuned transformers are exported to ONNX")
-    for path in export_onnx(Path(args.run) / MODEL_DIR, int8=args.int8):
+    cls = get_kind(run.get("kind"))
+    if not hasattr(cls, "export"):
+        raise RunError(f"{args.run} is a {run.get('kind')} run; only runs of the kinds "
+                       f"{[k for k, c in KINDS.items() if hasattr(c, 'export')]} export to ONNX")
+    for path in cls.export(Path(args.run) / MODEL_DIR, int8=args.int8):
         print(path)
     return 0
 
 
-def _print_summary(run_dir: Path, results: dict) -> None:
-    for name in ("train", "validation", "test"):
-        if name in results:
-            m = results[name]
-            loss = "n/a" if m["loss"] is None else f"{m['loss']:.4f}"
-            print(f"{name:<10} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  weighted-F1 {m['weighted_f1']:.4f}  loss {loss}  (n={m['n']})")
+def _print_summary(run_dir: Path, run: dict, metrics: dict) -> None:
+    print("\n".join(metrics_table(metrics)))
     print(f"run written to {run_dir}")
 
 
@@ -365,17 +371,22 @@ COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "ensemble": cmd_ensemb
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    """Run one command. A :class:`TopicfitError` (a user's mistake) is reported in one line, with its traceback
+    under ``-v``; any other exception is a bug and keeps its traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = "-v" in argv or "--verbose" in argv  # known before parsing, so a bad --config file also shows its traceback
+    command = "topicfit"
     try:
+        args = parse_args(argv)
+        command = f"topicfit {args.command}"
+        level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
         return COMMANDS[args.command](args)
-    except (DataError, RunError, ValueError, KeyError, FileNotFoundError) as exc:
-        from .train import ModelError  # noqa: F401  (ModelError is a ValueError)
-
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"topicfit {args.command}: error: {message}", file=sys.stderr)
+    except TopicfitError as exc:
+        if verbose:
+            traceback.print_exc()
+        print(f"{command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"topicfit {args.command}: interrupted; an unfinished run folder has no run.json and is never taken for a finished one", file=sys.stderr)
+        print(f"{command}: interrupted; an unfinished run folder has no run.json and is never taken for a finished one", file=sys.stderr)
         return 130

@@ -9,7 +9,7 @@ Cleaning matches scikit-learn's ``remove=("headers", "footers", "quotes")``, the
 ``SetFit/20_newsgroups`` and used by the report; ``tests/test_data.py`` proves it text for text.
 Keeping the headers leaks metadata (the ``Newsgroups:`` line names the answer), so it is opt-in.
 
-Every document has a stable id: its path in the archive, e.g. ``20news-bydate-test/sci.space/61000``.
+Every document has a stable id: its path in the archive, e.g. ``20news-bydate-test/sci.space/61242``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import tarfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .errors import ConfigError, DataError
 from .labels import LabelScheme, get_scheme
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ REMOVE_ALL = ("headers", "footers", "quotes")
 USER_FORMATS = (".csv", ".jsonl", ".json", ".parquet")
 
 
-class DataError(ValueError):
-    """A dataset could not be read as expected; the message names the file, row and expectation."""
 
 
 # --- cleaning (the same rules as sklearn.datasets.fetch_20newsgroups) -------------------------
@@ -71,7 +70,7 @@ def clean_text(text: str, remove: tuple[str, ...] = REMOVE_ALL) -> str:
     """Apply the chosen removals in scikit-learn's order: headers, footers, quotes."""
     unknown = set(remove) - set(REMOVE_ALL)
     if unknown:
-        raise ValueError(f"remove may contain {REMOVE_ALL}, got {sorted(unknown)}")
+        raise ConfigError(f"remove may contain {REMOVE_ALL}, got {sorted(unknown)}")
     if "headers" in remove:
         text = strip_newsgroup_header(text)
     if "footers" in remove:
@@ -195,7 +194,7 @@ def load_newsgroups(*, data: str | os.PathLike | None = None, subset: str = "tra
     (7532, '20news-bydate-test/alt.atheism/53068')
     """
     if subset not in SPLIT_DIRS:
-        raise ValueError(f"subset must be one of {tuple(SPLIT_DIRS)}, got {subset!r}")
+        raise ConfigError(f"subset must be one of {tuple(SPLIT_DIRS)}, got {subset!r}")
     raw = _read_raw(resolve_newsgroups_source(data))[subset]
     return Documents([d[0] for d in raw], [clean_text(d[2], tuple(remove)) for d in raw], [d[1] for d in raw])
 
@@ -318,9 +317,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if not 0 < self.validation_size < 0.5:
-            raise ValueError(f"validation_size must be in (0, 0.5), got {self.validation_size}")
+            raise ConfigError(f"validation_size must be in (0, 0.5), got {self.validation_size}")
         if not 0 < self.test_size < 0.9:
-            raise ValueError(f"test_size must be in (0, 0.9), got {self.test_size}")
+            raise ConfigError(f"test_size must be in (0, 0.9), got {self.test_size}")
 
     @property
     def is_newsgroups(self) -> bool:

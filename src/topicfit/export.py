@@ -17,28 +17,29 @@ from pathlib import Path
 
 import numpy as np
 
-from .train import TransformerClassifier, encode, padded_batches
+from .encoders import encode, padded_batches
+from .errors import ModelError
+from .kinds import Classifier
+from .runs import INT8_FILE, ONNX_FILE, TOPICFIT_MODEL_FILE, read_json
 
 logger = logging.getLogger(__name__)
 
-ONNX_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
-BACKENDS = ("torch", "onnx", "onnx-int8")
 ONNX_BATCH_SIZE = 8  # texts per onnxruntime call: the int8 model's fastest in benchmarks/inference.py
 
 
 def export_onnx(model_dir: str | Path, *, int8: bool = False, opset: int = 17) -> list[Path]:
     """Export the classifier in ``model_dir`` to ONNX (inputs ``input_ids``, ``attention_mask``; output ``logits``)."""
     import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     model_dir = Path(model_dir)
-    clf = TransformerClassifier.load(model_dir, precision="fp32")
-    model = clf.model_.float().eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).float().eval()
     try:  # the plain attention graph is the pattern onnxruntime's fusions recognise; SDPA's is not
         model.set_attn_implementation("eager")
     except (AttributeError, ValueError) as exc:
         logger.warning("keeping the model's attention implementation (%s); the int8 model may run unfused", exc)
-    example = clf.tokenizer_(["an example post about topics", "a second, longer example post about other topics"],
+    example = tokenizer(["an example post about topics", "a second, longer example post about other topics"],
                              padding=True, return_tensors="pt")
     onnx_path = model_dir / ONNX_FILE
 
@@ -84,25 +85,30 @@ def quantize_int8(onnx_path: Path, config, output: Path) -> Path:
     return output
 
 
-class OnnxClassifier:
-    """The same tokenisation and outputs as :class:`TransformerClassifier`, run by onnxruntime."""
+class OnnxClassifier(Classifier):
+    """A fine-tuned transformer run by onnxruntime: the same tokenisation and outputs as the PyTorch model."""
 
-    def __init__(self, model_dir: str | Path, *, int8: bool = False, batch_size: int = ONNX_BATCH_SIZE):
+    kind = "transformer"
+
+    def __init__(self, model_dir: str | Path, *, int8: bool = False, batch_size: int | None = None):
         import onnxruntime as ort
+        from transformers import AutoTokenizer
 
         model_dir = Path(model_dir)
         path = model_dir / (INT8_FILE if int8 else ONNX_FILE)
         if not path.exists():
-            raise FileNotFoundError(f"{path} is missing; create it with: topicfit export RUN --format onnx{' --int8' if int8 else ''}")
-        ref = TransformerClassifier.load(model_dir, precision="fp32", weights=False)  # tokenizer and settings only
-        self.tokenizer_, self.config, self.classes_ = ref.tokenizer_, ref.config, ref.classes_
-        self.batch_size = batch_size
+            raise ModelError(f"{path} is missing; create it with: topicfit export RUN --format onnx{' --int8' if int8 else ''}")
+        meta = read_json(model_dir / TOPICFIT_MODEL_FILE)  # tokenisation settings and classes; no PyTorch weights
+        self.config, self.classes_ = meta["config"], np.array(meta["classes"])
+        self.tokenizer_ = AutoTokenizer.from_pretrained(model_dir)
+        self.batch_size = batch_size or ONNX_BATCH_SIZE
+        self.timings_ = {}
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def predict_proba(self, X) -> np.ndarray:
-        ids = encode(self.tokenizer_, list(X), max_length=self.config.max_length, truncation=self.config.truncation)
+        ids = encode(self.tokenizer_, list(X), max_length=self.config["max_length"], truncation=self.config["truncation"])
         out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
         for batch, input_ids, mask in padded_batches(ids, self.batch_size, self.tokenizer_.pad_token_id or 0):
             logits = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0].astype(np.float64)
@@ -110,6 +116,3 @@ class OnnxClassifier:
             e = np.exp(logits)
             out[batch] = e / e.sum(axis=1, keepdims=True)
         return out
-
-    def predict(self, X) -> list[str]:
-        return [str(self.classes_[i]) for i in self.predict_proba(X).argmax(axis=1)]

@@ -21,6 +21,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ConfigError, DataError
+
 logger = logging.getLogger(__name__)
 
 NEWSGROUPS: tuple[str, ...] = (
@@ -67,7 +69,7 @@ class LabelScheme:
 
     def __post_init__(self) -> None:
         if self.unmapped not in UNMAPPED_CHOICES:
-            raise ValueError(f"unmapped must be one of {UNMAPPED_CHOICES}, got {self.unmapped!r}")
+            raise ConfigError(f"unmapped must be one of {UNMAPPED_CHOICES}, got {self.unmapped!r}")
 
     @property
     def classes(self) -> tuple[str, ...] | None:
@@ -85,7 +87,7 @@ class LabelScheme:
         if self.unmapped == "drop":
             return None
         known = ", ".join(sorted(self.mapping)[:25])
-        raise KeyError(
+        raise DataError(
             f"label scheme {self.name!r} does not map the label {source!r}; "
             f"it maps: {known}{' …' if len(self.mapping) > 25 else ''}. "
             "Add it to the mapping file or choose --unmapped drop."
@@ -119,12 +121,12 @@ def get_scheme(name: str, *, unmapped: str = "error") -> LabelScheme:
         return LabelScheme("identity", None)
     path = Path(name)
     if path.suffix.lower() not in (".json", ".yaml", ".yml"):
-        raise ValueError(
+        raise ConfigError(
             f"unknown label scheme {name!r}: expected one of {BUILTIN_SCHEMES} "
             "or the path of a .json/.yaml mapping file {source label: label}"
         )
     if not path.is_file():
-        raise FileNotFoundError(f"label mapping file {path} does not exist")
+        raise ConfigError(f"label mapping file {path} does not exist")
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".json":
         mapping = json.loads(text)
@@ -133,10 +135,10 @@ def get_scheme(name: str, *, unmapped: str = "error") -> LabelScheme:
 
         mapping = yaml.safe_load(text)
     if not isinstance(mapping, dict) or not mapping:
-        raise ValueError(f"{path}: expected a non-empty mapping {{source label: label}}, got {type(mapping).__name__}")
+        raise ConfigError(f"{path}: expected a non-empty mapping {{source label: label}}, got {type(mapping).__name__}")
     bad = [k for k, v in mapping.items() if not isinstance(v, str | int) or str(v).strip() == ""]
     if bad:
-        raise ValueError(f"{path}: every source label needs a non-empty string label; check {bad[:5]}")
+        raise ConfigError(f"{path}: every source label needs a non-empty string label; check {bad[:5]}")
     mapping = {str(k): str(v) for k, v in mapping.items()}
     logger.info("label mapping %s: %d source labels -> %d classes", path, len(mapping), len(set(mapping.values())))
     return LabelScheme(str(path), mapping, unmapped=unmapped)

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import logging
@@ -16,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .runs import MODEL_DIR, read_run
+from .errors import ConfigError, ModelError
+from .registry import load_run
+from .runs import read_run
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +26,10 @@ MAX_TEXT_CHARS = 1_000_000  # longer texts get a per-record error rather than ho
 
 
 class TopicClassifier:
-    """A finished run of any kind (baseline, transformer, ensemble) behind one interface.
+    """A finished run of any kind behind one interface.
 
     Args:
-        estimator: the fitted classifier (scikit-learn face: ``classes_``, ``predict``, maybe ``predict_proba``).
+        estimator: the fitted model (a :class:`topicfit.kinds.Classifier`).
         run (dict): the run's ``run.json``.
     """
 
@@ -49,32 +50,7 @@ class TopicClassifier:
         """
         run_dir = Path(run_dir)
         run, _ = read_run(run_dir)
-        kind = run.get("kind")
-        if kind == "baseline":
-            from .baselines import load_baseline
-
-            estimator = load_baseline(run_dir / MODEL_DIR, trust=trust)
-        elif kind == "transformer" and backend != "torch":
-            from .export import BACKENDS, ONNX_BATCH_SIZE, OnnxClassifier
-
-            if backend not in BACKENDS:
-                raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-            estimator = OnnxClassifier(run_dir / MODEL_DIR, int8=backend == "onnx-int8", batch_size=batch_size or ONNX_BATCH_SIZE)
-        elif kind == "transformer":
-            from .train import TransformerClassifier
-
-            estimator = TransformerClassifier.load(run_dir / MODEL_DIR)
-            if batch_size:
-                estimator.config = dataclasses.replace(estimator.config, eval_batch_size=batch_size)
-        elif kind == "ensemble":
-            from .ensemble import EnsembleClassifier
-
-            members = [cls.load(run_dir / m["path"], trust=trust, backend=backend, batch_size=batch_size) for m in run["members"]]
-            estimator = EnsembleClassifier([m.estimator for m in members], run["weights"])
-        else:
-            raise ValueError(f"{run_dir}: unknown run kind {kind!r}; expected baseline, transformer or ensemble")
-        logger.info("loaded %s run %s (%s)", kind, run_dir, run.get("method"))
-        return cls(estimator, run, run_dir)
+        return cls(load_run(run_dir, trust=trust, backend=backend, batch_size=batch_size), run, run_dir)
 
     @property
     def classes_(self) -> np.ndarray:
@@ -82,31 +58,26 @@ class TopicClassifier:
 
     @property
     def has_probabilities(self) -> bool:
-        return hasattr(self.estimator, "predict_proba")
+        return self.estimator.has_probabilities
 
     def predict_proba(self, texts) -> np.ndarray:
         """Probabilities, shape (n, n_classes), columns in ``classes_`` order."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not self.has_probabilities:
-            raise ValueError(f"method {self.run.get('method')!r} gives no probabilities; use predict()")
+            raise ModelError(f"method {self.run.get('method')!r} gives no probabilities; use predict()")
         return np.asarray(self.estimator.predict_proba(texts))
 
     def predict(self, texts) -> list[str]:
         """Predicted label names; a single string is accepted too."""
-        from .evaluate import predict_split
-
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        return predict_split(self.estimator, texts)[0]
+        return self.estimator.predict(texts)
 
     def predict_records(self, texts: list[str], *, top_k: int = 3) -> list[dict]:
         """``[{"label", "probability", "top_k": [{"label", "probability"}, ...]}]``, one per text, in order."""
         if not texts:
             return []
-        if not self.has_probabilities:
-            return [{"label": p, "probability": None, "top_k": [{"label": p, "probability": None}]} for p in self.predict(texts)]
-        from .evaluate import predict_split
-
-        labels, proba, _ = predict_split(self.estimator, texts)
+        labels, proba = self.estimator.predict_labels(list(texts))
+        if proba is None:
+            return [{"label": p, "probability": None, "top_k": [{"label": p, "probability": None}]} for p in labels]
         index = {str(c): j for j, c in enumerate(self.classes_)}
         k = max(1, min(top_k, proba.shape[1]))
         out = []
@@ -133,7 +104,7 @@ def read_inputs(raw: bytes, *, fmt: str = "lines", text_field: str = "text") -> 
     error record for the record they are in, never a crash.
     """
     if fmt not in INPUT_FORMATS[1:]:
-        raise ValueError(f"format must be one of {INPUT_FORMATS[1:]}, got {fmt!r}")
+        raise ConfigError(f"format must be one of {INPUT_FORMATS[1:]}, got {fmt!r}")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     text = raw.decode("utf-8", errors="surrogateescape")
@@ -141,7 +112,7 @@ def read_inputs(raw: bytes, *, fmt: str = "lines", text_field: str = "text") -> 
     if fmt == "csv":
         reader = csv.DictReader(io.StringIO(text, newline=""))
         if reader.fieldnames is None or text_field not in reader.fieldnames:
-            raise ValueError(f"CSV input needs a header row with a {text_field!r} column; found {reader.fieldnames}")
+            raise ConfigError(f"CSV input needs a header row with a {text_field!r} column; found {reader.fieldnames}")
         for row in reader:
             records.append({"text": row.get(text_field) or "", **({"id": row["id"]} if "id" in row else {})})
     else:

@@ -1,15 +1,17 @@
-"""Run folders: a trained run is a self-describing folder.
+"""Run folders: a trained run is a self-describing folder. This module is a leaf: the layout, every file
+name, and atomic reads and writes; it imports nothing else from topicfit but the errors.
 
 Layout (file names are defined here only)::
 
     runs/NAME/
-      run.json            # written last: method, labels, classes, configs, data fingerprint, versions, git commit, timings
+      run.json            # written last: kind, method, labels, classes, configs, data fingerprint, versions, git commit, timings
       metrics.json        # {"train": {...}, "validation": {...}, "test": {...}} plus the resolved configuration
       predictions.jsonl   # one line per test document
       predictions-{train,validation}.jsonl
-      confusion_matrix.png, report.md, learning_curve.png (transformers)
+      confusion_matrix.png, report.md, learning_curve.png (when the kind keeps a training history)
       README.md           # a Hugging Face model card (also in model/, the folder to upload)
-      model/              # the fitted classifier (safetensors + tokenizer, or a skops file)
+      model/              # the fitted model, written by its kind's save()
+      checkpoints/        # scratch space while training (resume); removed when the run is finished
 
 ``run.json`` is written atomically and last, so a folder without it is unfinished (interrupted or still
 training) and no command mistakes it for a finished run.
@@ -24,27 +26,65 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 from pathlib import Path
+
+import numpy as np
+
+from .errors import RunError
 
 logger = logging.getLogger(__name__)
 
+# --- every file name of a run folder ---------------------------------------------------------------
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
 CARD_FILE = "README.md"  # the Hugging Face model card
 MODEL_DIR = "model"
+CHECKPOINTS_DIR = "checkpoints"
+PREDICTIONS_FILE = "predictions.jsonl"  # the test split: the contract users rely on
+SPLIT_PREDICTIONS_FILE = "predictions-{split}.jsonl"  # train and validation, for ensembles and analysis
+CONFUSION_FILE = "confusion_matrix.png"
+LEARNING_CURVE_FILE = "learning_curve.png"
+# inside model/
+BASELINE_FILE = "pipeline.skops"  # a scikit-learn pipeline (skops: no code runs on load)
+TOPICFIT_MODEL_FILE = "topicfit_model.json"  # a transformer's tokenisation settings and classes, beside its weights
+ENSEMBLE_FILE = "ensemble.json"  # an ensemble's members (paths relative to the run folder) and weights
+ONNX_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+# a tuning folder
+STUDY_FILE = "study.db"
+TUNE_FILE = "tune.json"
+BEST_PARAMS_FILE = "best_params.json"
+TRIALS_FILE = "trials.csv"
+BEST_DIR = "best"
+
+SPLITS = ("train", "validation", "test")
+
+__all__ = ["RunError"]
 
 
-class RunError(ValueError):
-    """A run folder is missing, unfinished or not a topicfit run."""
+# --- atomic I/O ----------------------------------------------------------------------------------
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write text atomically: to a temporary file first, then rename over the target."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def write_json(path: str | Path, obj) -> None:
-    """Write JSON atomically: to a temporary file first, then rename over the target."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON atomically (see :func:`write_text`)."""
+    write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def read_json(path: str | Path):
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# --- the run lifecycle ---------------------------------------------------------------------------
 
 
 def start_run(output: str | Path, *, overwrite: bool = False, resume: bool = False) -> Path:
@@ -64,9 +104,22 @@ def start_run(output: str | Path, *, overwrite: bool = False, resume: bool = Fal
     return run_dir
 
 
+def wait_for_folder(path: str | Path, timeout: float = 120.0) -> Path:
+    """Other processes of a distributed run wait until process 0 has (re)created the run folder."""
+    path = Path(path)
+    deadline = time.monotonic() + timeout
+    while not path.is_dir() or (path / RUN_FILE).exists():
+        if time.monotonic() > deadline:
+            raise RunError(f"{path} was not prepared by process 0 within {timeout:.0f}s")
+        time.sleep(0.5)
+    return path
+
+
 def finish_run(run_dir: str | Path, run: dict) -> None:
     """Mark a run finished by writing ``run.json``; call it after everything else is saved."""
-    write_json(Path(run_dir) / RUN_FILE, run)
+    run_dir = Path(run_dir)
+    shutil.rmtree(run_dir / CHECKPOINTS_DIR, ignore_errors=True)  # the final model is under model/
+    write_json(run_dir / RUN_FILE, run)
 
 
 def read_run(run_dir: str | Path) -> tuple[dict, dict]:
@@ -77,18 +130,60 @@ def read_run(run_dir: str | Path) -> tuple[dict, dict]:
     if not (run_dir / RUN_FILE).exists():
         raise RunError(f"{run_dir} is not a finished topicfit run (no {RUN_FILE}): it was interrupted or is still "
                        "training; continue it with `topicfit train ... --resume` or train again with --overwrite")
-    run = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+    run = read_json(run_dir / RUN_FILE)
     metrics_path = run_dir / METRICS_FILE
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.exists() else {}
+    metrics = read_json(metrics_path) if metrics_path.exists() else {}
     return run, metrics
 
 
-def git_commit() -> str | None:
+# --- predictions files ---------------------------------------------------------------------------
+
+
+def predictions_path(run_dir: str | Path, split: str) -> Path:
+    """Where a run keeps its predictions for one split."""
+    return Path(run_dir) / (PREDICTIONS_FILE if split == "test" else SPLIT_PREDICTIONS_FILE.format(split=split))
+
+
+def write_predictions(path: str | Path, *, ids, references, predictions, probabilities, classes) -> None:
+    """One JSON line per document: ``{"id", "label", "prediction", "probabilities": {class: p} | null}``."""
+    lines = []
+    for i, doc_id in enumerate(ids):
+        probs = None if probabilities is None else {c: round(float(p), 6) for c, p in zip(classes, probabilities[i])}
+        lines.append(json.dumps({"id": doc_id, "label": references[i], "prediction": predictions[i], "probabilities": probs}, ensure_ascii=False))
+    write_text(path, "".join(line + "\n" for line in lines))
+
+
+def read_predictions(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def saved_probabilities(run_dir: str | Path, split: str, ids: list[str], classes: list[str]) -> np.ndarray:
+    """A run's saved probabilities for one split, rows in ``ids`` order, columns in ``classes`` order."""
+    path = predictions_path(run_dir, split)
+    if not path.exists():
+        raise RunError(f"{path} is missing: the run was not evaluated on {split}")
+    by_id = {r["id"]: r for r in read_predictions(path)}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise RunError(f"{path} lacks {len(missing)} documents (e.g. {missing[0]}): the runs used different data")
+    if ids and by_id[ids[0]].get("probabilities") is None:
+        raise RunError(f"{run_dir} has no probabilities (a method without predict_proba)")
+    return np.array([[by_id[i]["probabilities"][c] for c in classes] for i in ids], dtype=np.float64).reshape(len(ids), len(classes))
+
+
+# --- how a result was made -----------------------------------------------------------------------
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    """The full hash of the checked-out commit, or ``None`` outside a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent)
-        return out.stdout.strip() or None
+        out = subprocess.run(["git", "rev-parse", "--verify", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=cwd or Path(__file__).parent)
     except (OSError, subprocess.SubprocessError):
         return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
 
 
 def cpu_name() -> str:
@@ -99,6 +194,16 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_flags(wanted: tuple[str, ...] = ("avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "avx_vnni")) -> list[str]:
+    """The CPU instruction-set flags that decide fast inference paths (bf16, int8), as /proc/cpuinfo lists them."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return [f for f in wanted if f in flags]
 
 
 def environment() -> dict:
@@ -113,48 +218,8 @@ def environment() -> dict:
             pass
     return {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {"cpu": cpu_name(), "cpu_flags": cpu_flags(), "cores": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version()},
         "versions": versions,
         "git_commit": git_commit(),
     }
-
-
-def write_run(run_dir: str | Path, *, clf, splits, method: str, kind: str, config: dict, timings: dict,
-              extra: dict | None = None, results: dict | None = None) -> tuple[dict, dict]:
-    """Evaluate ``clf`` on every split, write metrics, predictions, plots and report, then mark the run finished.
-
-    ``kind`` says how :class:`topicfit.predict.TopicClassifier` loads the model: ``baseline``, ``transformer``
-    or ``ensemble``. Pass ``results`` when the predictions were scored already (an ensemble).
-    """
-    from .evaluate import evaluate_splits, render_report
-    from .report import model_card
-
-    run_dir = Path(run_dir)
-    if results is None:
-        results = evaluate_splits(clf, splits, run_dir)
-    if "test" in results:
-        timings = {**timings, "test_docs_per_second": results["test"].get("docs_per_second")}
-    run = {
-        "name": run_dir.name,
-        "kind": kind,
-        "method": method,
-        "labels": splits.scheme.name,
-        "label_scheme": splits.scheme.to_dict(),
-        "classes": list(splits.classes),
-        "data": splits.info,
-        "timings": timings,
-        **config,
-        **environment(),
-        **(extra or {}),
-    }
-    metrics = {**results, "config": config, "data_fingerprint": splits.info.get("fingerprint"), "timings": timings,
-               "versions": run["versions"], "git_commit": run["git_commit"]}
-    write_json(run_dir / METRICS_FILE, metrics)
-    (run_dir / REPORT_FILE).write_text(render_report(run, metrics), encoding="utf-8")
-    card = model_card(run, metrics)
-    (run_dir / CARD_FILE).write_text(card, encoding="utf-8")
-    if (run_dir / MODEL_DIR).is_dir():  # the folder an online user uploads to the Hub as it is
-        (run_dir / MODEL_DIR / CARD_FILE).write_text(card, encoding="utf-8")
-    finish_run(run_dir, run)
-    logger.info("run written to %s", run_dir)
-    return run, metrics

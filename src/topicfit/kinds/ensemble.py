@@ -1,0 +1,193 @@
+"""Ensembles: a weighted average of any number of finished runs' probabilities, the weights chosen on the
+validation split only (the test split is scored once, afterwards).
+
+A fine-tuned transformer and TF-IDF make different mistakes, so their average beats both. Members are
+loaded through the registry (the caller passes its ``load_run``), and the probabilities a member saved when
+its own run was evaluated are reused for the texts it has already scored, so building an ensemble costs
+seconds, not another pass of a transformer over the training posts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import RunError
+from ..metrics import compute_metrics
+from ..runs import ENSEMBLE_FILE, SPLITS, read_run, saved_probabilities
+from . import Classifier
+
+logger = logging.getLogger(__name__)
+
+SPEED_SAMPLE = 500  # texts timed through the real members (not the reused probabilities) for docs/s
+
+
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """Settings of the weight search."""
+
+    weight_step: float | None = None  # grid step on the simplex of weights; None: 0.05 for up to 3 members, else 0.1
+
+    def to_dict(self) -> dict:
+        return {"weight_step": self.weight_step}
+
+
+def weight_grid(n_members: int, step: float | None = None) -> list[tuple[float, ...]]:
+    """Every way to split 1 among ``n_members`` weights in multiples of ``step``, first weight ascending.
+
+    >>> weight_grid(2, 0.5)
+    [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
+    """
+    step = step or (0.05 if n_members <= 3 else 0.1)
+    units = int(round(1 / step))
+    grid = [c + (units - sum(c),) for c in itertools.product(range(units + 1), repeat=n_members - 1) if sum(c) <= units]
+    return [tuple(round(u / units, 4) for u in c) for c in grid]
+
+
+def choose_weights(probabilities: list[np.ndarray], references: list[str], classes: list[str], *,
+                   step: float | None = None) -> tuple[list[float], list[dict]]:
+    """The member weights with the best validation macro-F1 (ties: accuracy, then the first in grid order)."""
+    table = []
+    for weights in weight_grid(len(probabilities), step):
+        proba = sum(w * p for w, p in zip(weights, probabilities))
+        m = compute_metrics(references=references, predictions=[classes[i] for i in proba.argmax(axis=1)], classes=classes)
+        table.append({"weights": list(weights), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"]})
+    best = max(table, key=lambda r: (r["macro_f1"], r["accuracy"]))
+    logger.info("ensemble weights %s: validation macro-F1 %.4f, accuracy %.4f", best["weights"], best["macro_f1"], best["accuracy"])
+    return best["weights"], table
+
+
+class SavedPredictions:
+    """A member that answers from its run's saved probabilities for texts it has scored, and predicts the rest."""
+
+    def __init__(self, model: Classifier, rows: dict[str, np.ndarray]):
+        self.model, self.rows, self.classes_ = model, rows, model.classes_
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = list(X)
+        out = np.zeros((len(X), len(self.classes_)), dtype=np.float64)
+        todo = [i for i, t in enumerate(X) if t not in self.rows]
+        for i, t in enumerate(X):
+            if t in self.rows:
+                out[i] = self.rows[t]
+        if todo:
+            out[todo] = self.model.predict_proba([X[i] for i in todo])
+        return out
+
+
+class EnsembleClassifier(Classifier):
+    """Weighted average of members' ``predict_proba``.
+
+    Build one from finished runs with :meth:`from_runs`; ``fit`` then chooses the weights on validation.
+    """
+
+    kind = "ensemble"
+    config_class = EnsembleConfig
+
+    def __init__(self, config: EnsembleConfig | None = None, *, members: list | None = None, paths: list[str] | None = None,
+                 methods: list[str] | None = None, weights: list[float] | None = None, splits: tuple[str, ...] = SPLITS):
+        super().__init__(config)
+        self.members, self.paths, self.methods = list(members or []), list(paths or []), list(methods or [])
+        self.weights_ = list(weights) if weights is not None else None
+        self.splits = splits  # the splits every member has saved predictions for
+        if self.members:
+            classes = [[str(c) for c in m.classes_] for m in self.members]
+            if any(c != classes[0] for c in classes):
+                raise RunError(f"ensemble members disagree on the classes: {classes}")
+            self.classes_ = np.asarray(classes[0])
+
+    @classmethod
+    def from_runs(cls, run_paths: list[str], *, load_run: Callable, splits=None, config: EnsembleConfig | None = None, **options):
+        """Members from finished runs trained on the same data. With ``splits`` (the data they share), each member's
+        saved probabilities are reused for the texts of those splits."""
+        if len(run_paths) < 2:
+            raise RunError(f"an ensemble takes two or more runs, got {len(run_paths)}")
+        runs = [read_run(r)[0] for r in run_paths]
+        same = [{k: v for k, v in r["data_config"].items() if k != "max_train_samples"} for r in runs]  # a capped train split is fine
+        for path, other in zip(run_paths[1:], same[1:]):
+            if other != same[0]:
+                diff = sorted(k for k in set(same[0]) | set(other) if same[0].get(k) != other.get(k))
+                raise RunError(f"{run_paths[0]} and {path} were trained on different data settings ({', '.join(diff)})")
+        if any(list(r["classes"]) != list(runs[0]["classes"]) for r in runs):
+            raise RunError(f"the runs have different classes: {[r['classes'] for r in runs]}")
+        members, covered = [], set(SPLITS)
+        for path in run_paths:
+            model = load_run(path, **options)
+            if not model.has_probabilities:
+                raise RunError(f"{path} has no probabilities (method without predict_proba); it cannot join an ensemble")
+            rows = {}
+            for name, docs in (splits.items() if splits is not None else ()):
+                try:
+                    proba = saved_probabilities(path, name, docs.ids, list(splits.classes))
+                except RunError as exc:
+                    if name != "train":
+                        raise RunError(f"cannot ensemble {path} on {name}: {exc}") from exc
+                    logger.info("ensemble: no train scores (%s)", exc)
+                    covered.discard(name)
+                    continue
+                rows.update(zip(docs.texts, proba))
+            members.append(SavedPredictions(model, rows) if rows else model)
+        return cls(config, members=members, paths=[str(Path(p).resolve()) for p in run_paths], methods=[r["method"] for r in runs],
+                   splits=tuple(s for s in SPLITS if s in covered))
+
+    @property
+    def method(self) -> str:
+        return "ensemble(" + "+".join(f"{m}*{w:.2f}" for m, w in zip(self.methods, self.weights_ or [])) + ")"
+
+    def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume=False) -> "EnsembleClassifier":
+        """Choose the weights on ``(X_val, y_val)``; ``X`` and ``y`` are not used (the members are trained)."""
+        if X_val is None or not len(X_val):
+            raise RunError("an ensemble needs a validation split to choose its weights")
+        classes = [str(c) for c in self.classes_]
+        probs = [np.asarray(m.predict_proba(X_val)) for m in self.members]
+        self.weights_, self.weight_search_ = choose_weights(probs, [str(v) for v in y_val], classes, step=self.config.weight_step)
+        # speed through the real members, not the reused probabilities
+        sample = list(X_val)[:SPEED_SAMPLE]
+        start = time.perf_counter()
+        self._average([getattr(m, "model", m) for m in self.members], sample)
+        seconds = time.perf_counter() - start
+        train_seconds = [read_run(p)[0].get("timings", {}).get("train_seconds") or 0 for p in self.paths]
+        self.timings_ = {"train_seconds": round(sum(train_seconds), 1),
+                         "test_docs_per_second": round(len(sample) / seconds, 1) if seconds > 0 else None}
+        return self
+
+    def _average(self, members, X) -> np.ndarray:
+        X = list(X)
+        return sum(w * np.asarray(m.predict_proba(X)) for m, w in zip(members, self.weights_) if w > 0)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self._average(self.members, X)
+
+    def save(self, folder: str | Path) -> None:
+        """``ensemble.json``: member run folders relative to this run's folder, their methods and weights."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        run_dir = folder.parent.resolve()
+        self.relative_paths_ = [os.path.relpath(p, run_dir) for p in self.paths]
+        (folder / ENSEMBLE_FILE).write_text(json.dumps({"members": self.relative_paths_, "methods": self.methods, "weights": self.weights_,
+                                                        "classes": self.classes_.tolist()}, indent=2))
+
+    def run_info(self) -> dict:
+        members = [{"path": p, "method": m} for p, m in zip(self.relative_paths_, self.methods)]
+        return {"members": members, "weights": self.weights_, "weight_search": self.weight_search_}
+
+    @classmethod
+    def load(cls, folder: str | Path, *, run: dict | None = None, load_member: Callable | None = None, **options) -> "EnsembleClassifier":
+        """Load the members through ``load_member`` (the registry's ``load_run``) with the same ``options``."""
+        folder = Path(folder)
+        run_dir = folder.parent
+        if (folder / ENSEMBLE_FILE).exists():
+            saved = json.loads((folder / ENSEMBLE_FILE).read_text())
+            paths, methods, weights = saved["members"], saved["methods"], saved["weights"]
+        else:  # runs written before ensemble.json existed keep their members in run.json
+            paths, methods, weights = [m["path"] for m in run["members"]], [m["method"] for m in run["members"]], run["weights"]
+        members = [load_member(run_dir / p, **options) for p in paths]
+        return cls(members=members, paths=[str((run_dir / p).resolve()) for p in paths], methods=methods, weights=weights)

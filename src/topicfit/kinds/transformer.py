@@ -1,0 +1,340 @@
+"""Fine-tune a Hugging Face encoder for topic classification with the transformers Trainer.
+
+Fast on a CPU: texts are tokenised once (head or head+tail truncation), batches are padded dynamically
+and grouped by length, and bf16 autocast is used where the processor supports it.
+
+>>> clf = TransformerClassifier(TrainConfig(model="minilm", epochs=1))  # doctest: +SKIP
+>>> clf.fit(train_texts, train_labels).predict(["the shuttle launch slipped a week"])  # doctest: +SKIP
+['sci']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..encoders import (PRECISIONS, TRUNCATIONS, Encoded, autocast, base_model_id, choose_precision, encode, load_encoder,
+                        padded_batches, resolve_model)
+from ..errors import ConfigError
+from ..metrics import compute_metrics
+from ..runs import CHECKPOINTS_DIR, TOPICFIT_MODEL_FILE
+from . import Classifier
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Fine-tuning settings. Every field has a default; ``to_dict``/``from_dict`` round-trip JSON."""
+
+    model: str = "minilm"  # minilm (bundled all-MiniLM-L6-v2) | mpnet | distilbert | a Hub id | a local folder
+    epochs: float = 3.0
+    learning_rate: float = 1e-4
+    batch_size: int = 16
+    gradient_accumulation_steps: int = 1
+    max_length: int = 256  # tokens per document, special tokens included
+    truncation: str = "head+tail"  # head: first tokens; head+tail: first 3/4 and last 1/4 of the budget
+    warmup: float = 0.06  # share of the optimisation steps spent warming up the learning rate
+    weight_decay: float = 0.01
+    class_weight: str | None = None  # None or "balanced" (inverse class frequency in the loss)
+    attention_dropout: float | None = 0.0  # None keeps the checkpoint's; 0 lets PyTorch's fused attention kernel run (faster on CPU)
+    early_stopping_patience: int | None = None  # epochs without a better validation macro-F1 before stopping
+    precision: str = "auto"  # auto: bf16 on CPUs that support it (mixed precision on GPUs), else fp32
+    eval_batch_size: int = 16  # texts per inference batch; 64 was slower on CPUs (benchmarks/inference.py)
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.truncation not in TRUNCATIONS:
+            raise ConfigError(f"truncation must be one of {TRUNCATIONS}, got {self.truncation!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(f"class_weight must be None or 'balanced', got {self.class_weight!r}")
+        if not 8 <= self.max_length <= 8192:
+            raise ConfigError(f"max_length must be between 8 and 8192, got {self.max_length}")
+        if self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1 or not 0 <= self.warmup < 1:
+            raise ConfigError("epochs, learning_rate and batch_size must be positive and warmup in [0, 1)")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def balanced_class_weights(label_ids: list[int], n_classes: int) -> np.ndarray:
+    """Inverse class frequency, scaled so that a balanced data set gets weight 1 everywhere (scikit-learn's 'balanced')."""
+    counts = np.bincount(label_ids, minlength=n_classes).astype(np.float64)
+    return len(label_ids) / (n_classes * np.maximum(counts, 1))
+
+
+def weighted_loss(weights):
+    """A Trainer ``compute_loss_func``: cross-entropy with per-class ``weights`` (a float tensor)."""
+    import torch
+
+    def loss_fn(outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        return torch.nn.functional.cross_entropy(logits.float(), labels, weight=weights.to(logits.device))
+
+    return loss_fn
+
+
+class TransformerClassifier(Classifier):
+    """A fine-tuned encoder with a scikit-learn face.
+
+    Args:
+        config (TrainConfig, default TrainConfig()): model and hyper-parameters.
+    """
+
+    kind = "transformer"
+    config_class = TrainConfig
+    library = "transformers"
+
+    @property
+    def method(self) -> str:
+        return f"finetune-{Path(self.config.model).name}"
+
+    @property
+    def base_model(self) -> str | None:
+        return base_model_id(self.config.model)
+
+    # -- training --
+    def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume: bool = False, callbacks=None) -> "TransformerClassifier":
+        """Fine-tune on texts ``X`` with labels ``y``; select the best epoch on ``(X_val, y_val)`` by macro-F1.
+
+        Args:
+            workdir (Path | None): where the Trainer keeps epoch checkpoints (``resume`` continues from the last).
+            callbacks (list | None): extra ``TrainerCallback`` objects (``topicfit tune`` prunes trials with one).
+        """
+        import tempfile
+
+        import torch
+        from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, set_seed
+
+        cfg = self.config
+        self.classes_ = np.array([str(c) for c in (sorted(set(y)) if classes is None else classes)])
+        index = {c: i for i, c in enumerate(self.classes_)}
+        set_seed(cfg.seed)
+        tokenizer, model = load_encoder(
+            resolve_model(cfg.model), num_labels=len(self.classes_), id2label=dict(enumerate(self.classes_.tolist())),
+            label2id={c: i for i, c in enumerate(self.classes_.tolist())}, attention_dropout=cfg.attention_dropout,
+        )
+        self.tokenizer_, self.model_ = tokenizer, model
+        start = time.perf_counter()
+        train_ds = Encoded(encode(tokenizer, X, max_length=cfg.max_length, truncation=cfg.truncation), [index[str(v)] for v in y])
+        has_val = X_val is not None and len(X_val) > 0
+        val_ds = Encoded(encode(tokenizer, X_val, max_length=cfg.max_length, truncation=cfg.truncation), [index[str(v)] for v in y_val]) if has_val else None
+        lengths = [len(s) for s in train_ds.input_ids]
+        logger.info("tokenised %d training texts in %.1fs (mean %.0f tokens, %.0f%% truncated at %d)", len(X), time.perf_counter() - start,
+                    np.mean(lengths), 100 * np.mean([n >= cfg.max_length for n in lengths]), cfg.max_length)
+        self.precision_ = choose_precision(cfg.precision)
+        logger.info("model %s (%s), precision %s", cfg.model, type(model).__name__, self.precision_)
+        out_dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="topicfit-"))
+        args = self._training_arguments(out_dir / CHECKPOINTS_DIR, n_train=len(train_ds), has_val=has_val, use_cpu=not torch.cuda.is_available())
+
+        def metrics_fn(pred):
+            logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
+            m = compute_metrics(references=self.classes_[pred.label_ids], predictions=self.classes_[np.asarray(logits).argmax(-1)],
+                                classes=self.classes_)
+            return {k: m[k] for k in ("accuracy", "macro_f1", "weighted_f1")}
+
+        loss_fn = None
+        if cfg.class_weight == "balanced":
+            weights = balanced_class_weights(train_ds.labels, len(self.classes_))
+            logger.info("class weights: %s", {str(c): round(float(w), 3) for c, w in zip(self.classes_, weights)})
+            loss_fn = weighted_loss(torch.tensor(weights, dtype=torch.float32))
+        callbacks = list(callbacks or []) + ([EarlyStoppingCallback(cfg.early_stopping_patience)] if (cfg.early_stopping_patience and has_val) else [])
+        trainer = Trainer(
+            model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
+            data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=metrics_fn if has_val else None,
+            compute_loss_func=loss_fn, callbacks=callbacks,
+        )
+        resume_from = resume and any((out_dir / CHECKPOINTS_DIR).glob("checkpoint-*"))
+        if resume and not resume_from:
+            logger.warning("--resume: no checkpoint in %s; training from the start", out_dir / CHECKPOINTS_DIR)
+        result = trainer.train(resume_from_checkpoint=True if resume_from else None)
+        self.model_ = trainer.model
+        self.history_ = trainer.state.log_history
+        self.global_step_ = trainer.state.global_step
+        seconds = time.perf_counter() - start
+        self.timings_ = {"train_samples_per_second": result.metrics.get("train_samples_per_second"), "precision": self.precision_}
+        self.best_epoch_ = self._best_epoch()
+        evals = [h["eval_macro_f1"] for h in self.history_ if "eval_macro_f1" in h]
+        self.validation_macro_f1_ = max(evals) if evals else None  # the best epoch's, which load_best_model_at_end keeps
+        logger.info("process %d of %d trained %d steps in %.0fs, %.1f samples/s; best validation epoch %s", args.process_index,
+                    args.world_size, trainer.state.global_step, seconds, self.timings_["train_samples_per_second"] or 0, self.best_epoch_)
+        return self
+
+    def _training_arguments(self, output_dir: Path, *, n_train: int, has_val: bool, use_cpu: bool):
+        from transformers import TrainingArguments
+
+        cfg = self.config
+        return TrainingArguments(
+            output_dir=str(output_dir),
+            num_train_epochs=cfg.epochs,
+            learning_rate=cfg.learning_rate,
+            per_device_train_batch_size=cfg.batch_size,
+            per_device_eval_batch_size=cfg.eval_batch_size,
+            gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+            warmup_steps=cfg.warmup,  # a float < 1 is a share of all steps in transformers 5
+            weight_decay=cfg.weight_decay,
+            lr_scheduler_type="linear",
+            seed=cfg.seed,
+            bf16=self.precision_ == "bf16",
+            fp16=self.precision_ == "fp16",
+            use_cpu=use_cpu,
+            train_sampling_strategy="group_by_length",
+            eval_strategy="epoch" if has_val else "no",
+            save_strategy="epoch",
+            save_total_limit=2,
+            load_best_model_at_end=has_val,
+            metric_for_best_model="macro_f1" if has_val else None,
+            greater_is_better=True,
+            logging_strategy="steps",
+            logging_steps=max(1, min(50, math.ceil(n_train / cfg.batch_size / 10))),
+            report_to="none",
+            disable_tqdm=not logger.isEnabledFor(logging.INFO),
+            dataloader_num_workers=0,
+            save_only_model=False,
+        )
+
+    def _best_epoch(self):
+        evals = [h for h in self.history_ if "eval_macro_f1" in h]
+        return max(evals, key=lambda h: h["eval_macro_f1"])["epoch"] if evals else None
+
+    def run_info(self) -> dict:
+        return {"history": self.history_, "best_epoch": self.best_epoch_} if hasattr(self, "history_") else {}
+
+    # -- prediction --
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes), columns in ``classes_`` order."""
+        import torch
+
+        cfg = self.config
+        model, tokenizer = self.model_, self.tokenizer_
+        model.eval()
+        ids = encode(tokenizer, list(X), max_length=cfg.max_length, truncation=cfg.truncation)
+        out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
+        device = next(model.parameters()).device
+        with torch.inference_mode(), autocast(device.type, getattr(self, "precision_", None) or choose_precision(cfg.precision)):
+            for batch, input_ids, mask in padded_batches(ids, cfg.eval_batch_size, tokenizer.pad_token_id or 0):
+                logits = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device)).logits
+                out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return out
+
+    # -- persistence --
+    def save(self, folder: str | os.PathLike) -> None:
+        """Weights as safetensors, the tokenizer, and the tokenisation settings: enough for :meth:`load`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model_.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer_.save_pretrained(folder)
+        (folder / TOPICFIT_MODEL_FILE).write_text(json.dumps({"config": self.config.to_dict(), "classes": self.classes_.tolist()}, indent=2))
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, *, run: dict | None = None, backend: str = "torch", batch_size: int | None = None,
+             precision: str | None = None, weights: bool = True, **options):
+        """Load what :meth:`save` wrote.
+
+        Args:
+            backend (str): ``torch``, or ``onnx`` / ``onnx-int8`` after ``topicfit export`` (an :class:`OnnxClassifier`).
+            batch_size (int | None): texts per forward pass; ``None`` keeps the run's ``eval_batch_size`` (or the ONNX default).
+            weights (bool): ``False`` skips the PyTorch weights (tokenizer and settings only).
+        """
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend != "torch":
+            from ..export import OnnxClassifier
+
+            return OnnxClassifier(folder, int8=backend == "onnx-int8", batch_size=batch_size)
+        folder = Path(folder)
+        meta = json.loads((folder / TOPICFIT_MODEL_FILE).read_text())
+        overrides = {k: v for k, v in (("precision", precision), ("eval_batch_size", batch_size)) if v}
+        clf = cls(TrainConfig.from_dict({**meta["config"], **overrides}))
+        clf.tokenizer_ = AutoTokenizer.from_pretrained(folder)
+        if weights:
+            clf.model_ = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True)
+        clf.classes_ = np.array(meta["classes"])
+        clf.precision_ = choose_precision(clf.config.precision)
+        return clf
+
+    @staticmethod
+    def export(folder: str | os.PathLike, *, int8: bool = False) -> list[Path]:
+        """Write ``model.onnx`` (and ``model.int8.onnx``) beside the weights; see :mod:`topicfit.export`."""
+        from ..export import export_onnx
+
+        return export_onnx(folder, int8=int8)
+
+    # -- tuning --
+    def trial_options(self, trial, deadline: float | None) -> dict:
+        return {"callbacks": [pruning_callback(trial, self.config.epochs, deadline)]}
+
+    @classmethod
+    def default_params(cls, config: TrainConfig, *, quick: bool = False) -> dict:
+        params = {"learning_rate": config.learning_rate, "epochs": int(round(config.epochs)), "batch_size": config.batch_size,
+                  "warmup": config.warmup, "weight_decay": config.weight_decay, "max_length": config.max_length}
+        if quick:
+            del params["max_length"]  # not searched in quick mode
+        return params
+
+    @classmethod
+    def search_space(cls, trial, config: TrainConfig, *, quick: bool = False) -> dict:
+        """Learning rate, epochs, batch size, warm-up, weight decay and, except in quick mode, max length.
+
+        The ranges always contain ``config`` (the user's own settings, which trial 0 runs), so e.g. ``--max-length 64``
+        or ``--epochs 5`` widen the search instead of failing it. Quick trials keep the user's max length: a search
+        on 1,000 posts picked 128 tokens, while on the full data 256 did better (BENCHMARKS.md).
+        """
+        def span(name, low, high):
+            value = getattr(config, name)
+            return min(low, value), max(high, value)
+
+        def choices(name, options):
+            return sorted(set(options) | {getattr(config, name)})
+
+        params = {
+            "learning_rate": trial.suggest_float("learning_rate", *span("learning_rate", 2e-5, 3e-4), log=True),
+            "epochs": trial.suggest_int("epochs", *(int(round(v)) for v in span("epochs", 1, 3 if quick else 4))),
+            "batch_size": trial.suggest_categorical("batch_size", choices("batch_size", [8, 16, 32])),
+            "warmup": trial.suggest_float("warmup", *span("warmup", 0.0, 0.2)),
+            "weight_decay": trial.suggest_float("weight_decay", *span("weight_decay", 0.0, 0.1)),
+        }
+        if not quick:
+            params["max_length"] = trial.suggest_categorical("max_length", choices("max_length", [128, 256, 384]))
+        return params
+
+
+def pruning_callback(trial, epochs: float, deadline: float | None = None):
+    """Report validation macro-F1 after each epoch, at step = percent of the trial's schedule done.
+
+    Trials are thus compared only at the same point of the same schedule: the first epoch of a 3-epoch run
+    (learning rate still high) is never judged against the finished 1-epoch run. A trial still training at
+    the search's ``deadline`` (``time.monotonic()``) is stopped and pruned, so ``--timeout`` is kept.
+    """
+    import optuna
+    from transformers import TrainerCallback
+
+    class Prune(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if deadline is not None and time.monotonic() > deadline:
+                raise optuna.TrialPruned(f"stopped at step {state.global_step}: the search's --timeout is up")
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            trial.report(metrics["eval_macro_f1"], step=int(round(100 * (state.epoch or 0) / epochs)))
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after epoch {state.epoch}")
+
+    return Prune()

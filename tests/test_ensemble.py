@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+
+from topicfit.cli import main
+from topicfit.errors import RunError
+from topicfit.kinds.ensemble import EnsembleClassifier, SavedPredictions, choose_weights, weight_grid
+from topicfit.predict import TopicClassifier
+from topicfit.registry import load_run
+
+
+def test_weight_grid_covers_the_simplex():
+    assert weight_grid(2, 0.5) == [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
+    grid = weight_grid(3, 0.25)
+    assert len(grid) == 15 and all(sum(w) == pytest.approx(1) for w in grid) and (1.0, 0.0, 0.0) in grid
+    assert len(weight_grid(2)) == 21 and len(weight_grid(4)) == 286  # steps of 0.05, and 0.1 beyond three members
+
+
+def test_choose_weights_by_hand():
+    # document 1 is "a": right when 0.4 + 0.55 w > 0.5, i.e. w > 0.18; documents 2, 3 are "b": right when 0.2 + 0.4 w < 0.5, i.e. w < 0.75
+    first = np.array([[0.95, 0.05], [0.6, 0.4], [0.6, 0.4]])
+    second = np.array([[0.4, 0.6], [0.2, 0.8], [0.2, 0.8]])
+    weights, table = choose_weights([first, second], ["a", "b", "b"], ["a", "b"])
+    assert weights == [0.2, 0.8]  # the first weight (in grid order) that gets all three right
+    assert max(r["accuracy"] for r in table) == 1.0 and table[0]["weights"] == [0.0, 1.0] and table[0]["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_saved_predictions_are_reused_and_the_rest_predicted():
+    class Member:
+        classes_ = np.array(["a", "b"])
+
+        def predict_proba(self, X):
+            assert X == ["new"]  # only the text without a saved row reaches the model
+            return np.array([[0.3, 0.7]])
+
+    reuse = SavedPredictions(Member(), {"seen": np.array([0.9, 0.1])})
+    assert reuse.predict_proba(["seen", "new"]).tolist() == [[0.9, 0.1], [0.3, 0.7]]
+
+
+@pytest.fixture()
+def three_runs(tiny_env, tmp_path):
+    common = ["--labels", "coarse", "--validation-size", "0.25"]
+    for method in ("tfidf-logreg", "tfidf-nb", "majority"):
+        assert main(["-q", "baseline", "--method", method, "--output", str(tmp_path / method), *common]) == 0
+    return [str(tmp_path / m) for m in ("tfidf-logreg", "tfidf-nb", "majority")]
+
+
+def test_three_members_weighted_on_validation(three_runs, tmp_path):
+    out = tmp_path / "ens"
+    assert main(["-q", "ensemble", *three_runs, "--output", str(out)]) == 0
+    run = json.loads((out / "run.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert run["kind"] == "ensemble" and len(run["weights"]) == 3 and sum(run["weights"]) == pytest.approx(1)
+    assert [m["method"] for m in run["members"]] == ["tfidf-logreg", "tfidf-nb", "majority"]
+    members = [json.loads((tmp_path / m / "metrics.json").read_text())["validation"]["macro_f1"] for m in ("tfidf-logreg", "tfidf-nb", "majority")]
+    assert metrics["validation"]["macro_f1"] >= max(members)  # a weight on one member alone is in the grid
+    # the saved ensemble predicts the weighted average of its members, loaded through the registry
+    texts = ["orbit launch nasa", "gun law rights", "sale price offer"]
+    ens = TopicClassifier.load(out)
+    expected = sum(w * TopicClassifier.load(p).predict_proba(texts) for w, p in zip(run["weights"], three_runs))
+    assert np.allclose(ens.predict_proba(texts), expected)
+    assert json.loads((out / "model" / "ensemble.json").read_text())["members"] == ["../tfidf-logreg", "../tfidf-nb", "../majority"]
+
+
+def test_members_must_share_data_and_have_probabilities(three_runs, tiny_env, tmp_path):
+    assert main(["-q", "baseline", "--method", "tfidf-nb", "--labels", "fine", "--validation-size", "0.25", "--output", str(tmp_path / "fine")]) == 0
+    with pytest.raises(RunError, match="different data settings"):
+        EnsembleClassifier.from_runs([three_runs[0], str(tmp_path / "fine")], load_run=load_run)
+    assert main(["-q", "baseline", "--method", "tfidf-ridge", "--labels", "coarse", "--validation-size", "0.25", "--output", str(tmp_path / "ridge")]) == 0
+    with pytest.raises(RunError, match="no probabilities"):
+        EnsembleClassifier.from_runs([three_runs[0], str(tmp_path / "ridge")], load_run=load_run)
+    with pytest.raises(RunError, match="two or more"):
+        EnsembleClassifier.from_runs(three_runs[:1], load_run=load_run)
