@@ -22,10 +22,11 @@ from pathlib import Path
 import yaml
 
 from . import __version__
-from .data import DATA_ENV, DataConfig, load_splits, load_table
+from .data import DATA_ENV, VALIDATION_SPLITS, DataConfig, load_splits, load_table
 from .encoders import MODELS, PRECISIONS, TRUNCATIONS
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
+from .kinds.embed import EmbedClassifier, EmbedConfig
 from .kinds.ensemble import EnsembleClassifier
 from .kinds.transformer import BACKENDS, TrainConfig, TransformerClassifier
 from .labels import UNMAPPED_CHOICES
@@ -53,6 +54,9 @@ def _add_data_args(p: argparse.ArgumentParser, *, for_eval: bool = False) -> Non
         g.add_argument("--keep-headers", action="store_true", default=None, help="keep message headers (LEAKS the label via metadata)")
         g.add_argument("--drop-empty-train", action="store_true", default=None, help="drop documents with no text from train/validation")
         g.add_argument("--validation-size", type=float, help="share of training data for model selection (default 0.1)")
+        g.add_argument("--validation-split", choices=VALIDATION_SPLITS,
+                       help="random: stratified, seeded; date: each class's latest posts by date (see BENCHMARKS.md for which predicts test better)")
+        g.add_argument("--date-column", help="user data: column of dates, for --validation-split date")
         g.add_argument("--test-file", help="user data: a separate labelled test file")
         g.add_argument("--test-size", type=float, help="user data without --test-file: stratified test share (default 0.2)")
         g.add_argument("--max-train-samples", type=int, help="debug: cap the training split")
@@ -89,6 +93,17 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-train-eval", action="store_true", help="skip evaluating on the training split (saves minutes)")
 
 
+def _add_embed_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("embedding")
+    g.add_argument("--model", help=f"{' | '.join(m for m in MODELS if m != 'distilbert')} (default minilm) | a Hub id | a local folder")
+    g.add_argument("--max-length", type=int, help="tokens per window (default 256)")
+    g.add_argument("--cut", dest="whole", action="store_false", default=None, help="cut each post to --max-length instead of reading it whole")
+    g.add_argument("--max-windows", type=int, help="windows per post at most (default 16)")
+    g.add_argument("--C", dest="C", type=float, help="logistic regression's C (default: the best on validation)")
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--precision", choices=PRECISIONS)
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The parser and its sub-parsers by command name."""
     parser = argparse.ArgumentParser(prog="topicfit", description="Fine-tune transformers and baselines to sort documents into topics.")
@@ -106,6 +121,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     _add_run_args(p)
     _add_data_args(p)
     _add_train_args(p)
+
+    p = sub.add_parser("embed", help="frozen encoder (mean-pooled over the whole post) + logistic regression; no backpropagation")
+    _add_run_args(p)
+    _add_data_args(p)
+    _add_embed_args(p)
 
     p = sub.add_parser("tune", help="Optuna hyperparameter search on the validation split, then retrain the best")
     p.add_argument("--method", choices=TUNABLE, help="tune a TF-IDF baseline instead of a transformer")
@@ -253,6 +273,13 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_embed(args) -> int:
+    config = data_config(args)
+    model = EmbedClassifier(EmbedConfig(**_settings(args, EmbedConfig)))
+    _print_summary(*fit_run(model, config, args.output, overwrite=args.overwrite))
+    return 0
+
+
 def cmd_ensemble(args) -> int:
     runs = [read_run(r)[0] for r in args.runs]
     config = DataConfig.from_dict(runs[0]["data_config"])
@@ -366,7 +393,7 @@ def _print_summary(run_dir: Path, run: dict, metrics: dict) -> None:
     print(f"run written to {run_dir}")
 
 
-COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
+COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare}
 
 

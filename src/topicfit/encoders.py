@@ -8,8 +8,10 @@ batches and mean-pooled embeddings. The fine-tuning, embedding and topic kinds a
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -268,3 +270,70 @@ def embed(tokenizer, model, texts, *, max_length: int = 256, batch_size: int = 1
     if normalize:
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
     return pooled
+
+
+# --- cached embeddings ----------------------------------------------------------------------------
+
+EMBEDDINGS_DIR = "embeddings"  # under the cache folder (weights.default_cache_dir)
+
+
+def text_keys(texts) -> list[str]:
+    """A sha1 per text: the key of its embedding in the cache (labels, ids and order do not matter)."""
+    import hashlib
+
+    return [hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+
+
+@functools.lru_cache(maxsize=2)
+def _bare_encoder(model: str):
+    """A bare encoder and its tokenizer, loaded once per process."""
+    return load_encoder(resolve_model(model))
+
+
+def _read_cache(folder: Path) -> dict[str, np.ndarray]:
+    rows: dict[str, np.ndarray] = {}
+    for shard in sorted(folder.glob("*.npz")):
+        with np.load(shard) as data:
+            rows.update(zip(data["keys"].tolist(), data["vectors"]))
+    return rows
+
+
+def embed_texts(texts, *, model: str = "minilm", max_length: int = 256, whole: bool = True, max_windows: int = 16,
+                batch_size: int = 32, precision: str = "auto", cache: bool = True, stats: dict | None = None) -> np.ndarray:
+    """Mean-pooled, L2-normalised embeddings of ``texts`` by a frozen encoder (:func:`embed`), cached on disk.
+
+    The cache holds one vector per distinct text, per model and settings, under ``$TOPICFIT_CACHE/embeddings``:
+    the same posts embedded again (another label scheme or split, another head, the topics command) cost
+    nothing, and only texts not seen before reach the encoder. ``stats``, if given, is updated with
+    ``embed_seconds``, ``texts_embedded`` and ``texts_from_cache``.
+    """
+    from .weights import default_cache_dir
+
+    texts = list(texts)
+    keys = text_keys(texts)
+    folder = default_cache_dir() / EMBEDDINGS_DIR / f"{Path(model).name}-{max_length}-{f'whole{max_windows}' if whole else 'cut'}"
+    rows = _read_cache(folder) if cache and folder.is_dir() else {}
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in rows}.values())  # one text per distinct key
+    seconds = 0.0
+    if todo:
+        tokenizer, encoder = _bare_encoder(model)
+        start = time.perf_counter()
+        vectors = embed(tokenizer, encoder, [texts[i] for i in todo], max_length=max_length, batch_size=batch_size,
+                        precision=precision, whole=whole, max_windows=max_windows)
+        seconds = time.perf_counter() - start
+        logger.info("embedded %d texts with %s in %.0fs (%.1f texts/s)", len(todo), model, seconds, len(todo) / max(seconds, 1e-9))
+        new = {keys[i]: v for i, v in zip(todo, vectors)}
+        rows.update(new)
+        if cache:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{os.getpid()}-{time.time_ns()}.npz"
+            np.savez(tmp, keys=np.array(list(new)), vectors=np.stack(list(new.values())))
+            os.replace(tmp, folder / f"{time.time_ns()}-{os.getpid()}.npz")
+    else:
+        logger.info("embeddings of %d texts from the cache %s", len(texts), folder)
+    if stats is not None:
+        for name, value in (("embed_seconds", seconds), ("texts_embedded", len(todo)), ("texts_from_cache", len(texts) - len(todo))):
+            stats[name] = round(stats.get(name, 0) + value, 1)
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([rows[k] for k in keys])

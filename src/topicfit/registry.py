@@ -13,6 +13,7 @@ from pathlib import Path
 from .errors import RunError
 from .kinds import Classifier
 from .kinds.baseline import BaselineClassifier
+from .kinds.embed import EmbedClassifier
 from .kinds.ensemble import EnsembleClassifier
 from .kinds.transformer import TransformerClassifier
 from .runs import MODEL_DIR, read_run
@@ -23,6 +24,7 @@ KINDS: dict[str, type[Classifier]] = {
     "baseline": BaselineClassifier,
     "transformer": TransformerClassifier,
     "ensemble": EnsembleClassifier,
+    "embed": EmbedClassifier,
 }
 
 

@@ -97,3 +97,26 @@ class Classifier:
         from dataclasses import replace
 
         return replace(config, **params)
+
+
+# --- scikit-learn objects on disk (baselines, the embed kind's head) --------------------------------------
+
+
+def save_skops(obj, path: str | Path) -> None:
+    """Save a fitted scikit-learn object as a skops file (a format that does not execute code when loaded)."""
+    import skops.io as sio
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sio.dump(obj, path)
+
+
+def load_skops(path: str | Path, *, trust: bool = False):
+    """Load a skops file. Only scikit-learn, numpy and scipy types are accepted unless ``trust`` (the user vouches for it)."""
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    unknown = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy.", "builtins."))]
+    if unknown and not trust:
+        raise ModelError(f"{path} contains types that are not scikit-learn/numpy/scipy: {unknown}; "
+                         "refusing to load it. Pass --trust (trust=True) only if you vouch for this file.")
+    return sio.load(path, trusted=untrusted)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError, ModelError
 from ..runs import BASELINE_FILE
-from . import Classifier
+from . import Classifier, load_skops, save_skops
 
 logger = logging.getLogger(__name__)
 
@@ -134,27 +134,14 @@ class BaselineClassifier(Classifier):
         return [str(p) for p in self.pipeline_.predict(X)], proba
 
     def save(self, folder: str | Path) -> None:
-        """The fitted pipeline as a skops file (a format that does not execute code when loaded)."""
-        import skops.io as sio
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        sio.dump(self.pipeline_, folder / BASELINE_FILE)
+        save_skops(self.pipeline_, Path(folder) / BASELINE_FILE)
 
     @classmethod
     def load(cls, folder: str | Path, *, run: dict | None = None, trust: bool = False, **options) -> "BaselineClassifier":
         """Load what :meth:`save` wrote. Only scikit-learn, numpy and scipy types are accepted unless ``trust``."""
-        import skops.io as sio
-
-        path = Path(folder) / BASELINE_FILE
-        untrusted = sio.get_untrusted_types(file=path)
-        unknown = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy.", "builtins."))]
-        if unknown and not trust:
-            raise ModelError(f"{path} contains types that are not scikit-learn/numpy/scipy: {unknown}; "
-                             "refusing to load it. Pass --trust (trust=True) only if you vouch for this file.")
         config = (run or {}).get("model_config") or {"method": (run or {}).get("method", "tfidf-svm")}
         clf = cls(BaselineConfig.from_dict(config))
-        clf.pipeline_ = sio.load(path, trusted=untrusted)
+        clf.pipeline_ = load_skops(Path(folder) / BASELINE_FILE, trust=trust)
         clf.classes_ = np.asarray([str(c) for c in clf.pipeline_.classes_])
         return clf
 

@@ -1,0 +1,130 @@
+"""A frozen encoder and a linear head: mean-pooled embeddings of the whole post (overlapping windows, so no
+text is cut) from minilm or mpnet, then scikit-learn's logistic regression. No backpropagation, so the
+bigger encoder is affordable on a CPU; embeddings are cached on disk by texts and model
+(:func:`topicfit.encoders.embed_texts`), so a second head on the same posts costs seconds.
+
+>>> clf = EmbedClassifier(EmbedConfig(model="mpnet")).fit(train_texts, train_labels, X_val=val_texts, y_val=val_labels)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..encoders import base_model_id, embed_texts
+from ..errors import ConfigError, ModelError
+from ..metrics import compute_metrics
+from ..runs import BASELINE_FILE
+from . import Classifier, load_skops, save_skops
+
+logger = logging.getLogger(__name__)
+
+C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)  # searched on validation when C is None
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    """Settings of the frozen-encoder kind."""
+
+    model: str = "minilm"  # minilm | mpnet | a Hub id | a local folder (any encoder; mean pooling)
+    max_length: int = 256  # tokens per window
+    whole: bool = True  # read the whole post in overlapping windows and average them (False: head+tail cut)
+    max_windows: int = 16  # at most this many windows per post
+    C: float | None = None  # logistic regression's inverse regularisation; None: the best of C_GRID on validation
+    batch_size: int = 32
+    precision: str = "auto"
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.max_length <= 8192:
+            raise ConfigError(f"max_length must be between 8 and 8192, got {self.max_length}")
+        if self.C is not None and self.C <= 0:
+            raise ConfigError(f"C must be positive, got {self.C}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "EmbedConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class EmbedClassifier(Classifier):
+    """Frozen mean-pooled embeddings + logistic regression, behind the kind interface."""
+
+    kind = "embed"
+    config_class = EmbedConfig
+
+    @property
+    def method(self) -> str:
+        return f"embed-{Path(self.config.model).name}"
+
+    @property
+    def base_model(self) -> str | None:
+        return base_model_id(self.config.model)
+
+    def embed(self, X) -> np.ndarray:
+        cfg = self.config
+        return embed_texts(list(X), model=cfg.model, max_length=cfg.max_length, whole=cfg.whole, max_windows=cfg.max_windows,
+                           batch_size=cfg.batch_size, precision=cfg.precision, stats=self.timings_)
+
+    def _head(self, C: float):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=C, max_iter=3000, random_state=self.config.seed)
+
+    def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume=False) -> "EmbedClassifier":
+        train = self.embed(X)
+        y = [str(v) for v in y]
+        C, self.c_search_ = self.config.C, []
+        if C is None:
+            if X_val is None or not len(X_val):
+                raise ModelError("C=None picks the regularisation on validation; give a validation split or set C")
+            val = self.embed(X_val)
+            for c in C_GRID:
+                head = self._head(c).fit(train, y)
+                m = compute_metrics(references=[str(v) for v in y_val], predictions=list(head.predict(val)), classes=list(head.classes_))
+                self.c_search_.append({"C": c, "macro_f1": m["macro_f1"], "accuracy": m["accuracy"]})
+            best = max(self.c_search_, key=lambda r: (r["macro_f1"], r["accuracy"]))
+            C, self.validation_macro_f1_ = best["C"], best["macro_f1"]
+            logger.info("embed head: C=%g (validation macro-F1 %.4f)", C, best["macro_f1"])
+        self.head_ = self._head(C).fit(train, y)
+        self.C_ = C
+        self.classes_ = np.asarray([str(c) for c in self.head_.classes_])
+        if classes is not None and list(self.classes_) != [str(c) for c in classes]:
+            raise ModelError(f"every class needs training documents; got {list(self.classes_)}, expected {list(classes)}")
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = list(X)
+        if not X:
+            return np.zeros((0, len(self.classes_)))
+        return self.head_.predict_proba(self.embed(X))
+
+    def run_info(self) -> dict:
+        return {"head": {"C": self.C_, "C_search": self.c_search_}}
+
+    def save(self, folder: str | Path) -> None:
+        """The head as a skops file (no code runs on load); the encoder is named in the run's ``model_config``."""
+        save_skops(self.head_, Path(folder) / BASELINE_FILE)
+
+    @classmethod
+    def load(cls, folder: str | Path, *, run: dict | None = None, trust: bool = False, **options) -> "EmbedClassifier":
+        clf = cls(EmbedConfig.from_dict((run or {}).get("model_config", {})))
+        clf.head_ = load_skops(Path(folder) / BASELINE_FILE, trust=trust)
+        clf.C_ = clf.head_.C
+        clf.classes_ = np.asarray([str(c) for c in clf.head_.classes_])
+        return clf
+
+    # -- tuning --
+    @classmethod
+    def default_params(cls, config: EmbedConfig, *, quick: bool = False) -> dict:
+        return {"C": config.C or 3.0}
+
+    @classmethod
+    def search_space(cls, trial, config: EmbedConfig, *, quick: bool = False) -> dict:
+        return {"C": trial.suggest_float("C", min(0.1, config.C or 0.1), max(100.0, config.C or 100.0), log=True)}
