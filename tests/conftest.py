@@ -100,3 +100,17 @@ def tiny_env(tiny_archive, monkeypatch):
     """Point $TOPICFIT_DATA at the tiny archive for CLI tests."""
     monkeypatch.setenv(DATA_ENV, str(tiny_archive))
     return tiny_archive
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Embeddings and assembled weights that tests write go to a temporary cache, never the user's."""
+    from topicfit.weights import CACHE_ENV
+
+    old = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = old

@@ -153,3 +153,30 @@ def test_cleaning_matches_scikit_learn(full_archive, tmp_path):
         assert len(expected) == len(ours)
         mismatched = [i for i, t in zip(ours.ids, ours.texts) if expected[i] != t]
         assert mismatched == []
+
+
+def test_article_order_and_the_date_split(tiny_corpus):
+    from topicfit.data import article_order
+
+    assert article_order(["x/g/10", "x/g/2", "x/h/5"]) == [1.0, 0.0, 0.0]
+    random_split = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25))
+    by_date = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25, validation_split="date"))
+    # each group's latest posts (highest article numbers: 1006, 1007 of 1000-1007) are held out
+    assert sorted({i.split("/")[-1] for i in by_date.validation.ids}) == ["1006", "1007"]
+    assert len(by_date.validation) == len(random_split.validation) == 14 and by_date.info["fingerprint"] != random_split.info["fingerprint"]
+
+
+def test_date_split_on_user_data_needs_a_date_column(tmp_path):
+    rows = ["text,label,when"] + [f"post {i},{lab},2024-01-{i + 1:02d}" for lab in ("a", "b") for i in range(10)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    config = dict(dataset=str(tmp_path / "d.csv"), labels="identity", validation_split="date", validation_size=0.2, test_size=0.2)
+    with pytest.raises(DataError, match="--date-column"):
+        load_splits(DataConfig(**config))
+    splits = load_splits(DataConfig(**config, date_column="when"))
+    held = [splits.validation.dates[i] for i in range(len(splits.validation))]
+    for label in ("a", "b"):  # the validation posts are each class's latest training posts
+        train_dates = [d for d, y in zip(splits.train.dates, splits.train.labels) if y == label]
+        assert min(d for d, y in zip(held, splits.validation.labels) if y == label) > max(train_dates)
+    (tmp_path / "bad.csv").write_text("text,label,when\nx,a,not a date\n")
+    with pytest.raises(DataError, match="row 1: cannot read 'not a date'"):
+        load_table(tmp_path / "bad.csv", date_column="when")

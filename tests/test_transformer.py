@@ -154,3 +154,45 @@ def test_weighted_loss_by_hand():
     # per document: -log softmax = log(1 + e^-2) and log 2; weighted mean (1 * a + 3 * b) / (1 + 3)
     expected = (math.log(1 + math.exp(-2)) + 3 * math.log(2)) / 4
     assert loss({"logits": logits}, torch.tensor([0, 1])).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_long_documents_in_windows(tiny_bert, tiny_corpus, tmp_path):
+    splits = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25))
+    clf = _fit(tiny_bert, splits, tmp_path, max_length=16)
+    long_text = " ".join(splits.test.texts[::4])  # posts of every group, one after another
+    cut = clf.predict_proba([long_text, "orbit"])
+    clf.config = TrainConfig.from_dict({**clf.config.to_dict(), "long_documents": "windows"})
+    windows = clf.predict_proba([long_text, "orbit"])
+    assert windows.shape == cut.shape and np.allclose(windows.sum(axis=1), 1, atol=1e-5)
+    assert np.allclose(windows[1], cut[1], atol=1e-5)  # a short text is one window: the same answer
+    assert np.abs(windows[0] - cut[0]).max() > 1e-3  # a long one is read whole
+
+
+def test_distill_trains_on_the_teachers_probabilities(tiny_env, tiny_bert, tmp_path, monkeypatch):
+    import json
+
+    from topicfit.cli import main
+
+    assert main(["-q", "baseline", "--method", "majority", "--labels", "coarse", "--validation-size", "0.25", "--output", str(tmp_path / "t")]) == 0
+    teacher = [json.loads(line)["probabilities"] for line in (tmp_path / "t" / "predictions-train.jsonl").read_text().splitlines()][0]
+    classes = sorted(teacher)
+    seen = []
+    original = transformer.weighted_loss
+
+    def spy(weights=None):
+        loss = original(weights)
+
+        def recording(outputs, labels, num_items_in_batch=None):
+            seen.append(labels.detach().clone())
+            return loss(outputs, labels, num_items_in_batch)
+
+        return recording
+
+    monkeypatch.setattr(transformer, "weighted_loss", spy)
+    assert main(["-q", "distill", str(tmp_path / "t"), "--student", str(tiny_bert), "--distill-alpha", "0.6", "--epochs", "1",
+                 "--batch-size", "8", "--max-length", "16", "--precision", "fp32", "--output", str(tmp_path / "s")]) == 0
+    expected = [0.6 * np.array([teacher[c] for c in classes]) + 0.4 * np.eye(len(classes))[k] for k in range(len(classes))]
+    soft = [row for batch in seen if batch.dim() == 2 for row in batch.numpy()]
+    assert soft and all(any(np.allclose(row, e, atol=1e-6) for e in expected) for row in soft)
+    run = json.loads((tmp_path / "s" / "run.json").read_text())
+    assert run["method"] == "distill-tiny-bert0" and run["model_config"]["teacher"].endswith("t") and run["kind"] == "transformer"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import yaml
 
 from . import __version__
 from .data import DATA_ENV, VALIDATION_SPLITS, DataConfig, load_splits, load_table
-from .encoders import MODELS, PRECISIONS, TRUNCATIONS
+from .encoders import LONG_DOCUMENTS, MODELS, PRECISIONS, TRUNCATIONS
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
@@ -36,7 +37,9 @@ from .registry import KINDS, get_kind, load_run
 from .render import compare_table
 from .runs import MODEL_DIR, SPLITS, read_run, write_json
 from .serve import MAX_BODY_BYTES, MAX_TEXTS
-from .workflow import fit_run, predict_documents
+from .workflow import fit_run, predict_documents, teacher_probabilities
+
+TRAIN_EVAL_SAMPLES = 2000  # training posts scored after fine-tuning (over-fitting shows on a sample; all of them cost minutes)
 
 logger = logging.getLogger("topicfit")
 
@@ -90,7 +93,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--precision", choices=PRECISIONS)
     g.add_argument("--eval-batch-size", type=int)
     g.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
-    g.add_argument("--no-train-eval", action="store_true", help="skip evaluating on the training split (saves minutes)")
+    g.add_argument("--no-train-eval", action="store_true", help="skip evaluating on the training split")
+    g.add_argument("--train-eval-samples", type=int, default=TRAIN_EVAL_SAMPLES,
+                   help=f"score a stratified sample of this many training posts (default {TRAIN_EVAL_SAMPLES}; 0: all)")
+    g.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="inference on long posts: cut (default) or windows (pool overlapping windows)")
 
 
 def _add_embed_args(p: argparse.ArgumentParser) -> None:
@@ -135,6 +141,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--quick-samples", type=int, default=1000)
     _add_run_args(p)
     _add_data_args(p)
+    _add_train_args(p)
+
+    p = sub.add_parser("distill", help="train a small transformer on a finished run's probabilities (e.g. an ensemble's): one fast model")
+    p.add_argument("teacher", help="a finished run (any kind with probabilities) whose data the student trains on")
+    p.add_argument("--student", dest="model", help="the student encoder (default minilm)")
+    p.add_argument("--distill-alpha", type=float, help="weight of the teacher's probabilities against the true label (default 0.7)")
+    p.add_argument("--output", "-o", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--config", help="JSON or YAML file with the same settings as the flags (flags win)")
+    p.add_argument("--max-train-samples", type=int, help="debug: cap the training split")
     _add_train_args(p)
 
     p = sub.add_parser("ensemble", help="average finished runs' probabilities, weights chosen on validation")
@@ -267,7 +283,8 @@ def cmd_train(args) -> int:
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     logger.info("training %s on %s labels -> %s (process %d of %d)", train_config.model, config.labels, args.output, rank, world)
     written = fit_run(TransformerClassifier(train_config), config, args.output, overwrite=args.overwrite, resume=args.resume,
-                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, process_index=rank)
+                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples or None,
+                      process_index=rank)
     if written is not None:
         _print_summary(*written)
     return 0
@@ -277,6 +294,19 @@ def cmd_embed(args) -> int:
     config = data_config(args)
     model = EmbedClassifier(EmbedConfig(**_settings(args, EmbedConfig)))
     _print_summary(*fit_run(model, config, args.output, overwrite=args.overwrite))
+    return 0
+
+
+def cmd_distill(args) -> int:
+    teacher, _ = read_run(args.teacher)
+    config = DataConfig.from_dict({**teacher["data_config"], **({"max_train_samples": args.max_train_samples} if args.max_train_samples else {})})
+    splits = load_splits(config)
+    soft = teacher_probabilities(args.teacher, splits.train, splits.classes)
+    train_config = dataclasses.replace(train_config_from(args), teacher=os.path.relpath(Path(args.teacher).resolve()))
+    written = fit_run(TransformerClassifier(train_config), config, args.output, splits=splits, overwrite=args.overwrite, resume=args.resume,
+                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples or None,
+                      fit_options={"soft_targets": soft})
+    _print_summary(*written)
     return 0
 
 
@@ -393,7 +423,7 @@ def _print_summary(run_dir: Path, run: dict, metrics: dict) -> None:
     print(f"run written to {run_dir}")
 
 
-COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
+COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare}
 
 

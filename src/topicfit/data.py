@@ -431,6 +431,11 @@ def _date_split(docs: Documents, size: float, source: str) -> tuple[Documents, D
     return docs.select([i for i in range(len(docs)) if i not in held_set]), docs.select(sorted(held))
 
 
+def sample_documents(docs: Documents, n: int | None, seed: int = 42, what: str = "sample") -> Documents:
+    """A stratified, seeded sample of ``n`` documents (all of them when ``n`` is ``None`` or not smaller)."""
+    return _cap(docs, n, seed, what)
+
+
 def _cap(docs: Documents, n: int | None, seed: int, what: str) -> Documents:
     if n is None or n >= len(docs):
         return docs

@@ -24,6 +24,7 @@ from .weights import minilm_dir, mpnet_dir
 logger = logging.getLogger(__name__)
 
 TRUNCATIONS = ("head", "head+tail")
+LONG_DOCUMENTS = ("cut", "windows")  # at inference: cut to max_length (by `truncation`), or pool overlapping windows
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 ATTENTION_DROPOUT_NAMES = ("attention_probs_dropout_prob", "attention_dropout", "attn_pdrop")
 
@@ -188,6 +189,26 @@ def encode_windows(tokenizer, texts, *, max_length: int, stride: int | None = No
             windows.append(prefix + seq[s : s + budget] + suffix)
             owner.append(i)
     return windows, owner
+
+
+def encode_documents(tokenizer, texts, *, max_length: int, truncation: str = "head+tail", long_documents: str = "cut",
+                     max_windows: int = 16) -> tuple[list[list[int]], list[int]]:
+    """Token ids for inference: ``(rows, owner)`` where row ``k`` belongs to text ``owner[k]``. ``cut`` gives one
+    row per text (:func:`encode`); ``windows`` reads each whole text in overlapping windows (:func:`encode_windows`)."""
+    if long_documents not in LONG_DOCUMENTS:
+        raise ModelError(f"long_documents must be one of {LONG_DOCUMENTS}, got {long_documents!r}")
+    texts = list(texts)
+    if long_documents == "windows":
+        return encode_windows(tokenizer, texts, max_length=max_length, max_windows=max_windows)
+    return encode(tokenizer, texts, max_length=max_length, truncation=truncation), list(range(len(texts)))
+
+
+def pooled_softmax(logits: np.ndarray, owner: list[int], n: int) -> np.ndarray:
+    """Class probabilities per text: the mean of its rows' logits (windows), then softmax. Shape (n, n_classes)."""
+    mean = pool_rows(np.asarray(logits, dtype=np.float64), owner, n).astype(np.float64)
+    mean -= mean.max(axis=1, keepdims=True)
+    e = np.exp(mean)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def special_tokens(tokenizer) -> tuple[list[int], list[int]]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoders import encode, padded_batches
+from .encoders import encode_documents, padded_batches, pooled_softmax
 from .errors import ModelError
 from .kinds import Classifier
 from .runs import INT8_FILE, ONNX_FILE, TOPICFIT_MODEL_FILE, read_json
@@ -90,7 +90,7 @@ class OnnxClassifier(Classifier):
 
     kind = "transformer"
 
-    def __init__(self, model_dir: str | Path, *, int8: bool = False, batch_size: int | None = None):
+    def __init__(self, model_dir: str | Path, *, int8: bool = False, batch_size: int | None = None, long_documents: str | None = None):
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -100,6 +100,7 @@ class OnnxClassifier(Classifier):
             raise ModelError(f"{path} is missing; create it with: topicfit export RUN --format onnx{' --int8' if int8 else ''}")
         meta = read_json(model_dir / TOPICFIT_MODEL_FILE)  # tokenisation settings and classes; no PyTorch weights
         self.config, self.classes_ = meta["config"], np.array(meta["classes"])
+        self.long_documents = long_documents or self.config.get("long_documents", "cut")
         self.tokenizer_ = AutoTokenizer.from_pretrained(model_dir)
         self.batch_size = batch_size or ONNX_BATCH_SIZE
         self.timings_ = {}
@@ -108,11 +109,10 @@ class OnnxClassifier(Classifier):
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def predict_proba(self, X) -> np.ndarray:
-        ids = encode(self.tokenizer_, list(X), max_length=self.config["max_length"], truncation=self.config["truncation"])
-        out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
+        X = list(X)
+        ids, owner = encode_documents(self.tokenizer_, X, max_length=self.config["max_length"], truncation=self.config["truncation"],
+                                      long_documents=self.long_documents)
+        logits = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
         for batch, input_ids, mask in padded_batches(ids, self.batch_size, self.tokenizer_.pad_token_id or 0):
-            logits = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0].astype(np.float64)
-            logits -= logits.max(axis=1, keepdims=True)
-            e = np.exp(logits)
-            out[batch] = e / e.sum(axis=1, keepdims=True)
-        return out
+            logits[batch] = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0]
+        return pooled_softmax(logits, owner, len(X))

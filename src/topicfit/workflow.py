@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataConfig, Splits, load_splits
-from .errors import ModelError
+from .data import DataConfig, Splits, load_splits, sample_documents
+from .errors import ModelError, RunError
 from .kinds import Classifier
 from .metrics import split_metrics
 from .plots import plot_confusion_matrix, plot_learning_curve
@@ -32,8 +32,12 @@ def predict_documents(model: Classifier, texts) -> tuple[list[str], np.ndarray |
     return labels, proba, time.perf_counter() - start
 
 
-def evaluate(model: Classifier, splits: Splits, run_dir: str | Path | None = None, *, split_names=SPLITS) -> dict:
+def evaluate(model: Classifier, splits: Splits, run_dir: str | Path | None = None, *, split_names=SPLITS,
+             train_sample: int | None = None, seed: int = 42) -> dict:
     """Score a fitted model on each named split; with ``run_dir``, write its predictions files.
+
+    ``train_sample`` scores a stratified sample of that many training posts instead of all of them (the training
+    score only shows over-fitting; on 2 CPU cores a transformer spends minutes on it).
 
     Returns ``{split: {accuracy, macro_f1, weighted_f1, loss, n, per_class, confusion_matrix, predict_seconds,
     docs_per_second}}``.
@@ -45,6 +49,8 @@ def evaluate(model: Classifier, splits: Splits, run_dir: str | Path | None = Non
     for name, docs in splits.items():
         if name not in split_names or len(docs) == 0:
             continue
+        if name == "train":
+            docs = sample_documents(docs, train_sample, seed, "train evaluation")
         logger.info("evaluating on %s (%d documents)", name, len(docs))
         labels, proba, seconds = predict_documents(model, docs.texts)
         results[name] = m = split_metrics(references=docs.labels, predictions=labels, probabilities=proba, classes=classes, seconds=seconds)
@@ -57,12 +63,14 @@ def evaluate(model: Classifier, splits: Splits, run_dir: str | Path | None = Non
 
 
 def fit_run(model: Classifier, data_config: DataConfig, output: str | Path, *, splits: Splits | None = None, overwrite: bool = False,
-            resume: bool = False, split_names=SPLITS, process_index: int = 0, fit_options: dict | None = None) -> tuple[Path, dict, dict] | None:
+            resume: bool = False, split_names=SPLITS, train_sample: int | None = None, process_index: int = 0,
+            fit_options: dict | None = None) -> tuple[Path, dict, dict] | None:
     """Fit ``model`` and write a finished run folder at ``output``; returns ``(run_dir, run, metrics)``.
 
     Args:
         splits (Splits | None): already loaded data (they must come from ``data_config``); loaded here if ``None``.
         split_names: the splits to evaluate (``--no-train-eval`` leaves out ``train``).
+        train_sample (int | None): score this many training posts (stratified sample), not all of them.
         process_index (int): under torchrun/accelerate every process fits; only process 0 (the others return
             ``None``) saves, evaluates and writes the folder.
         fit_options (dict | None): extra keyword arguments for the kind's ``fit`` (e.g. Trainer callbacks).
@@ -82,7 +90,8 @@ def fit_run(model: Classifier, data_config: DataConfig, output: str | Path, *, s
     # 4. save
     model.save(run_dir / MODEL_DIR)
     # 5. evaluate every split
-    results = evaluate(model, splits, run_dir, split_names=[s for s in split_names if s in model.splits])
+    results = evaluate(model, splits, run_dir, split_names=[s for s in split_names if s in model.splits], train_sample=train_sample,
+                       seed=data_config.seed)
     # 6. render
     timings = {"train_seconds": round(train_seconds, 1), "test_docs_per_second": results.get("test", {}).get("docs_per_second"),
                **model.timings_}
@@ -106,3 +115,20 @@ def fit_run(model: Classifier, data_config: DataConfig, output: str | Path, *, s
     finish_run(run_dir, run)
     logger.info("run written to %s", run_dir)
     return run_dir, run, metrics
+
+
+def teacher_probabilities(run_dir: str | Path, docs, classes) -> np.ndarray:
+    """A finished run's probabilities for ``docs`` (columns in ``classes`` order): the ones it saved when it was
+    evaluated, else predicted now through the registry."""
+    from .registry import load_run
+    from .runs import saved_probabilities
+
+    try:
+        return saved_probabilities(run_dir, "train", docs.ids, list(classes))
+    except RunError as exc:
+        logger.info("teacher %s: %s; predicting the training posts", run_dir, exc)
+    model = load_run(run_dir)
+    if [str(c) for c in model.classes_] != [str(c) for c in classes] or not model.has_probabilities:
+        raise RunError(f"{run_dir} cannot teach: its classes {list(model.classes_)} (probabilities: {model.has_probabilities}) "
+                       f"differ from the data's {list(classes)}")
+    return np.asarray(model.predict_proba(docs.texts))

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoders import (PRECISIONS, TRUNCATIONS, Encoded, autocast, base_model_id, choose_precision, encode, load_encoder,
-                        padded_batches, resolve_model)
+from ..encoders import (LONG_DOCUMENTS, PRECISIONS, TRUNCATIONS, Encoded, autocast, base_model_id, choose_precision, encode,
+                        encode_documents, load_encoder, padded_batches, pooled_softmax, resolve_model)
 from ..errors import ConfigError
 from ..metrics import compute_metrics
 from ..runs import CHECKPOINTS_DIR, TOPICFIT_MODEL_FILE
@@ -43,6 +43,7 @@ class TrainConfig:
     gradient_accumulation_steps: int = 1
     max_length: int = 256  # tokens per document, special tokens included
     truncation: str = "head+tail"  # head: first tokens; head+tail: first 3/4 and last 1/4 of the budget
+    long_documents: str = "cut"  # at inference: cut (by truncation) | windows (average the logits of overlapping windows)
     warmup: float = 0.06  # share of the optimisation steps spent warming up the learning rate
     weight_decay: float = 0.01
     class_weight: str | None = None  # None or "balanced" (inverse class frequency in the loss)
@@ -50,11 +51,17 @@ class TrainConfig:
     early_stopping_patience: int | None = None  # epochs without a better validation macro-F1 before stopping
     precision: str = "auto"  # auto: bf16 on CPUs that support it (mixed precision on GPUs), else fp32
     eval_batch_size: int = 16  # texts per inference batch; 64 was slower on CPUs (benchmarks/inference.py)
+    teacher: str | None = None  # distillation: the run whose probabilities on the training posts are the soft targets
+    distill_alpha: float = 0.7  # distillation: target = alpha * teacher probabilities + (1 - alpha) * the true label
     seed: int = 42
 
     def __post_init__(self) -> None:
+        if not 0 <= self.distill_alpha <= 1:
+            raise ConfigError(f"distill_alpha must be in [0, 1], got {self.distill_alpha}")
         if self.truncation not in TRUNCATIONS:
             raise ConfigError(f"truncation must be one of {TRUNCATIONS}, got {self.truncation!r}")
+        if self.long_documents not in LONG_DOCUMENTS:
+            raise ConfigError(f"long_documents must be one of {LONG_DOCUMENTS}, got {self.long_documents!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.class_weight not in (None, "balanced"):
@@ -79,13 +86,19 @@ def balanced_class_weights(label_ids: list[int], n_classes: int) -> np.ndarray:
     return len(label_ids) / (n_classes * np.maximum(counts, 1))
 
 
-def weighted_loss(weights):
-    """A Trainer ``compute_loss_func``: cross-entropy with per-class ``weights`` (a float tensor)."""
+def weighted_loss(weights=None):
+    """A Trainer ``compute_loss_func``: cross-entropy with per-class ``weights`` (a float tensor, or ``None``).
+
+    Labels are class indices, or rows of target probabilities (distillation): then the loss is the
+    cross-entropy with those soft targets, ``-sum(target * log_softmax(logits))``, averaged over the batch.
+    """
     import torch
 
     def loss_fn(outputs, labels, num_items_in_batch=None):
-        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
-        return torch.nn.functional.cross_entropy(logits.float(), labels, weight=weights.to(logits.device))
+        logits = (outputs["logits"] if isinstance(outputs, dict) else outputs[0]).float()
+        if labels.dim() == 2:
+            return -(labels.float() * torch.nn.functional.log_softmax(logits, dim=-1)).sum(-1).mean()
+        return torch.nn.functional.cross_entropy(logits, labels, weight=None if weights is None else weights.to(logits.device))
 
     return loss_fn
 
@@ -103,19 +116,22 @@ class TransformerClassifier(Classifier):
 
     @property
     def method(self) -> str:
-        return f"finetune-{Path(self.config.model).name}"
+        return f"{'distill' if self.config.teacher else 'finetune'}-{Path(self.config.model).name}"
 
     @property
     def base_model(self) -> str | None:
         return base_model_id(self.config.model)
 
     # -- training --
-    def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume: bool = False, callbacks=None) -> "TransformerClassifier":
+    def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume: bool = False, callbacks=None,
+            soft_targets=None) -> "TransformerClassifier":
         """Fine-tune on texts ``X`` with labels ``y``; select the best epoch on ``(X_val, y_val)`` by macro-F1.
 
         Args:
             workdir (Path | None): where the Trainer keeps epoch checkpoints (``resume`` continues from the last).
             callbacks (list | None): extra ``TrainerCallback`` objects (``topicfit tune`` prunes trials with one).
+            soft_targets (array (n, n_classes) | None): a teacher's probabilities for ``X`` (columns in ``classes`` order);
+                the student learns ``distill_alpha * soft_targets + (1 - distill_alpha) * one-hot(y)``.
         """
         import tempfile
 
@@ -132,7 +148,14 @@ class TransformerClassifier(Classifier):
         )
         self.tokenizer_, self.model_ = tokenizer, model
         start = time.perf_counter()
-        train_ds = Encoded(encode(tokenizer, X, max_length=cfg.max_length, truncation=cfg.truncation), [index[str(v)] for v in y])
+        train_labels = [index[str(v)] for v in y]
+        if soft_targets is not None:
+            soft = np.asarray(soft_targets, dtype=np.float64)
+            if soft.shape != (len(train_labels), len(self.classes_)):
+                raise ConfigError(f"soft targets have shape {soft.shape}; expected {(len(train_labels), len(self.classes_))}")
+            targets = cfg.distill_alpha * soft / soft.sum(axis=1, keepdims=True) + (1 - cfg.distill_alpha) * np.eye(len(self.classes_))[train_labels]
+            train_labels = targets.astype(np.float32).tolist()
+        train_ds = Encoded(encode(tokenizer, X, max_length=cfg.max_length, truncation=cfg.truncation), train_labels)
         has_val = X_val is not None and len(X_val) > 0
         val_ds = Encoded(encode(tokenizer, X_val, max_length=cfg.max_length, truncation=cfg.truncation), [index[str(v)] for v in y_val]) if has_val else None
         lengths = [len(s) for s in train_ds.input_ids]
@@ -151,9 +174,13 @@ class TransformerClassifier(Classifier):
 
         loss_fn = None
         if cfg.class_weight == "balanced":
-            weights = balanced_class_weights(train_ds.labels, len(self.classes_))
+            weights = balanced_class_weights([index[str(v)] for v in y], len(self.classes_))
             logger.info("class weights: %s", {str(c): round(float(w), 3) for c, w in zip(self.classes_, weights)})
+            if soft_targets is not None:
+                logger.warning("class weights apply to the validation loss only; the soft targets carry the teacher's balance")
             loss_fn = weighted_loss(torch.tensor(weights, dtype=torch.float32))
+        elif soft_targets is not None:
+            loss_fn = weighted_loss(None)  # the models' own loss would take float targets for multi-label ones
         callbacks = list(callbacks or []) + ([EarlyStoppingCallback(cfg.early_stopping_patience)] if (cfg.early_stopping_patience and has_val) else [])
         trainer = Trainer(
             model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
@@ -224,14 +251,15 @@ class TransformerClassifier(Classifier):
         cfg = self.config
         model, tokenizer = self.model_, self.tokenizer_
         model.eval()
-        ids = encode(tokenizer, list(X), max_length=cfg.max_length, truncation=cfg.truncation)
-        out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
+        X = list(X)
+        ids, owner = encode_documents(tokenizer, X, max_length=cfg.max_length, truncation=cfg.truncation, long_documents=cfg.long_documents)
+        logits = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
         device = next(model.parameters()).device
         with torch.inference_mode(), autocast(device.type, getattr(self, "precision_", None) or choose_precision(cfg.precision)):
             for batch, input_ids, mask in padded_batches(ids, cfg.eval_batch_size, tokenizer.pad_token_id or 0):
-                logits = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device)).logits
-                out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        return out
+                out = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device)).logits
+                logits[batch] = out.float().cpu().numpy()
+        return pooled_softmax(logits, owner, len(X))
 
     # -- persistence --
     def save(self, folder: str | os.PathLike) -> None:
@@ -244,12 +272,13 @@ class TransformerClassifier(Classifier):
 
     @classmethod
     def load(cls, folder: str | os.PathLike, *, run: dict | None = None, backend: str = "torch", batch_size: int | None = None,
-             precision: str | None = None, weights: bool = True, **options):
+             precision: str | None = None, long_documents: str | None = None, weights: bool = True, **options):
         """Load what :meth:`save` wrote.
 
         Args:
             backend (str): ``torch``, or ``onnx`` / ``onnx-int8`` after ``topicfit export`` (an :class:`OnnxClassifier`).
             batch_size (int | None): texts per forward pass; ``None`` keeps the run's ``eval_batch_size`` (or the ONNX default).
+            long_documents (str | None): ``cut`` or ``windows`` at inference; ``None`` keeps the run's.
             weights (bool): ``False`` skips the PyTorch weights (tokenizer and settings only).
         """
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -259,10 +288,10 @@ class TransformerClassifier(Classifier):
         if backend != "torch":
             from ..export import OnnxClassifier
 
-            return OnnxClassifier(folder, int8=backend == "onnx-int8", batch_size=batch_size)
+            return OnnxClassifier(folder, int8=backend == "onnx-int8", batch_size=batch_size, long_documents=long_documents)
         folder = Path(folder)
         meta = json.loads((folder / TOPICFIT_MODEL_FILE).read_text())
-        overrides = {k: v for k, v in (("precision", precision), ("eval_batch_size", batch_size)) if v}
+        overrides = {k: v for k, v in (("precision", precision), ("eval_batch_size", batch_size), ("long_documents", long_documents)) if v}
         clf = cls(TrainConfig.from_dict({**meta["config"], **overrides}))
         clf.tokenizer_ = AutoTokenizer.from_pretrained(folder)
         if weights:

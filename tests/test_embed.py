@@ -1,0 +1,69 @@
+import json
+
+import numpy as np
+import pytest
+
+from topicfit import encoders
+from topicfit.cli import main
+from topicfit.data import DataConfig, load_splits
+from topicfit.kinds.embed import C_GRID, EmbedClassifier, EmbedConfig
+from topicfit.predict import TopicClassifier
+
+
+def test_embed_kind_fits_saves_and_reloads(tiny_bert, tiny_corpus, tmp_path):
+    splits = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25))
+    clf = EmbedClassifier(EmbedConfig(model=str(tiny_bert), max_length=16))
+    clf.fit(splits.train.texts, splits.train.labels, X_val=splits.validation.texts, y_val=splits.validation.labels, classes=splits.classes)
+    assert clf.C_ in C_GRID and [r["C"] for r in clf.c_search_] == list(C_GRID)  # C chosen on validation
+    assert clf.C_ == max(clf.c_search_, key=lambda r: (r["macro_f1"], r["accuracy"]))["C"]
+    assert clf.timings_["texts_embedded"] == len(set(splits.train.texts)) + len(set(splits.validation.texts) - set(splits.train.texts))
+    before = clf.predict_proba(splits.test.texts)
+    clf.save(tmp_path / "m")
+    again = EmbedClassifier.load(tmp_path / "m", run={"model_config": clf.config.to_dict()})
+    assert np.allclose(again.predict_proba(splits.test.texts), before)
+
+
+def test_embeddings_are_cached_per_text(tiny_bert, monkeypatch):
+    calls = []
+    real = encoders.embed
+
+    def counting(tokenizer, model, texts, **kw):
+        calls.append(list(texts))
+        return real(tokenizer, model, texts, **kw)
+
+    monkeypatch.setattr(encoders, "embed", counting)
+    first = encoders.embed_texts(["alpha beta", "gamma"], model=str(tiny_bert), max_length=16)
+    stats = {}
+    again = encoders.embed_texts(["gamma", "delta", "alpha beta", "gamma"], model=str(tiny_bert), max_length=16, stats=stats)
+    assert calls == [["alpha beta", "gamma"], ["delta"]]  # only the new text reaches the encoder
+    assert np.allclose(again[[2, 0]], first) and np.allclose(again[0], again[3])
+    assert stats["texts_embedded"] == 1 and stats["texts_from_cache"] == 3
+    assert np.allclose(np.linalg.norm(again, axis=1), 1, atol=1e-5)
+
+
+def test_whole_documents_are_read_in_windows(tiny_bert):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_bert)
+    text = " ".join(f"w{i}" for i in range(30))
+    n_tokens = len(tok(text, add_special_tokens=False)["input_ids"])
+    windows, owner = encoders.encode_windows(tok, [text, ""], max_length=16)  # 14 tokens a window, stride 7
+    assert owner.count(1) == 1 and windows[owner.index(1)] == [tok.cls_token_id, tok.sep_token_id]
+    first = [w for w, o in zip(windows, owner) if o == 0]
+    assert len(first) == -(-(n_tokens - 14) // 7) + 1 and all(len(w) <= 16 for w in first)
+    content = tok(text, add_special_tokens=False)["input_ids"]
+    assert [t for w in first[::2] for t in w[1:-1]][: len(content)] == content[: len(content) // 14 * 14]  # nothing of the text is cut
+    assert first[-1][-2] == content[-1]
+    capped, owner = encoders.encode_windows(tok, [text], max_length=16, max_windows=3)
+    assert len(capped) == 3 and capped[0] == first[0] and capped[-1] == first[-1]  # first and last kept, evenly spaced between
+    assert encoders.pooled_softmax(np.array([[0.0, 2.0], [2.0, 0.0], [1.0, 1.0]]), [0, 0, 1], 2).tolist() == [[0.5, 0.5], [0.5, 0.5]]
+
+
+def test_embed_command_on_a_user_csv(tiny_bert, tmp_path, capsys):
+    rows = ["text,label"] + [f"{w} {w} story {i},{lab}" for lab, w in (("space", "rocket"), ("cars", "engine")) for i in range(12)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    assert main(["-q", "embed", "--dataset", str(tmp_path / "d.csv"), "--model", str(tiny_bert), "--max-length", "16", "--C", "10",
+                 "--output", str(tmp_path / "r"), "--validation-size", "0.25"]) == 0
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["kind"] == "embed" and run["model_config"]["C"] == 10 and run["head"]["C"] == 10
+    assert TopicClassifier.load(tmp_path / "r").predict(["rocket rocket story"]) == ["space"]
