@@ -48,6 +48,15 @@ def topicfit(*args: str) -> tuple[list[str], float]:
     return cmd, time.perf_counter() - start
 
 
+def relative_command(cmd: list[str]) -> str:
+    """The topicfit command as a user types it from the repository root: no interpreter, no machine paths."""
+    def rel(arg: str) -> str:
+        path = Path(arg)
+        return os.path.relpath(path, ROOT.parent) if path.is_absolute() and ROOT.parent in path.parents else arg
+
+    return shlex.join(["topicfit", *(rel(a) for a in cmd[3:])])
+
+
 def record(scheme: str, run_dir: Path, cmd: list[str], seconds: float, info: dict) -> dict:
     run = json.loads((run_dir / "run.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -58,16 +67,18 @@ def record(scheme: str, run_dir: Path, cmd: list[str], seconds: float, info: dic
         "run": str(run_dir.relative_to(ROOT.parent)),
         "test": {k: metrics["test"].get(k) for k in keep},
         "validation": {k: metrics["validation"].get(k) for k in keep} if "validation" in metrics else None,
+        "validation_split": run["data_config"].get("validation_split", "random"),
         "train_seconds": run["timings"].get("train_seconds"),
         "wall_clock_seconds": round(seconds, 1),
-        "command": shlex.join(["topicfit", *cmd[3:]]).replace(str(ROOT.parent) + "/", ""),
+        "command": relative_command(cmd),
         "machine": {k: info[k] for k in ("cpu", "cores")},
         "versions": info["versions"],
         "git_commit": info["git_commit"],
         "date": dt.date.today().isoformat(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = run["method"] if run["kind"] != "ensemble" else "ensemble"
+    name = run["method"] if run["kind"] != "ensemble" else ("ensemble" if len(run["members"]) == 2 and "finetune-minilm" in run["method"]
+                                                             else "ensemble-" + "+".join(m["method"] for m in run["members"]))
     path = RESULTS / f"{scheme}-{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{path.name}: test accuracy {result['test']['accuracy']:.4f}, macro-F1 {result['test']['macro_f1']:.4f}, "

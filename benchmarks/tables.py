@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-SPECIAL = ("truncation.json", "inference.json", "load_test.json")
+SPECIAL = ("truncation.json", "inference.json", "load_test.json", "validation.json", "train-cost.json")
 ORDER = ["random", "majority", "tfidf-nb", "tfidf-ridge", "tfidf-logreg", "tfidf-svm"]
 
 
@@ -26,15 +26,33 @@ def table() -> str:
         rows = [r for r in results if r["task"] == task]
         rows.sort(key=lambda r: (ORDER.index(r["method"]) if r["method"] in ORDER else len(ORDER), r["test"]["accuracy"]))
         out += [f"### {task} (test split, n = {rows[0]['test']['n']})", "",
-                "| method | accuracy | macro-F1 | weighted-F1 | loss | validation macro-F1 | wall-clock s | test docs/s | date | machine |",
+                "| method | accuracy | macro-F1 | weighted-F1 | loss | validation macro-F1 (split) | wall-clock s | test docs/s | date | machine |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         for r in rows:
             t, v = r["test"], r.get("validation") or {}
             out.append(f"| {r['method']} | {fmt(t['accuracy'])} | {fmt(t['macro_f1'])} | {fmt(t['weighted_f1'])} | {fmt(t['loss'])} | "
-                       f"{fmt(v.get('macro_f1'))} | {fmt(r['wall_clock_seconds'], 0)} | {fmt(t.get('docs_per_second'), 0)} | {r['date']} | "
+                       f"{fmt(v.get('macro_f1'))} ({r.get('validation_split', 'random')}) | {fmt(r['wall_clock_seconds'], 0)} | {fmt(t.get('docs_per_second'), 0)} | {r['date']} | "
                        f"{r['machine']['cores']} cores, {r['machine']['cpu']} |")
         repo = str(ROOT.parent) + "/"
         out += ["", "Commands (from the repository root):", ""] + [f"- `{r['command'].replace(repo, '')}`" for r in rows] + [""]
+    return "\n".join(out)
+
+
+def validation_table() -> str:
+    path = ROOT / "results" / "validation.json"
+    if not path.exists():
+        return "(not measured yet: python benchmarks/validation.py)"
+    r = json.loads(path.read_text())
+    out = [f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
+           "| scheme | validation split | method | validation macro-F1 | test macro-F1 | gap | validation accuracy | test accuracy |",
+           "|---|---|---|---:|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        v, t = row["validation"], row["test"]
+        out.append(f"| {row['scheme']} | {row['split']} | {row['method']} | {fmt(v['macro_f1'])} | {fmt(t['macro_f1'])} | "
+                   f"{fmt(v['macro_f1'] - t['macro_f1'])} | {fmt(v['accuracy'])} | {fmt(t['accuracy'])} |")
+    out += ["", "| scheme | validation split | mean abs. gap, macro-F1 | picked on validation | best on test |", "|---|---|---:|---|---|"]
+    for s in r["summary"]:
+        out.append(f"| {s['scheme']} | {s['split']} | {fmt(s['mean_abs_gap_macro_f1'])} | {s['picked_by_validation']} | {s['best_on_test']} |")
     return "\n".join(out)
 
 
@@ -123,7 +141,7 @@ def retrain_table() -> str:
     return "\n".join(out)
 
 
-SECTIONS = {"tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+SECTIONS = {"validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:

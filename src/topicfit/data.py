@@ -22,10 +22,11 @@ import logging
 import os
 import re
 import tarfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, DataError
+from .settings import Settings
 from .labels import LabelScheme, get_scheme
 
 logger = logging.getLogger(__name__)
@@ -333,7 +334,7 @@ def load_table(path: str | os.PathLike, *, text_column: str = "text", label_colu
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Settings):
     """Which data a run uses and how it is split. Round-trips through ``to_dict``/``from_dict``."""
 
     dataset: str = "20newsgroups"  # "20newsgroups" or the path of a labelled CSV/JSONL/Parquet file
@@ -366,13 +367,6 @@ class DataConfig:
     def is_newsgroups(self) -> bool:
         return self.dataset == "20newsgroups"
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DataConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclass

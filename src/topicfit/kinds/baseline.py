@@ -11,13 +11,14 @@ vectoriser's defaults are :data:`TFIDF_DEFAULTS`: ``topicfit tune`` reads trial 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
 
 from ..errors import ConfigError, ModelError
+from ..settings import Settings
 from ..runs import BASELINE_FILE
 from . import Classifier, load_skops, save_skops
 
@@ -73,7 +74,7 @@ TUNABLE = tuple(name for name, spec in BASELINES.items() if spec.regulariser)
 
 
 @dataclass(frozen=True)
-class BaselineConfig:
+class BaselineConfig(Settings):
     """A baseline from :data:`BASELINES`, with optional scikit-learn ``set_params`` overrides."""
 
     method: str = "tfidf-svm"
@@ -84,13 +85,6 @@ class BaselineConfig:
         if self.method not in BASELINES:
             raise ConfigError(f"unknown baseline {self.method!r}; choose one of: {', '.join(BASELINES)}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "BaselineConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def make_pipeline(config: BaselineConfig):

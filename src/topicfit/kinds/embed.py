@@ -9,13 +9,14 @@ bigger encoder is affordable on a CPU; embeddings are cached on disk by texts an
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..encoders import base_model_id, embed_texts
 from ..errors import ConfigError, ModelError
+from ..settings import Settings
 from ..metrics import compute_metrics
 from ..runs import BASELINE_FILE
 from . import Classifier, load_skops, save_skops
@@ -26,7 +27,7 @@ C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)  # searched on validation when C is None
 
 
 @dataclass(frozen=True)
-class EmbedConfig:
+class EmbedConfig(Settings):
     """Settings of the frozen-encoder kind."""
 
     model: str = "minilm"  # minilm | mpnet | a Hub id | a local folder (any encoder; mean pooling)
@@ -44,13 +45,6 @@ class EmbedConfig:
         if self.C is not None and self.C <= 0:
             raise ConfigError(f"C must be positive, got {self.C}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "EmbedConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 class EmbedClassifier(Classifier):

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import RunError
+from ..settings import Settings
 from ..metrics import compute_metrics
 from ..runs import ENSEMBLE_FILE, SPLITS, read_run, saved_probabilities
 from . import Classifier
@@ -31,13 +32,10 @@ SPEED_SAMPLE = 500  # texts timed through the real members (not the reused proba
 
 
 @dataclass(frozen=True)
-class EnsembleConfig:
+class EnsembleConfig(Settings):
     """Settings of the weight search."""
 
     weight_step: float | None = None  # grid step on the simplex of weights; None: 0.05 for up to 3 members, else 0.1
-
-    def to_dict(self) -> dict:
-        return {"weight_step": self.weight_step}
 
 
 def weight_grid(n_members: int, step: float | None = None) -> list[tuple[float, ...]]:

@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ import numpy as np
 from ..encoders import (LONG_DOCUMENTS, PRECISIONS, TRUNCATIONS, Encoded, autocast, base_model_id, choose_precision, encode,
                         encode_documents, load_encoder, padded_batches, pooled_softmax, resolve_model)
 from ..errors import ConfigError
+from ..settings import Settings
 from ..metrics import compute_metrics
 from ..runs import CHECKPOINTS_DIR, TOPICFIT_MODEL_FILE
 from . import Classifier
@@ -33,7 +34,7 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Settings):
     """Fine-tuning settings. Every field has a default; ``to_dict``/``from_dict`` round-trip JSON."""
 
     model: str = "minilm"  # minilm (bundled all-MiniLM-L6-v2) | mpnet | distilbert | a Hub id | a local folder
@@ -71,13 +72,6 @@ class TrainConfig:
         if self.epochs <= 0 or self.learning_rate <= 0 or self.batch_size < 1 or not 0 <= self.warmup < 1:
             raise ConfigError("epochs, learning_rate and batch_size must be positive and warmup in [0, 1)")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def balanced_class_weights(label_ids: list[int], n_classes: int) -> np.ndarray:

@@ -1,0 +1,69 @@
+"""Every method side by side on both label schemes (issue 10): the frozen-encoder kind with MiniLM and mpnet,
+ensembles of any members with weights chosen on validation, and a MiniLM student distilled from the best
+ensemble, with the time each took.
+
+    python benchmarks/methods.py --schemes fine coarse                 # embed minilm + mpnet, ensembles, distill
+    python benchmarks/methods.py --schemes coarse --skip-distill
+
+It expects the TF-IDF baselines of ``python benchmarks/accuracy.py --skip-transformer`` (same validation split)
+and writes ``benchmarks/results/<scheme>-<method>.json`` like accuracy.py. Model selection (ensemble weights,
+the embed head's C, which TF-IDF joins) uses the validation split only; the test split is scored once per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from accuracy import RUNS, best_tfidf, machine, record, topicfit  # noqa: E402
+
+# the student's recipe: two epochs keep the MiniLM run under 30 minutes on 2 cores (three took 37)
+DISTILL_FLAGS = ["--epochs", "2", "--learning-rate", "1e-4", "--batch-size", "16", "--max-length", "256"]
+
+
+def validation_f1(run_dir: Path) -> float:
+    return json.loads((run_dir / "metrics.json").read_text())["validation"]["macro_f1"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--schemes", nargs="+", default=["fine", "coarse"], choices=["coarse", "fine"])
+    parser.add_argument("--embed", nargs="*", default=["minilm", "mpnet"])
+    parser.add_argument("--skip-distill", action="store_true")
+    parser.add_argument("--extra", default="", help="extra flags for `topicfit distill`, e.g. '--max-train-samples 500'")
+    args = parser.parse_args()
+    info = machine()
+    for scheme in args.schemes:
+        scheme_dir = RUNS / scheme
+        embed_dirs = []
+        for model in args.embed:
+            run_dir = scheme_dir / f"embed-{model}"
+            cmd, seconds = topicfit("-q", "embed", "--labels", scheme, "--model", model, "--output", str(run_dir), "--overwrite")
+            record(scheme, run_dir, cmd, seconds, info)
+            embed_dirs.append(run_dir)
+        tfidf = best_tfidf(scheme_dir / "baselines")
+        members = [tfidf, *embed_dirs] if tfidf else embed_dirs
+        candidates = []
+        for group in ([tfidf, embed_dirs[-1]], members) if tfidf and embed_dirs else ([members],):
+            ens_dir = scheme_dir / ("ensemble-" + "+".join(p.name for p in group))
+            cmd, seconds = topicfit("-q", "ensemble", *map(str, group), "--output", str(ens_dir), "--overwrite")
+            record(scheme, ens_dir, cmd, seconds, info)
+            candidates.append(ens_dir)
+        if args.skip_distill:
+            continue
+        teacher = max(candidates, key=validation_f1)  # chosen on validation
+        student = scheme_dir / "distill-minilm"
+        cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *shlex.split(args.extra),
+                                "--output", str(student), "--overwrite")
+        record(scheme, student, cmd, seconds, info)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,620 @@
+"""Topic discovery for documents without labels: embed → reduce → cluster → topic words, with every document
+assigned and the same rule at fit and at transform.
+
+1. embed: mean-pooled, L2-normalised embeddings (:func:`topicfit.encoders.embed_texts`, cached), or yours;
+2. reduce: UMAP or PCA (IncrementalPCA in mini-batch mode) of the non-blank documents;
+3. cluster: k-means (MiniBatchKMeans in mini-batch mode) or HDBSCAN in the reduced space;
+4. topics are then the clusters' centroids in the ORIGINAL embedding space (mean of members, normalised), and
+   every document, at fit and at transform alike, goes to the topic of highest cosine similarity: its
+   probability is a softmax of the similarities at a fixed temperature, and it is flagged ``outlier`` when its
+   similarity is below its topic's threshold (a low quantile of the members' similarities, learnt at fit).
+   Fit and transform share this one rule, so a saved model reproduces the fit's assignments exactly (UMAP's
+   transform, which BERTopic applies to new documents, does not reproduce its fit);
+5. topic words: class-based TF-IDF over the final assignments (:class:`ClassTfidfTransformer`, scikit-learn
+   vectorizers), counted chunk by chunk so memory stays flat.
+
+>>> model = TopicModel(TopicsConfig(n_topics=20)).fit(embeddings, texts)  # doctest: +SKIP
+>>> model.topics_[:5], model.words_[0][:3]                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import resource
+import time
+import warnings
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.preprocessing import normalize
+
+from .data import Documents
+from .errors import ConfigError, DataError, RunError
+from .runs import METRICS_FILE, MODEL_DIR, RUN_FILE, environment, finish_run, read_json, start_run, write_json, write_text
+
+logger = logging.getLogger(__name__)
+
+# --- file names of a topics run (to move to runs.py) -----------------------------------------------------
+ASSIGNMENTS_FILE = "assignments.jsonl"  # one line per document, input order: id, topic, probability, outlier
+TOPICS_FILE = "topics.json"  # one entry per topic: id, size, words, label, representative_ids
+TOPICS_REPORT_FILE = "report.html"  # self-contained: map, top words, sizes, topics x labels
+DOCUMENTS_FILE = "documents.jsonl.gz"  # ids and texts, so that rename_topics can write labelled.jsonl on its own
+LABELLED_FILE = "labelled.jsonl"  # written by rename_topics: id, text, label (a dataset for `topicfit train`)
+# inside model/
+CENTROIDS_FILE = "centroids.npy"  # (n_topics, dim) float32: the topics in the embedding space
+TOPIC_MODEL_FILE = "topic_model.json"  # settings, thresholds, labels, words, sizes
+VOCABULARY_FILE = "vocabulary.json"  # the count vectorizer's terms in column order
+
+REDUCERS = ("umap", "pca", "none")
+CLUSTERERS = ("kmeans", "hdbscan")
+AUTO_TOPICS = (5, 8, 10, 12, 15, 20, 25, 30, 40, 50)  # the k-means candidates when n_topics is None
+
+
+@dataclass(frozen=True)
+class TopicsConfig:
+    """Settings of topic discovery. Round-trips through ``to_dict``/``from_dict``."""
+
+    model: str = "minilm"  # encoder: minilm | mpnet | a local folder (ignored when embeddings are passed in)
+    max_length: int = 256  # encoder tokens per window (the embed kind's settings, so the embedding cache is shared)
+    whole: bool = True  # read each whole text in overlapping windows and average them
+    max_windows: int = 16  # at most this many windows per text
+    batch_size: int = 32  # texts per encoder batch
+    precision: str = "auto"  # encoder precision: auto | bf16 | fp16 | fp32
+    n_topics: int | None = None  # number of topics; None: automatic (k-means: best silhouette of AUTO_TOPICS; hdbscan: its own)
+    reducer: str = "pca"  # umap | pca | none: the space clusters are found in (mini-batch mode: pca or none)
+    n_components: int = 10  # dimensions of the reduced space
+    n_neighbors: int = 15  # UMAP's neighbourhood size
+    clusterer: str = "kmeans"  # kmeans | hdbscan (hdbscan: n_topics, if given, merges its clusters down to n_topics)
+    min_cluster_size: int | None = None  # HDBSCAN; None: max(10, n / 200)
+    temperature: float = 0.05  # softmax temperature over cosine similarities (smaller: more confident)
+    outlier_quantile: float = 0.05  # a document below this quantile of its topic's members' similarities is an outlier; 0: none
+    stop_words: str | None = "english"  # the count vectorizer's stop words (scikit-learn's list) or None
+    min_df: int = 5  # a topic word occurs in at least this many documents (of the vocabulary sample)
+    token_pattern: str = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words of two or more letters (no numbers, which make poor topic words)
+    top_n_words: int = 10  # words kept per topic
+    n_representative: int = 3  # representative documents per topic (the most similar to its centroid)
+    minibatch: bool = False  # IncrementalPCA + MiniBatchKMeans + a sampled vocabulary: memory flat in the corpus size
+    chunk_size: int = 8192  # documents per chunk (assignment, counting, mini-batch fitting)
+    vocabulary_sample: int = 200_000  # mini-batch mode: the vocabulary is fitted on this many documents (seeded sample)
+    metrics_sample: int = 50_000  # NPMI is computed on at most this many documents (seeded sample)
+    map_sample: int = 5_000  # documents drawn on the report's 2-D map
+    save_texts: bool = True  # keep ids and texts in documents.jsonl.gz, so rename_topics needs no source data
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.reducer not in REDUCERS:
+            raise ConfigError(f"reducer must be one of {REDUCERS}, got {self.reducer!r}")
+        if self.clusterer not in CLUSTERERS:
+            raise ConfigError(f"clusterer must be one of {CLUSTERERS}, got {self.clusterer!r}")
+        if self.n_topics is not None and self.n_topics < 2:
+            raise ConfigError(f"n_topics must be at least 2 (or None for automatic), got {self.n_topics}")
+        if self.minibatch and (self.reducer == "umap" or self.clusterer != "kmeans"):
+            raise ConfigError("mini-batch mode uses reducer pca or none and clusterer kmeans; "
+                              f"got reducer {self.reducer!r}, clusterer {self.clusterer!r}")
+        if not 0 <= self.outlier_quantile < 0.5:
+            raise ConfigError(f"outlier_quantile must be in [0, 0.5), got {self.outlier_quantile}")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature must be positive, got {self.temperature}")
+        if self.n_components < 2 or self.top_n_words < 1 or self.chunk_size < 100:
+            raise ConfigError("n_components must be >= 2, top_n_words >= 1 and chunk_size >= 100")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TopicsConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class ClassTfidfTransformer(TfidfTransformer):
+    """c-TF-IDF (as in BERTopic): rows are topics holding the summed word counts of their documents. A word's
+    weight in a topic is its share of the topic's words times ``log(1 + A / f)``, where ``A`` is the average
+    number of words per topic and ``f`` the word's count over all topics."""
+
+    def __init__(self):
+        super().__init__(norm=None, use_idf=True, smooth_idf=False, sublinear_tf=False)
+
+    def fit(self, X, y=None):
+        super().fit(X)  # validation, n_features_in_
+        X = sp.csr_array(X, dtype=np.float64)
+        frequency = np.asarray(X.sum(axis=0)).ravel()
+        self.idf_ = np.log(1.0 + (X.sum() / X.shape[0]) / np.maximum(frequency, 1.0))
+        return self
+
+    def transform(self, X, copy=True):
+        return super().transform(normalize(sp.csr_array(X, dtype=np.float64), norm="l1"), copy=copy)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _chunks(n: int, size: int):
+    for start in range(0, n, size):
+        yield start, min(n, start + size)
+
+
+def _rows(embeddings, start: int, stop: int) -> np.ndarray:
+    """Rows of ``embeddings`` (an array or a memmap) as L2-normalised float64."""
+    rows = np.asarray(embeddings[start:stop], dtype=np.float64)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def _softmax(similarities: np.ndarray, temperature: float) -> np.ndarray:
+    z = (similarities - similarities.max(axis=1, keepdims=True)) / temperature
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _one_hot(labels: np.ndarray, k: int) -> sp.csr_array:
+    """(k, n) sparse: row t marks the documents of topic t (labels of -1 are left out)."""
+    keep = labels >= 0
+    cols = np.flatnonzero(keep)
+    return sp.csr_array((np.ones(len(cols)), (labels[keep], cols)), shape=(k, len(labels)))
+
+
+# --- the model ----------------------------------------------------------------------------------------------
+
+
+class TopicModel:
+    """Topics as centroids in the embedding space, found by clustering a reduced space.
+
+    After ``fit``: ``centroids_`` (k, dim), ``thresholds_`` (k,), ``topics_``/``probabilities_``/``outliers_``
+    per training document, ``sizes_``, ``words_`` (top words per topic), ``labels_`` (a name per topic),
+    ``representatives_`` (document indices per topic) and ``vocabulary_``.
+    """
+
+    def __init__(self, config: TopicsConfig | None = None):
+        self.config = config if config is not None else TopicsConfig()
+
+    # -- the one assignment rule --
+    def similarities(self, embeddings) -> np.ndarray:
+        """Cosine similarity of each document to each topic, (n, k) float64, in fixed chunks."""
+        out = np.empty((len(embeddings), len(self.centroids_)))
+        centroids = self.centroids_.astype(np.float64)
+        for start, stop in _chunks(len(embeddings), self.config.chunk_size):
+            out[start:stop] = _rows(embeddings, start, stop) @ centroids.T
+        return out
+
+    def _assign(self, embeddings, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest topic and its similarity per document, chunk by chunk (memory flat in n)."""
+        topics, best = np.empty(len(embeddings), dtype=np.int64), np.empty(len(embeddings))
+        centroids = centroids.astype(np.float64)
+        for start, stop in _chunks(len(embeddings), self.config.chunk_size):
+            sims = _rows(embeddings, start, stop) @ centroids.T
+            topics[start:stop] = sims.argmax(axis=1)
+            best[start:stop] = sims[np.arange(stop - start), topics[start:stop]]
+        return topics, best
+
+    def transform(self, embeddings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(topics, probabilities, outliers)`` per document: the nearest topic, its softmax probability, and
+        whether the similarity is below that topic's threshold. The fit assigned its documents the same way."""
+        topics = np.empty(len(embeddings), dtype=np.int64)
+        probabilities, outliers = np.empty(len(embeddings)), np.empty(len(embeddings), dtype=bool)
+        for start, stop in _chunks(len(embeddings), self.config.chunk_size):
+            sims = self.similarities(embeddings[start:stop])
+            t = sims.argmax(axis=1)
+            topics[start:stop] = t
+            probabilities[start:stop] = _softmax(sims, self.config.temperature)[np.arange(stop - start), t]
+            outliers[start:stop] = sims[np.arange(stop - start), t] < self.thresholds_[t]
+        return topics, probabilities, outliers
+
+    def predict_proba(self, embeddings) -> np.ndarray:
+        """(n, k) softmax of the similarities; columns follow the topic ids."""
+        return _softmax(self.similarities(embeddings), self.config.temperature)
+
+    # -- fitting --
+    def fit(self, embeddings, texts) -> "TopicModel":
+        """Find topics in ``embeddings`` (n, dim; an array or a memmap, rows L2-normalised or not) of ``texts``."""
+        cfg, n = self.config, len(embeddings)
+        if len(texts) != n:
+            raise DataError(f"got {n} embeddings for {len(texts)} texts; expected one embedding per text")
+        fit_rows = np.flatnonzero([bool(t.strip()) for t in texts])  # blank texts are assigned, but shape no topic
+        if len(fit_rows) < 2:
+            raise DataError(f"topic discovery needs at least 2 documents with text; got {len(fit_rows)} of {n}")
+        reduced = self._reduce(embeddings, fit_rows)
+        clusters, k = self._cluster(reduced)
+        sums = np.zeros((k, embeddings.shape[1]))
+        for start, stop in _chunks(len(fit_rows), cfg.chunk_size):  # centroids in the embedding space
+            rows = fit_rows[start:stop]
+            block = np.asarray(embeddings[rows], dtype=np.float64)
+            sums += _one_hot(clusters[start:stop], k) @ normalize(block)
+        centroids = normalize(sums[np.linalg.norm(sums, axis=1) > 0])
+        while True:  # assign everyone; a topic that keeps no document is dropped
+            topics, best = self._assign(embeddings, centroids)
+            sizes = np.bincount(topics, minlength=len(centroids))
+            if (sizes > 0).all():
+                break
+            centroids = centroids[sizes > 0]
+        order = np.argsort(-sizes, kind="stable")  # topic 0 is the largest
+        self.centroids_ = centroids[order].astype(np.float32)
+        topics, best = self._assign(embeddings, self.centroids_)
+        self.sizes_ = np.bincount(topics, minlength=len(order))
+        has_text = np.zeros(n, dtype=bool)
+        has_text[fit_rows] = True
+        self.thresholds_ = np.array([self._threshold(best[(topics == t) & has_text]) for t in range(len(order))])
+        self.topics_, self.probabilities_, self.outliers_ = self.transform(embeddings)
+        assert (self.topics_ == topics).all()
+        self._fit_words(texts)
+        self.representatives_ = self._representatives(best)
+        logger.info("topics: %d topics for %d documents (%d outliers)", len(order), n, int(self.outliers_.sum()))
+        return self
+
+    def _threshold(self, member_similarities: np.ndarray) -> float:
+        if self.config.outlier_quantile == 0 or not len(member_similarities):
+            return -np.inf
+        return float(np.quantile(member_similarities, self.config.outlier_quantile))
+
+    def _reduce(self, embeddings, fit_rows: np.ndarray) -> np.ndarray:
+        """The non-blank documents in the reduced space, (m, n_components) float32."""
+        cfg = self.config
+        if cfg.minibatch:
+            if cfg.reducer == "none":
+                return np.concatenate([_rows(embeddings[fit_rows[s:e]], 0, e - s) for s, e in _chunks(len(fit_rows), cfg.chunk_size)]).astype(np.float32)
+            from sklearn.decomposition import IncrementalPCA
+
+            pca = IncrementalPCA(n_components=cfg.n_components)
+            size = max(cfg.chunk_size, 2 * cfg.n_components)
+            for start, stop in _chunks(len(fit_rows), size):
+                if stop - start >= cfg.n_components:  # IncrementalPCA needs a chunk at least n_components long
+                    pca.partial_fit(_rows(embeddings[fit_rows[start:stop]], 0, stop - start))
+            return np.concatenate([pca.transform(_rows(embeddings[fit_rows[s:e]], 0, e - s)).astype(np.float32)
+                                   for s, e in _chunks(len(fit_rows), size)])
+        X = _rows(np.asarray(embeddings)[fit_rows], 0, len(fit_rows))
+        if cfg.reducer == "none":
+            return X.astype(np.float32)
+        n_components = min(cfg.n_components, X.shape[1], len(X) - 1)
+        if cfg.reducer == "pca":
+            from sklearn.decomposition import PCA
+
+            return PCA(n_components=n_components, random_state=cfg.seed).fit_transform(X).astype(np.float32)
+        import umap
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "n_jobs value 1 overridden": a seeded UMAP runs on one thread
+            reducer = umap.UMAP(n_neighbors=min(cfg.n_neighbors, len(X) - 1), n_components=n_components, min_dist=0.0,
+                                metric="cosine", random_state=cfg.seed, n_jobs=1)
+            return reducer.fit_transform(X).astype(np.float32)
+
+    def _cluster(self, reduced: np.ndarray) -> tuple[np.ndarray, int]:
+        """Cluster labels (-1: HDBSCAN's noise) and the number of clusters."""
+        cfg = self.config
+        if cfg.clusterer == "hdbscan":
+            from sklearn.cluster import HDBSCAN, AgglomerativeClustering
+
+            size = cfg.min_cluster_size or max(10, len(reduced) // 200)
+            labels = HDBSCAN(min_cluster_size=min(size, len(reduced)), copy=True).fit_predict(reduced)
+            k = int(labels.max()) + 1
+            if k < 2:  # one cluster or none: fall back to k-means so there are topics to speak of
+                logger.warning("HDBSCAN found %d cluster(s); using k-means instead", k)
+                return self._kmeans(reduced, cfg.n_topics or self._choose_k(reduced))
+            if cfg.n_topics and k > cfg.n_topics:  # merge the closest clusters (average linkage on their means)
+                means = normalize(np.stack([reduced[labels == c].mean(axis=0) for c in range(k)]))
+                merged = AgglomerativeClustering(n_clusters=cfg.n_topics, metric="cosine", linkage="average").fit_predict(means)
+                labels = np.where(labels >= 0, merged[np.maximum(labels, 0)], -1)
+                k = cfg.n_topics
+            return labels, k
+        return self._kmeans(reduced, cfg.n_topics or self._choose_k(reduced))
+
+    def _kmeans(self, reduced: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+        from sklearn.cluster import KMeans, MiniBatchKMeans
+
+        k = min(k, len(reduced))
+        if self.config.minibatch:
+            km = MiniBatchKMeans(n_clusters=k, random_state=self.config.seed, n_init=3, batch_size=4096)
+        else:
+            km = KMeans(n_clusters=k, random_state=self.config.seed, n_init=10)
+        return km.fit_predict(reduced).astype(np.int64), k
+
+    def _choose_k(self, reduced: np.ndarray) -> int:
+        """The k of AUTO_TOPICS with the best silhouette, on a seeded sample of at most 10,000 documents."""
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+
+        rng = np.random.default_rng(self.config.seed)
+        sample = reduced[np.sort(rng.choice(len(reduced), min(len(reduced), 10_000), replace=False))]
+        scores = {}
+        for k in (k for k in AUTO_TOPICS if k < len(sample)):
+            labels = KMeans(n_clusters=k, random_state=self.config.seed, n_init=3).fit_predict(sample)
+            scores[k] = silhouette_score(sample, labels, sample_size=min(len(sample), 5_000), random_state=self.config.seed)
+        if not scores:
+            return 2
+        best = max(scores, key=lambda k: (scores[k], -k))
+        logger.info("automatic number of topics: %d (silhouette %s)", best, {k: round(float(s), 3) for k, s in scores.items()})
+        self.silhouettes_ = {int(k): float(s) for k, s in scores.items()}
+        return best
+
+    def _vectorizer(self, vocabulary=None) -> CountVectorizer:
+        cfg = self.config
+        return CountVectorizer(stop_words=cfg.stop_words, token_pattern=cfg.token_pattern, lowercase=True,
+                               min_df=1 if vocabulary is not None else cfg.min_df, vocabulary=vocabulary, dtype=np.int64)
+
+    def analyzer(self):
+        """The function that turns a text into the tokens topic words are made of (for NPMI)."""
+        return self._vectorizer().build_analyzer()
+
+    def _fit_words(self, texts) -> None:
+        """c-TF-IDF top words per topic from the final assignments (vocabulary on a sample in mini-batch mode)."""
+        cfg, k = self.config, len(self.centroids_)
+        sample = texts
+        if cfg.minibatch and len(texts) > cfg.vocabulary_sample:
+            rng = np.random.default_rng(cfg.seed)
+            sample = [texts[i] for i in np.sort(rng.choice(len(texts), cfg.vocabulary_sample, replace=False))]
+        try:
+            vocabulary = self._vectorizer().fit(sample).get_feature_names_out()
+        except ValueError:  # no word occurs often enough (a tiny corpus): keep every word
+            vocabulary = self._vectorizer(None).set_params(min_df=1).fit(sample).get_feature_names_out()
+        self.vocabulary_ = [str(w) for w in vocabulary]
+        vectorizer = self._vectorizer(self.vocabulary_)
+        counts = np.zeros((k, len(self.vocabulary_)), dtype=np.int64)
+        for start, stop in _chunks(len(texts), cfg.chunk_size):
+            block = vectorizer.transform(texts[start:stop])
+            counts += (_one_hot(self.topics_[start:stop], k) @ block).toarray().astype(np.int64)
+        scores = ClassTfidfTransformer().fit(counts).transform(counts).toarray()
+        self.words_, self.word_scores_ = [], []
+        for t in range(k):
+            order = [j for j in np.argsort(-scores[t], kind="stable")[: cfg.top_n_words] if scores[t, j] > 0]  # ties: alphabetical
+            self.words_.append([self.vocabulary_[j] for j in order])
+            self.word_scores_.append([float(scores[t, j]) for j in order])
+        self.labels_ = [default_label(t, words) for t, words in enumerate(self.words_)]
+
+    def _representatives(self, best: np.ndarray) -> list[list[int]]:
+        """Per topic, the indices of its most central non-outlier documents (ties: input order)."""
+        reps: list[list[int]] = [[] for _ in range(len(self.centroids_))]
+        for i in np.argsort(-best, kind="stable"):
+            t = self.topics_[i]
+            if len(reps[t]) < self.config.n_representative and not self.outliers_[i]:
+                reps[t].append(int(i))
+        return reps
+
+    # -- a self-describing folder: numpy and JSON, no pickle --
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / CENTROIDS_FILE, self.centroids_)
+        write_json(folder / VOCABULARY_FILE, self.vocabulary_)
+        write_json(folder / TOPIC_MODEL_FILE, {"config": self.config.to_dict(), "thresholds": [float(t) for t in self.thresholds_],
+                                               "labels": self.labels_, "words": self.words_, "sizes": [int(s) for s in self.sizes_]})
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TopicModel":
+        folder = Path(folder)
+        if not (folder / TOPIC_MODEL_FILE).exists():
+            raise RunError(f"{folder} holds no topic model ({TOPIC_MODEL_FILE} is missing)")
+        meta = read_json(folder / TOPIC_MODEL_FILE)
+        model = cls(TopicsConfig.from_dict(meta["config"]))
+        model.centroids_ = np.load(folder / CENTROIDS_FILE, allow_pickle=False)
+        model.thresholds_ = np.array(meta["thresholds"], dtype=np.float64)
+        model.labels_, model.words_, model.sizes_ = meta["labels"], meta["words"], np.array(meta["sizes"])
+        model.vocabulary_ = read_json(folder / VOCABULARY_FILE)
+        return model
+
+
+def default_label(topic: int, words: list[str]) -> str:
+    """``"<id>_<three top words>"``: readable, and unique so that no two topics merge by accident."""
+    return "_".join([str(topic), *words[:3]]) if words else f"{topic}_topic"
+
+
+# --- metrics ------------------------------------------------------------------------------------------------
+
+
+def npmi(topics: list[list[str]], texts: list[list[str]], *, topn: int = 10) -> float | None:
+    """Mean NPMI coherence of ``topics`` (lists of words) over tokenised ``texts`` (gensim's ``c_npmi``: sliding
+    windows of 10 tokens, every pair of a topic's top ``topn`` words). Words absent from ``texts`` are left out;
+    ``None`` when no topic keeps two words."""
+    from gensim.corpora import Dictionary
+    from gensim.models.coherencemodel import CoherenceModel
+
+    dictionary = Dictionary(texts)
+    kept = [[w for w in words[:topn] if w in dictionary.token2id] for words in topics]
+    kept = [words for words in kept if len(words) >= 2]
+    if not kept:
+        return None
+    model = CoherenceModel(topics=kept, texts=texts, dictionary=dictionary, coherence="c_npmi", topn=topn, processes=1)
+    return float(model.get_coherence())
+
+
+def topic_diversity(topics: list[list[str]], *, topn: int = 10) -> float:
+    """Unique words among all topics' top ``topn`` / (``topn`` × number of topics)."""
+    if not topics:
+        return 0.0
+    return len({w for words in topics for w in words[:topn]}) / (topn * len(topics))
+
+
+def label_metrics(*, references, topics) -> dict:
+    """Agreement of topics with reference labels: NMI, ARI, V-measure, and the accuracy of mapping each topic
+    to its most frequent label (``majority_accuracy``)."""
+    from collections import Counter
+
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, v_measure_score
+
+    references, topics = list(references), [int(t) for t in topics]
+    by_topic: dict[int, Counter] = {}
+    for t, y in zip(topics, references):
+        by_topic.setdefault(t, Counter())[y] += 1
+    majority = sum(c.most_common(1)[0][1] for c in by_topic.values())
+    return {"nmi": float(normalized_mutual_info_score(references, topics)), "ari": float(adjusted_rand_score(references, topics)),
+            "v_measure": float(v_measure_score(references, topics)), "majority_accuracy": majority / max(1, len(topics))}
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far (Linux reports kilobytes)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def topic_metrics(model: TopicModel, texts, references=None) -> dict:
+    """NPMI (on a seeded sample of at most ``metrics_sample`` texts), diversity, outlier share, and label metrics."""
+    cfg = model.config
+    sample = range(len(texts))
+    if len(texts) > cfg.metrics_sample:
+        sample = np.sort(np.random.default_rng(cfg.seed).choice(len(texts), cfg.metrics_sample, replace=False))
+    analyzer = model.analyzer()
+    tokenised = [analyzer(texts[i]) for i in sample]
+    out = {"npmi": npmi(model.words_, tokenised, topn=cfg.top_n_words), "diversity": topic_diversity(model.words_, topn=cfg.top_n_words),
+           "outlier_share": float(model.outliers_.mean()), "n_topics": len(model.centroids_), "n_documents": len(texts)}
+    if references is not None:
+        out.update(label_metrics(references=references, topics=model.topics_))
+    return out
+
+
+# --- a run folder -------------------------------------------------------------------------------------------
+
+
+def _write_lines(path: Path, lines) -> None:
+    """Write lines atomically, streaming (a million documents' lines never sit in memory as one string)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line + "\n")
+    os.replace(tmp, path)
+
+
+def _write_documents(path: Path, docs: Documents) -> None:
+    """ids and texts, gzip'd with a fixed time stamp so two runs write the same bytes."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+        for doc_id, text in zip(docs.ids, docs.texts):
+            f.write((json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
+    os.replace(tmp, path)
+
+
+def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | None = None, *, labels: bool = True,
+                   overwrite: bool = False, embeddings=None) -> tuple[Path, dict]:
+    """Discover topics in ``docs`` and write a run folder; returns ``(run_dir, metrics)``.
+
+    Args:
+        docs (Documents): ids and texts (labels too when ``labels``).
+        output (str | Path): the run folder (refused if it holds a run, unless ``overwrite``).
+        config (TopicsConfig | None): settings; the defaults when ``None``.
+        labels (bool, default True): ``docs.labels`` are reference labels: add NMI, ARI, V-measure, majority
+            accuracy and a topics x labels heat map (ignored when every label is empty).
+        embeddings (array | np.memmap | None): precomputed embeddings, one row per document; ``None`` embeds
+            ``docs.texts`` with ``config.model``.
+    """
+    from .encoders import embed_texts
+    from .topics_report import render_topics_report
+
+    config, started = config or TopicsConfig(), time.perf_counter()
+    if not len(docs):
+        raise DataError("no documents to find topics in")
+    run_dir = start_run(output, overwrite=overwrite)
+    stats: dict = {}
+    # 1. embed (or take the caller's)
+    if embeddings is None:
+        embeddings = embed_texts(docs.texts, model=config.model, max_length=config.max_length, whole=config.whole,
+                                 max_windows=config.max_windows, batch_size=config.batch_size, precision=config.precision, stats=stats)
+    elif len(embeddings) != len(docs):
+        raise DataError(f"got {len(embeddings)} embeddings for {len(docs)} documents; expected one row per document")
+    # 2. fit
+    fit_start = time.perf_counter()
+    model = TopicModel(config).fit(embeddings, docs.texts)
+    fit_seconds = time.perf_counter() - fit_start
+    # 3. assignments and topics
+    _write_lines(run_dir / ASSIGNMENTS_FILE, (
+        json.dumps({"id": doc_id, "topic": int(t), "probability": round(float(p), 6), "outlier": bool(o)}, ensure_ascii=False)
+        for doc_id, t, p, o in zip(docs.ids, model.topics_, model.probabilities_, model.outliers_)))
+    topics = [{"id": t, "size": int(model.sizes_[t]), "words": model.words_[t], "label": model.labels_[t],
+               "representative_ids": [docs.ids[i] for i in model.representatives_[t]]} for t in range(len(model.centroids_))]
+    write_json(run_dir / TOPICS_FILE, topics)
+    # 4. metrics
+    references = docs.labels if labels and any(docs.labels) else None
+    metrics = topic_metrics(model, docs.texts, references)
+    # 5. report, model, texts
+    write_text(run_dir / TOPICS_REPORT_FILE, render_topics_report(model, embeddings, docs, topics, metrics, references=references))
+    model.save(run_dir / MODEL_DIR)
+    if config.save_texts:
+        _write_documents(run_dir / DOCUMENTS_FILE, docs)
+    metrics.update({"seconds": round(time.perf_counter() - started, 1), "fit_seconds": round(fit_seconds, 1),
+                    "peak_memory_mb": peak_memory_mb(), **stats})
+    write_json(run_dir / METRICS_FILE, metrics)
+    # 6. run.json last: the run is finished
+    run = {"name": run_dir.name, "kind": "topics", "method": f"topics-{Path(config.model).name}", "classes": model.labels_,
+           "labels": "reference" if references is not None else "none", "model_config": config.to_dict(),
+           "data": {"n_documents": len(docs), "n_blank": docs.n_blank()}, "timings": {k: metrics[k] for k in ("seconds", "fit_seconds")},
+           **({"silhouettes": model.silhouettes_} if hasattr(model, "silhouettes_") else {}), **environment()}
+    finish_run(run_dir, run)
+    logger.info("topics run written to %s: %d topics, NPMI %s, diversity %.3f", run_dir, metrics["n_topics"], metrics["npmi"], metrics["diversity"])
+    return run_dir, metrics
+
+
+# --- naming and merging topics ------------------------------------------------------------------------------
+
+
+def read_names(names_file: str | Path, n_topics: int) -> dict[int, str]:
+    """``{topic id: name}`` from a YAML or JSON mapping; ids outside ``0..n_topics-1`` or empty names are errors."""
+    import yaml
+
+    path = Path(names_file)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"{path}: cannot read a topic-name mapping ({exc}); expected YAML or JSON like {{0: space, 3: religion}}") from exc
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: expected a mapping of topic id to name, e.g. {{0: space, 3: religion}}; got {type(raw).__name__}")
+    names = {}
+    for key, name in raw.items():
+        try:
+            topic = int(key)
+        except (TypeError, ValueError):
+            raise DataError(f"{path}: {key!r} is not a topic id; expected ids 0..{n_topics - 1}") from None
+        if not 0 <= topic < n_topics:
+            raise DataError(f"{path}: no topic {topic}; this run has topics 0..{n_topics - 1}")
+        if name is None or not str(name).strip():
+            raise DataError(f"{path}: topic {topic} has an empty name")
+        names[topic] = str(name).strip()
+    return names
+
+
+def unique_names(labels: list[str]) -> list[str]:
+    """The distinct names in order of first topic id: the classes of a renamed (merged) model."""
+    return list(dict.fromkeys(labels))
+
+
+def rename_topics(run_dir: str | Path, names_file: str | Path, *, docs: Documents | None = None) -> Path:
+    """Name topics (several ids with one name merge them) and write ``labelled.jsonl``, a dataset with ``id``,
+    ``text`` and ``label`` per document that ``topicfit train --dataset`` accepts. Updates the labels in
+    ``topics.json``, ``model/`` and ``run.json`` (``classes``: the distinct names); returns the dataset's path.
+
+    Args:
+        docs (Documents | None): the run's documents; ``None`` reads the run's own copy (``documents.jsonl.gz``).
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / RUN_FILE).exists():
+        raise RunError(f"{run_dir} is not a finished topics run (no {RUN_FILE})")
+    run = read_json(run_dir / RUN_FILE)
+    if run.get("kind") != "topics":
+        raise RunError(f"{run_dir} is a {run.get('kind')!r} run; rename works on topics runs (topicfit topics)")
+    topics = read_json(run_dir / TOPICS_FILE)
+    names = read_names(names_file, len(topics))
+    labels = [names.get(t["id"], t["label"]) for t in topics]
+    for topic, label in zip(topics, labels):
+        topic["label"] = label
+    model_meta = read_json(run_dir / MODEL_DIR / TOPIC_MODEL_FILE)
+    model_meta["labels"] = labels
+    if docs is None:
+        if not (run_dir / DOCUMENTS_FILE).exists():
+            raise RunError(f"{run_dir} kept no texts ({DOCUMENTS_FILE}; save_texts was off): pass docs=")
+        with gzip.open(run_dir / DOCUMENTS_FILE, "rt", encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f]
+        docs = Documents([r["id"] for r in rows], [r["text"] for r in rows], [""] * len(rows))
+    with open(run_dir / ASSIGNMENTS_FILE, encoding="utf-8") as f:
+        assigned = [json.loads(line) for line in f if line.strip()]
+    if [a["id"] for a in assigned] != list(docs.ids):
+        raise DataError(f"the documents given do not match {run_dir / ASSIGNMENTS_FILE} (ids or their order differ)")
+    _write_lines(run_dir / LABELLED_FILE, (json.dumps({"id": a["id"], "text": text, "label": labels[a["topic"]]}, ensure_ascii=False)
+                                           for a, text in zip(assigned, docs.texts)))
+    write_json(run_dir / TOPICS_FILE, topics)
+    write_json(run_dir / MODEL_DIR / TOPIC_MODEL_FILE, model_meta)
+    write_json(run_dir / RUN_FILE, {**run, "classes": unique_names(labels), "topic_names": {str(t["id"]): t["label"] for t in topics}})
+    logger.info("named %d topics as %d classes; wrote %s", len(topics), len(unique_names(labels)), run_dir / LABELLED_FILE)
+    return run_dir / LABELLED_FILE
+
+
+__all__ = ["ClassTfidfTransformer", "TopicModel", "TopicsConfig", "fit_topics_run", "label_metrics", "npmi", "rename_topics",
+           "topic_diversity"]
