@@ -107,13 +107,15 @@ def main() -> int:
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--skip-transformer", action="store_true")
     parser.add_argument("--extra", default="", help="extra flags for `topicfit train`, e.g. '--max-train-samples 500'")
+    parser.add_argument("--validation-split", choices=["random", "date"], help="passed to every command (default: topicfit's)")
     args = parser.parse_args()
+    split = ["--validation-split", args.validation_split] if args.validation_split else []
     info = machine()
     for scheme in args.schemes:
         base_dir = RUNS / scheme / "baselines"
         if not args.skip_baselines:
             for method in ("random", "majority", "tfidf-logreg", "tfidf-svm", "tfidf-ridge", "tfidf-nb"):
-                cmd, seconds = topicfit("-q", "baseline", "--labels", scheme, "--method", method, "--output", str(base_dir / method), "--overwrite")
+                cmd, seconds = topicfit("-q", "baseline", "--labels", scheme, *split, "--method", method, "--output", str(base_dir / method), "--overwrite")
                 record(scheme, base_dir / method, cmd, seconds, info)
         if args.skip_transformer:
             continue
@@ -122,7 +124,7 @@ def main() -> int:
             models.append(("distilbert", os.environ["TOPICFIT_DISTILBERT"]))
         for name, model in models:
             run_dir = RUNS / scheme / name
-            cmd, seconds = topicfit("train", "--labels", scheme, "--model", model, *TRAIN_FLAGS, *shlex.split(args.extra),
+            cmd, seconds = topicfit("train", "--labels", scheme, *split, "--model", model, *TRAIN_FLAGS, *shlex.split(args.extra),
                                     "--output", str(run_dir), "--overwrite")
             record(scheme, run_dir, cmd, seconds, info)
             partner = best_tfidf(base_dir)

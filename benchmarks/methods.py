@@ -27,6 +27,21 @@ from accuracy import RUNS, best_tfidf, machine, record, topicfit  # noqa: E402
 DISTILL_FLAGS = ["--epochs", "2", "--learning-rate", "1e-4", "--batch-size", "16", "--max-length", "256"]
 
 
+def keep_embedding_cost(run_dir: Path, model: str, info: dict) -> None:
+    """Before a run is redone from cached embeddings, keep what the cold run spent embedding (its run.json timings)."""
+    if not (run_dir / "run.json").exists():
+        return
+    run = json.loads((run_dir / "run.json").read_text())
+    timings = run["timings"]
+    if not timings.get("texts_embedded"):
+        return
+    cost = {"model": model, "texts_embedded": timings["texts_embedded"], "embed_seconds": timings["embed_seconds"],
+            "texts_per_second": round(timings["texts_embedded"] / timings["embed_seconds"], 1), "settings": run["model_config"],
+            "machine": {"cpu": run["machine"]["cpu"], "cores": run["machine"]["cores"], "cpu_flags": run["machine"].get("cpu_flags")},
+            "run": str(run_dir.relative_to(ROOT.parent)), "created": run["created"], "git_commit": run["git_commit"]}
+    (ROOT / "results" / f"embed-cost-{model}.json").write_text(json.dumps(cost, indent=2) + "\n")
+
+
 def validation_f1(run_dir: Path) -> float:
     return json.loads((run_dir / "metrics.json").read_text())["validation"]["macro_f1"]
 
@@ -36,28 +51,33 @@ def main() -> int:
     parser.add_argument("--schemes", nargs="+", default=["fine", "coarse"], choices=["coarse", "fine"])
     parser.add_argument("--embed", nargs="*", default=["minilm", "mpnet"])
     parser.add_argument("--skip-distill", action="store_true")
+    parser.add_argument("--distill-only", action="store_true", help="distill from the best ensemble already built")
     parser.add_argument("--extra", default="", help="extra flags for `topicfit distill`, e.g. '--max-train-samples 500'")
+    parser.add_argument("--validation-split", choices=["random", "date"], help="for the embed runs (default: topicfit's)")
     args = parser.parse_args()
+    split = ["--validation-split", args.validation_split] if args.validation_split else []
     info = machine()
     for scheme in args.schemes:
         scheme_dir = RUNS / scheme
-        embed_dirs = []
-        for model in args.embed:
-            run_dir = scheme_dir / f"embed-{model}"
-            cmd, seconds = topicfit("-q", "embed", "--labels", scheme, "--model", model, "--output", str(run_dir), "--overwrite")
-            record(scheme, run_dir, cmd, seconds, info)
-            embed_dirs.append(run_dir)
-        tfidf = best_tfidf(scheme_dir / "baselines")
-        members = [tfidf, *embed_dirs] if tfidf else embed_dirs
-        candidates = []
-        for group in ([tfidf, embed_dirs[-1]], members) if tfidf and embed_dirs else ([members],):
-            ens_dir = scheme_dir / ("ensemble-" + "+".join(p.name for p in group))
-            cmd, seconds = topicfit("-q", "ensemble", *map(str, group), "--output", str(ens_dir), "--overwrite")
-            record(scheme, ens_dir, cmd, seconds, info)
-            candidates.append(ens_dir)
+        if not args.distill_only:
+            embed_dirs = []
+            for model in args.embed:
+                run_dir = scheme_dir / f"embed-{model}"
+                keep_embedding_cost(run_dir, model, info)
+                cmd, seconds = topicfit("-q", "embed", "--labels", scheme, *split, "--model", model, "--output", str(run_dir), "--overwrite")
+                record(scheme, run_dir, cmd, seconds, info)
+                embed_dirs.append(run_dir)
+            tfidf = best_tfidf(scheme_dir / "baselines")  # the TF-IDF baseline with the best validation macro-F1
+            groups = [[tfidf, embed_dirs[-1]], [tfidf, *embed_dirs]] if tfidf and embed_dirs else []
+            groups = [g for k, g in enumerate(groups) if g not in groups[:k]]
+            for group in groups:
+                ens_dir = scheme_dir / ("ensemble-" + "+".join(p.name for p in group))
+                cmd, seconds = topicfit("-q", "ensemble", *map(str, group), "--output", str(ens_dir), "--overwrite")
+                record(scheme, ens_dir, cmd, seconds, info)
         if args.skip_distill:
             continue
-        teacher = max(candidates, key=validation_f1)  # chosen on validation
+        teachers = [d for d in scheme_dir.glob("ensemble-*") if (d / "run.json").exists()]
+        teacher = max(teachers, key=validation_f1)  # chosen on validation
         student = scheme_dir / "distill-minilm"
         cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *shlex.split(args.extra),
                                 "--output", str(student), "--overwrite")

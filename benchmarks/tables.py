@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-SPECIAL = ("truncation.json", "inference.json", "load_test.json", "validation.json", "train-cost.json")
+SPECIAL = ("embed-cost-minilm.json", "embed-cost-mpnet.json", "truncation.json", "inference.json", "load_test.json", "validation.json", "train-cost.json", "long-documents.json")
 ORDER = ["random", "majority", "tfidf-nb", "tfidf-ridge", "tfidf-logreg", "tfidf-svm"]
 
 
@@ -53,6 +53,38 @@ def validation_table() -> str:
     out += ["", "| scheme | validation split | mean abs. gap, macro-F1 | picked on validation | best on test |", "|---|---|---:|---|---|"]
     for s in r["summary"]:
         out.append(f"| {s['scheme']} | {s['split']} | {fmt(s['mean_abs_gap_macro_f1'])} | {s['picked_by_validation']} | {s['best_on_test']} |")
+    return "\n".join(out)
+
+
+def cost_table() -> str:
+    out = []
+    path = ROOT / "results" / "train-cost.json"
+    if path.exists():
+        r = json.loads(path.read_text())
+        out += [f"Fine-tuning, one epoch, batch 16: `{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']} "
+                f"({', '.join(r['machine']['cpu_flags'])}). Seconds per epoch are the measured throughput extrapolated to the "
+                "10,182 training posts.", "",
+                "| model | max length | precision | posts/s | s per step | s per epoch (extrapolated) |", "|---|---:|---|---:|---:|---:|"]
+        out += [f"| {x['model']} | {x['max_length']} | {x['precision']} | {fmt(x['train_samples_per_second'], 1)} | {fmt(x['seconds_per_step'], 2)} | "
+                f"{x['epoch_seconds_extrapolated']} |" for x in r["rows"]] + [""]
+    costs = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("embed-cost-*.json"))]
+    if costs:
+        out += ["Frozen embeddings (the `embed` kind), whole posts in 256-token windows, cold cache (from the first run's `run.json`):", "",
+                "| model | texts embedded | seconds | texts/s | run | date | machine |", "|---|---:|---:|---:|---|---|---|"]
+        out += [f"| {c['model']} | {c['texts_embedded']} | {fmt(c['embed_seconds'], 0)} | {fmt(c['texts_per_second'], 1)} | `{c['run']}` | "
+                f"{c['created'][:10]} | {c['machine']['cores']} cores, {c['machine']['cpu']} |" for c in costs]
+    return "\n".join(out) or "(not measured yet: python benchmarks/train_cost.py; python benchmarks/methods.py)"
+
+
+def long_documents_table() -> str:
+    path = ROOT / "results" / "long-documents.json"
+    if not path.exists():
+        return "(not measured yet: python benchmarks/long_documents.py RUN ...)"
+    r = json.loads(path.read_text())
+    out = [f"Validation split only. `{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
+           "| run | labels | long documents | accuracy | macro-F1 | weighted-F1 | loss | docs/s |", "|---|---|---|---:|---:|---:|---:|---:|"]
+    out += [f"| `{x['run']}` | {x['labels']} | {x['long_documents']} | {fmt(x['accuracy'])} | {fmt(x['macro_f1'])} | {fmt(x['weighted_f1'])} | "
+            f"{fmt(x['loss'])} | {fmt(x['docs_per_second'], 1)} |" for x in r["rows"]]
     return "\n".join(out)
 
 
@@ -141,7 +173,7 @@ def retrain_table() -> str:
     return "\n".join(out)
 
 
-SECTIONS = {"validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+SECTIONS = {"cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:

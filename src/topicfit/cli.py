@@ -163,6 +163,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--data", help="a labelled CSV/JSONL/Parquet file (default: the run's own test split)")
     p.add_argument("--output", "-o", help="write the metrics JSON here")
     p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
     _add_data_args(p, for_eval=True)
 
@@ -173,6 +174,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
     p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
 
@@ -184,6 +186,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--max-text-chars", type=int, default=MAX_TEXT_CHARS, help=f"characters per text (413 above; default {MAX_TEXT_CHARS})")
     p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help=f"bytes per request body (413 above; default {MAX_BODY_BYTES})")
     p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
 
     p = sub.add_parser("export", help="export a fine-tuned run to ONNX (and int8) for fast CPU inference")
@@ -320,7 +323,7 @@ def cmd_ensemble(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend)
+    clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend, long_documents=args.long_documents)
     if args.data:
         docs = load_table(args.data, text_column=args.text_column or "text", label_column=args.label_column or "label", id_column=args.id_column)
         unknown = sorted(set(docs.labels) - set(map(str, clf.classes_)))
@@ -341,7 +344,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend)  # a bad run fails before we wait on stdin
+    clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend, long_documents=args.long_documents)  # fails before stdin
     fmt = guess_format(args.input) if args.format == "auto" else args.format
     raw = sys.stdin.buffer.read() if args.input == "-" else _read_bytes(args.input)
     records = read_inputs(raw, fmt=fmt, text_field=args.text_field)
@@ -382,7 +385,8 @@ def cmd_compare(args) -> int:
 def cmd_serve(args) -> int:
     from .serve import serve
 
-    serve(args.run, host=args.host, port=args.port, trust=args.trust, backend=args.backend, max_texts=args.max_texts,
+    serve(args.run, host=args.host, port=args.port, trust=args.trust, backend=args.backend, long_documents=args.long_documents,
+          max_texts=args.max_texts,
           max_text_chars=args.max_text_chars, max_body_bytes=args.max_body_bytes)
     return 0
 

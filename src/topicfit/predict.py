@@ -37,7 +37,8 @@ class TopicClassifier:
         self.estimator, self.run, self.run_dir = estimator, run, run_dir
 
     @classmethod
-    def load(cls, run_dir: str | Path, *, trust: bool = False, backend: str = "torch", batch_size: int | None = None) -> "TopicClassifier":
+    def load(cls, run_dir: str | Path, *, trust: bool = False, backend: str = "torch", batch_size: int | None = None,
+             long_documents: str | None = None) -> "TopicClassifier":
         """Load a finished run folder.
 
         Args:
@@ -47,10 +48,12 @@ class TopicClassifier:
                 (after ``topicfit export``).
             batch_size (int | None): transformers: texts per forward pass; ``None`` keeps the run's
                 ``eval_batch_size`` (PyTorch) or the ONNX default.
+            long_documents (str | None): transformers: ``cut`` or ``windows`` (pool overlapping windows over each
+                whole text); ``None`` keeps the run's setting.
         """
         run_dir = Path(run_dir)
         run, _ = read_run(run_dir)
-        return cls(load_run(run_dir, trust=trust, backend=backend, batch_size=batch_size), run, run_dir)
+        return cls(load_run(run_dir, trust=trust, backend=backend, batch_size=batch_size, long_documents=long_documents), run, run_dir)
 
     @property
     def classes_(self) -> np.ndarray:

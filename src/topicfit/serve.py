@@ -103,14 +103,14 @@ def create_app(clf: TopicClassifier, *, max_texts: int = MAX_TEXTS, max_text_cha
 
 
 def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, trust: bool = False, backend: str = "torch",
-          **limits) -> None:
+          long_documents: str | None = None, **limits) -> None:
     """Load the run once and serve it with uvicorn (loopback only unless ``host`` says otherwise).
 
     ``limits`` are ``max_texts``, ``max_text_chars`` and ``max_body_bytes`` for :func:`create_app`.
     """
     import uvicorn
 
-    clf = TopicClassifier.load(run_dir, trust=trust, backend=backend)
+    clf = TopicClassifier.load(run_dir, trust=trust, backend=backend, long_documents=long_documents)
     logger.info("serving %s on http://%s:%d", run_dir, host, port)
     uvicorn.run(create_app(clf, **limits), host=host, port=port, log_level="warning")
 
