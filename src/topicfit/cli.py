@@ -23,20 +23,21 @@ from pathlib import Path
 import yaml
 
 from . import __version__
-from .data import DATA_ENV, VALIDATION_SPLITS, DataConfig, load_splits, load_table
+from .data import DATA_ENV, VALIDATION_SPLITS, DataConfig, Documents, load_newsgroups, load_splits, load_table
 from .encoders import LONG_DOCUMENTS, MODELS, PRECISIONS, TRUNCATIONS
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
 from .kinds.ensemble import EnsembleClassifier
 from .kinds.transformer import BACKENDS, TrainConfig, TransformerClassifier
-from .labels import UNMAPPED_CHOICES
+from .labels import UNMAPPED_CHOICES, get_scheme
 from .metrics import metrics_table, split_metrics
 from .predict import INPUT_FORMATS, MAX_TEXT_CHARS, TopicClassifier, guess_format, predict_inputs, read_inputs
 from .registry import KINDS, get_kind, load_run
 from .render import compare_table
 from .runs import MODEL_DIR, SPLITS, read_run, write_json
 from .serve import MAX_BODY_BYTES, MAX_TEXTS
+from .topics import CLUSTERERS, REDUCERS, TopicsConfig, fit_topics_run, rename_topics
 from .workflow import fit_run, predict_documents, teacher_probabilities
 
 TRAIN_EVAL_SAMPLES = 2000  # training posts scored after fine-tuning (over-fitting shows on a sample; all of them cost minutes)
@@ -132,6 +133,27 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     _add_run_args(p)
     _add_data_args(p)
     _add_embed_args(p)
+
+    p = sub.add_parser("topics", help="discover topics in texts (labels optional); or, with RUN --names, name and merge them")
+    p.add_argument("run", nargs="?", help="with --names: a finished topics run to rename")
+    p.add_argument("--names", help="YAML/JSON {topic id: name} (ids sharing a name merge); writes RUN/labelled.jsonl")
+    p.add_argument("--output", "-o", help="run folder to write")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--config", help="JSON or YAML file with the same settings as the flags (flags win)")
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", help="'20newsgroups' (default: train and test, every post) or a CSV/JSONL/Parquet file")
+    g.add_argument("--data", help=f"20 Newsgroups archive or folder; overrides ${DATA_ENV}")
+    g.add_argument("--labels", choices=("fine", "coarse", "none"), default="fine", help="20 Newsgroups: reference labels for NMI/ARI")
+    g.add_argument("--text-column", default="text")
+    g.add_argument("--label-column", help="user data: optional reference labels")
+    g.add_argument("--id-column")
+    g = p.add_argument_group("topics")
+    g.add_argument("--model", help="encoder: minilm (default) | mpnet | a Hub id | a local folder")
+    g.add_argument("--n-topics", type=int, help="number of topics (default: automatic)")
+    g.add_argument("--reducer", choices=REDUCERS)
+    g.add_argument("--clusterer", choices=CLUSTERERS)
+    g.add_argument("--minibatch", action="store_true", default=None, help="memory flat in the corpus size (IncrementalPCA + MiniBatchKMeans)")
+    g.add_argument("--seed", type=int)
 
     p = sub.add_parser("tune", help="Optuna hyperparameter search on the validation split, then retrain the best")
     p.add_argument("--method", choices=TUNABLE, help="tune a TF-IDF baseline instead of a transformer")
@@ -313,6 +335,30 @@ def cmd_distill(args) -> int:
     return 0
 
 
+def cmd_topics(args) -> int:
+    if args.names:
+        if not args.run:
+            raise ConfigError("--names needs the topics run to rename: topicfit topics RUN --names names.yaml")
+        path = rename_topics(args.run, args.names)
+        print(path)
+        print(f"train a classifier on the named topics: topicfit train --dataset {path} --id-column id --output runs/named-topics")
+        return 0
+    if not args.output:
+        raise ConfigError("topicfit topics needs --output (or RUN --names FILE to rename a finished run)")
+    config = TopicsConfig(**_settings(args, TopicsConfig))
+    if (args.dataset or "20newsgroups") == "20newsgroups":
+        scheme = get_scheme("fine" if args.labels == "none" else args.labels)
+        parts = [load_newsgroups(data=args.data, subset=subset) for subset in ("train", "test")]
+        docs = Documents([i for d in parts for i in d.ids], [t for d in parts for t in d.texts],
+                         [scheme.map_label(y) if args.labels != "none" else "" for d in parts for y in d.labels])
+    else:
+        docs = load_table(args.dataset, text_column=args.text_column, label_column=args.label_column, id_column=args.id_column)
+    run_dir, metrics = fit_topics_run(docs, args.output, config, labels=any(docs.labels), overwrite=args.overwrite)
+    print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (list, dict))}, indent=2))
+    print(f"run written to {run_dir}")
+    return 0
+
+
 def cmd_ensemble(args) -> int:
     runs = [read_run(r)[0] for r in args.runs]
     config = DataConfig.from_dict(runs[0]["data_config"])
@@ -427,7 +473,7 @@ def _print_summary(run_dir: Path, run: dict, metrics: dict) -> None:
     print(f"run written to {run_dir}")
 
 
-COMMANDS = {"baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
+COMMANDS = {"topics": cmd_topics, "baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare}
 
 

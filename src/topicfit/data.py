@@ -284,9 +284,10 @@ def _is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def load_table(path: str | os.PathLike, *, text_column: str = "text", label_column: str = "label", id_column: str | None = None,
+def load_table(path: str | os.PathLike, *, text_column: str = "text", label_column: str | None = "label", id_column: str | None = None,
                date_column: str | None = None) -> Documents:
     """Load a labelled CSV/JSONL/Parquet file. Rows are numbered from 1, not counting a CSV header.
+    With ``label_column=None`` the file needs no labels (topic discovery): every label is ``""``.
 
     Raises:
         DataError: a missing column, a missing text, an empty label, duplicate ids, or bad encoding.
@@ -294,7 +295,8 @@ def load_table(path: str | os.PathLike, *, text_column: str = "text", label_colu
     path = Path(path)
     records = read_records(path)
     if not records:
-        raise DataError(f"{path}: no rows; expected columns {text_column!r} and {label_column!r}")
+        expected = f"columns {text_column!r} and {label_column!r}" if label_column else f"a column {text_column!r}"
+        raise DataError(f"{path}: no rows; expected {expected}")
     columns = list(records[0].keys())
     for col in filter(None, (text_column, label_column, id_column, date_column)):
         if all(col not in r for r in records):
@@ -302,10 +304,10 @@ def load_table(path: str | os.PathLike, *, text_column: str = "text", label_colu
             raise DataError(f"{path}: no column {col!r} (set {flag}); found columns: {', '.join(map(str, columns))}")
     ids, texts, labels = [], [], []
     for row, rec in enumerate(records, 1):
-        text, label = rec.get(text_column), rec.get(label_column)
+        text, label = rec.get(text_column), (rec.get(label_column) if label_column else "")
         if _is_missing(text):
             raise DataError(f"{path}, row {row}: missing text in column {text_column!r}; expected a string (it may be empty)")
-        if _is_missing(label) or str(label).strip() == "":
+        if label_column and (_is_missing(label) or str(label).strip() == ""):
             raise DataError(f"{path}, row {row}: empty label in column {label_column!r}; every row needs a label")
         texts.append(str(text))
         labels.append(str(label).strip())

@@ -15,6 +15,7 @@ from .kinds import Classifier
 from .kinds.baseline import BaselineClassifier
 from .kinds.embed import EmbedClassifier
 from .kinds.ensemble import EnsembleClassifier
+from .kinds.topics import TopicsClassifier
 from .kinds.transformer import TransformerClassifier
 from .runs import MODEL_DIR, read_run
 
@@ -25,6 +26,7 @@ KINDS: dict[str, type[Classifier]] = {
     "transformer": TransformerClassifier,
     "ensemble": EnsembleClassifier,
     "embed": EmbedClassifier,
+    "topics": TopicsClassifier,
 }
 
 

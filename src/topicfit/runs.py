@@ -52,6 +52,16 @@ TOPICFIT_MODEL_FILE = "topicfit_model.json"  # a transformer's tokenisation sett
 ENSEMBLE_FILE = "ensemble.json"  # an ensemble's members (paths relative to the run folder) and weights
 ONNX_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
+# a topics run (topicfit topics)
+ASSIGNMENTS_FILE = "assignments.jsonl"  # one line per document, input order: id, topic, probability, outlier
+TOPICS_FILE = "topics.json"  # one entry per topic: id, size, words, label, representative_ids
+TOPICS_REPORT_FILE = "report.html"  # self-contained: map, top words, sizes, topics x labels
+DOCUMENTS_FILE = "documents.jsonl.gz"  # ids and texts, so that rename_topics can write labelled.jsonl on its own
+LABELLED_FILE = "labelled.jsonl"  # written by rename_topics: id, text, label (a dataset for `topicfit train`)
+# inside its model/
+CENTROIDS_FILE = "centroids.npy"  # (n_topics, dim) float32: the topics in the embedding space
+TOPIC_MODEL_FILE = "topic_model.json"  # settings, thresholds, labels, words, sizes
+VOCABULARY_FILE = "vocabulary.json"  # the count vectorizer's terms in column order
 # a tuning folder
 STUDY_FILE = "study.db"
 TUNE_FILE = "tune.json"

@@ -26,7 +26,7 @@ import os
 import resource
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,28 +36,21 @@ from sklearn.preprocessing import normalize
 
 from .data import Documents
 from .errors import ConfigError, DataError, RunError
-from .runs import METRICS_FILE, MODEL_DIR, RUN_FILE, environment, finish_run, read_json, start_run, write_json, write_text
+from .settings import Settings
+from .runs import (ASSIGNMENTS_FILE, CENTROIDS_FILE, DOCUMENTS_FILE, LABELLED_FILE, METRICS_FILE, MODEL_DIR, RUN_FILE, TOPIC_MODEL_FILE,
+                   TOPICS_FILE, TOPICS_REPORT_FILE, VOCABULARY_FILE, environment, finish_run, read_json, start_run, write_json, write_text)
 
 logger = logging.getLogger(__name__)
 
 # --- file names of a topics run (to move to runs.py) -----------------------------------------------------
-ASSIGNMENTS_FILE = "assignments.jsonl"  # one line per document, input order: id, topic, probability, outlier
-TOPICS_FILE = "topics.json"  # one entry per topic: id, size, words, label, representative_ids
-TOPICS_REPORT_FILE = "report.html"  # self-contained: map, top words, sizes, topics x labels
-DOCUMENTS_FILE = "documents.jsonl.gz"  # ids and texts, so that rename_topics can write labelled.jsonl on its own
-LABELLED_FILE = "labelled.jsonl"  # written by rename_topics: id, text, label (a dataset for `topicfit train`)
-# inside model/
-CENTROIDS_FILE = "centroids.npy"  # (n_topics, dim) float32: the topics in the embedding space
-TOPIC_MODEL_FILE = "topic_model.json"  # settings, thresholds, labels, words, sizes
-VOCABULARY_FILE = "vocabulary.json"  # the count vectorizer's terms in column order
 
 REDUCERS = ("umap", "pca", "none")
 CLUSTERERS = ("kmeans", "hdbscan")
-AUTO_TOPICS = (5, 8, 10, 12, 15, 20, 25, 30, 40, 50)  # the k-means candidates when n_topics is None
+AUTO_TOPICS = (*range(5, 21), 25, 30, 35, 40, 45, 50)  # k-means candidates for n_topics=None (fewer than 5 topics rarely help)
 
 
 @dataclass(frozen=True)
-class TopicsConfig:
+class TopicsConfig(Settings):
     """Settings of topic discovery. Round-trips through ``to_dict``/``from_dict``."""
 
     model: str = "minilm"  # encoder: minilm | mpnet | a local folder (ignored when embeddings are passed in)
@@ -68,7 +61,7 @@ class TopicsConfig:
     precision: str = "auto"  # encoder precision: auto | bf16 | fp16 | fp32
     n_topics: int | None = None  # number of topics; None: automatic (k-means: best silhouette of AUTO_TOPICS; hdbscan: its own)
     reducer: str = "pca"  # umap | pca | none: the space clusters are found in (mini-batch mode: pca or none)
-    n_components: int = 10  # dimensions of the reduced space
+    n_components: int = 50  # dimensions of the reduced space
     n_neighbors: int = 15  # UMAP's neighbourhood size
     clusterer: str = "kmeans"  # kmeans | hdbscan (hdbscan: n_topics, if given, merges its clusters down to n_topics)
     min_cluster_size: int | None = None  # HDBSCAN; None: max(10, n / 200)
@@ -103,14 +96,6 @@ class TopicsConfig:
             raise ConfigError(f"temperature must be positive, got {self.temperature}")
         if self.n_components < 2 or self.top_n_words < 1 or self.chunk_size < 100:
             raise ConfigError("n_components must be >= 2, top_n_words >= 1 and chunk_size >= 100")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TopicsConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 class ClassTfidfTransformer(TfidfTransformer):
@@ -150,6 +135,14 @@ def _softmax(similarities: np.ndarray, temperature: float) -> np.ndarray:
     z = (similarities - similarities.max(axis=1, keepdims=True)) / temperature
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _require(module: str, what: str) -> None:
+    """Fail early, saying which extra to install, when an optional package is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(f"{what} needs the package {module!r}: pip install 'topicfit[topics]'")
 
 
 def _one_hot(labels: np.ndarray, k: int) -> sp.csr_array:
@@ -256,7 +249,8 @@ class TopicModel:
         cfg = self.config
         if cfg.minibatch:
             if cfg.reducer == "none":
-                return np.concatenate([_rows(embeddings[fit_rows[s:e]], 0, e - s) for s, e in _chunks(len(fit_rows), cfg.chunk_size)]).astype(np.float32)
+                return np.concatenate([_rows(embeddings[fit_rows[s:e]], 0, e - s).astype(np.float32)
+                                       for s, e in _chunks(len(fit_rows), cfg.chunk_size)])
             from sklearn.decomposition import IncrementalPCA
 
             pca = IncrementalPCA(n_components=cfg.n_components)
@@ -274,6 +268,7 @@ class TopicModel:
             from sklearn.decomposition import PCA
 
             return PCA(n_components=n_components, random_state=cfg.seed).fit_transform(X).astype(np.float32)
+        _require("umap", "the UMAP reducer")
         import umap
 
         with warnings.catch_warnings():
@@ -379,8 +374,9 @@ class TopicModel:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / CENTROIDS_FILE, self.centroids_)
         write_json(folder / VOCABULARY_FILE, self.vocabulary_)
-        write_json(folder / TOPIC_MODEL_FILE, {"config": self.config.to_dict(), "thresholds": [float(t) for t in self.thresholds_],
-                                               "labels": self.labels_, "words": self.words_, "sizes": [int(s) for s in self.sizes_]})
+        thresholds = [float(t) if np.isfinite(t) else None for t in self.thresholds_]  # None: no outliers in that topic
+        write_json(folder / TOPIC_MODEL_FILE, {"config": self.config.to_dict(), "thresholds": thresholds, "labels": self.labels_,
+                                               "words": self.words_, "sizes": [int(s) for s in self.sizes_]})
 
     @classmethod
     def load(cls, folder: str | Path) -> "TopicModel":
@@ -390,7 +386,7 @@ class TopicModel:
         meta = read_json(folder / TOPIC_MODEL_FILE)
         model = cls(TopicsConfig.from_dict(meta["config"]))
         model.centroids_ = np.load(folder / CENTROIDS_FILE, allow_pickle=False)
-        model.thresholds_ = np.array(meta["thresholds"], dtype=np.float64)
+        model.thresholds_ = np.array([-np.inf if t is None else t for t in meta["thresholds"]], dtype=np.float64)  # None: no outliers
         model.labels_, model.words_, model.sizes_ = meta["labels"], meta["words"], np.array(meta["sizes"])
         model.vocabulary_ = read_json(folder / VOCABULARY_FILE)
         return model
@@ -408,6 +404,7 @@ def npmi(topics: list[list[str]], texts: list[list[str]], *, topn: int = 10) -> 
     """Mean NPMI coherence of ``topics`` (lists of words) over tokenised ``texts`` (gensim's ``c_npmi``: sliding
     windows of 10 tokens, every pair of a topic's top ``topn`` words). Words absent from ``texts`` are left out;
     ``None`` when no topic keeps two words."""
+    _require("gensim", "NPMI coherence")
     from gensim.corpora import Dictionary
     from gensim.models.coherencemodel import CoherenceModel
 
@@ -506,6 +503,7 @@ def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | N
     run_dir = start_run(output, overwrite=overwrite)
     stats: dict = {}
     # 1. embed (or take the caller's)
+    given = embeddings is not None
     if embeddings is None:
         embeddings = embed_texts(docs.texts, model=config.model, max_length=config.max_length, whole=config.whole,
                                  max_windows=config.max_windows, batch_size=config.batch_size, precision=config.precision, stats=stats)
@@ -536,10 +534,12 @@ def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | N
     # 6. run.json last: the run is finished
     run = {"name": run_dir.name, "kind": "topics", "method": f"topics-{Path(config.model).name}", "classes": model.labels_,
            "labels": "reference" if references is not None else "none", "model_config": config.to_dict(),
+           "embeddings": "given by the caller" if given else f"embed_texts with {config.model}",
            "data": {"n_documents": len(docs), "n_blank": docs.n_blank()}, "timings": {k: metrics[k] for k in ("seconds", "fit_seconds")},
            **({"silhouettes": model.silhouettes_} if hasattr(model, "silhouettes_") else {}), **environment()}
     finish_run(run_dir, run)
-    logger.info("topics run written to %s: %d topics, NPMI %s, diversity %.3f", run_dir, metrics["n_topics"], metrics["npmi"], metrics["diversity"])
+    logger.info("topics run written to %s: %d topics, NPMI %s, diversity %.3f", run_dir, metrics["n_topics"], metrics["npmi"],
+                metrics["diversity"])
     return run_dir, metrics
 
 

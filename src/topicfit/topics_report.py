@@ -31,6 +31,11 @@ def map_figure(embeddings, topics: np.ndarray, *, sample: int, seed: int) -> byt
     for t in np.unique(topics[rows]):  # each topic's id at the middle of its documents
         cx, cy = np.median(xy[topics[rows] == t], axis=0)
         ax.annotate(str(t), (cx, cy), fontsize=8, weight="bold", ha="center")
+    if len(rows) > 100:  # a few far-off documents (encoded binaries, say) should not squeeze the rest into a corner
+        low, high = np.percentile(xy, [0.5, 99.5], axis=0)
+        pad = 0.05 * (high - low)
+        ax.set_xlim(low[0] - pad[0], high[0] + pad[0])
+        ax.set_ylim(low[1] - pad[1], high[1] + pad[1])
     ax.set_title(f"{len(rows)} documents on 2 principal components, coloured by topic")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -108,7 +113,8 @@ def render_topics_report(model, embeddings, docs, topics: list[dict], metrics: d
         "<h2>Sizes</h2>", _img(sizes_figure(topics), "topic sizes"),
     ]
     if references is not None:
-        parts += ["<h2>Topics and reference labels</h2>", _img(heatmap_figure(model.topics_, list(references), len(topics)), "topics x labels")]
+        heatmap = heatmap_figure(model.topics_, list(references), len(topics))
+        parts += ["<h2>Topics and reference labels</h2>", _img(heatmap, "topics x labels")]
     parts += ["<h2>Topics</h2><table><tr><th>id</th><th>label</th><th>size</th><th>words</th><th>representative documents</th></tr>",
               rows, "</table></body></html>"]
     return "\n".join(parts) + "\n"
