@@ -20,7 +20,7 @@ def fmt(x, digits=4):
 
 def table() -> str:
     results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json"))
-               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-"))]
+               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-"))]
     out = []
     for task in sorted({r["task"] for r in results}):
         rows = [r for r in results if r["task"] == task]
@@ -54,6 +54,29 @@ def validation_table() -> str:
     for s in r["summary"]:
         out.append(f"| {s['scheme']} | {s['split']} | {fmt(s['mean_abs_gap_macro_f1'])} | {s['picked_by_validation']} | {s['best_on_test']} |")
     return "\n".join(out)
+
+
+def topics_table() -> str:
+    files = sorted((ROOT / "results").glob("topics-*.json"))
+    side = [json.loads(p.read_text()) for p in files if not p.name.startswith("topics-scale")]
+    scale = [json.loads(p.read_text()) for p in files if p.name.startswith("topics-scale")]
+    out = []
+    for r in side:
+        out += [f"{r['task']}: {r['n_documents']} documents, {r['embedding'] if isinstance(r['embedding'], str) else r['model']} embeddings "
+                f"shared by both tools; `{r['command']}`; {r['created'][:10]}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
+                "| tool | topics asked | topics | NPMI | diversity | outlier share | without topic | NMI | ARI | transform agrees | same twice | s | peak MB |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+        for x in r["rows"]:
+            out.append(f"| {x['tool']} | {x['n_topics_requested']} | {x['n_topics']} | {fmt(x['npmi'], 3)} | {fmt(x['diversity'], 3)} | "
+                       f"{fmt(x['outlier_share'], 3)} | {x['documents_without_topic']} | {fmt(x.get('nmi'), 3)} | {fmt(x.get('ari'), 3)} | "
+                       f"{fmt(x.get('transform_agreement'), 3)} | {'yes' if x.get('identical_runs') else 'no'} | {fmt(x.get('seconds'), 1)} | "
+                       f"{fmt(x.get('peak_memory_mb'), 0)} |")
+        out.append("")
+    for r in scale:
+        out += [f"Scale: {r['task']}; embeddings: {r['embedding']['what']}. `{r['command']}`; {r['created'][:10]}, "
+                f"{r['machine']['cores']} cores, {r['machine']['cpu']}: {r['n_documents']:,} documents in {r['seconds']:.0f} s, peak memory "
+                f"{r['peak_memory_mb']:.0f} MB (" + ", ".join(f"{k} {v['seconds']:.0f} s" for k, v in r["stages"].items()) + ").", ""]
+    return "\n".join(out) or "(not measured yet: python benchmarks/topics.py; python benchmarks/topics_scale.py)"
 
 
 def cost_table() -> str:
@@ -173,7 +196,7 @@ def retrain_table() -> str:
     return "\n".join(out)
 
 
-SECTIONS = {"cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+SECTIONS = {"topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:
