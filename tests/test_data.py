@@ -159,8 +159,11 @@ def test_article_order_and_the_date_split(tiny_corpus):
     from topicfit.data import article_order
 
     assert article_order(["x/g/10", "x/g/2", "x/h/5"]) == [1.0, 0.0, 0.0]
-    random_split = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25))
+    random_split = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25, validation_split="random"))
     by_date = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25, validation_split="date"))
+    default = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25))  # auto: 20 Newsgroups has an order
+    assert default.validation.ids == by_date.validation.ids and default.info["validation_split"] == "date"
+    assert DataConfig.from_dict({"labels": "fine"}).validation_split == "random"  # a run saved before the option existed
     # each group's latest posts (highest article numbers: 1006, 1007 of 1000-1007) are held out
     assert sorted({i.split("/")[-1] for i in by_date.validation.ids}) == ["1006", "1007"]
     assert len(by_date.validation) == len(random_split.validation) == 14 and by_date.info["fingerprint"] != random_split.info["fingerprint"]
@@ -172,6 +175,8 @@ def test_date_split_on_user_data_needs_a_date_column(tmp_path):
     config = dict(dataset=str(tmp_path / "d.csv"), labels="identity", validation_split="date", validation_size=0.2, test_size=0.2)
     with pytest.raises(DataError, match="--date-column"):
         load_splits(DataConfig(**config))
+    auto = load_splits(DataConfig(**{**config, "validation_split": "auto"}))
+    assert auto.info["validation_split"] == "random"  # no dates: the stratified random split
     splits = load_splits(DataConfig(**config, date_column="when"))
     held = [splits.validation.dates[i] for i in range(len(splits.validation))]
     for label in ("a", "b"):  # the validation posts are each class's latest training posts

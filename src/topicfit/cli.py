@@ -59,7 +59,8 @@ def _add_data_args(p: argparse.ArgumentParser, *, for_eval: bool = False) -> Non
         g.add_argument("--drop-empty-train", action="store_true", default=None, help="drop documents with no text from train/validation")
         g.add_argument("--validation-size", type=float, help="share of training data for model selection (default 0.1)")
         g.add_argument("--validation-split", choices=VALIDATION_SPLITS,
-                       help="random: stratified, seeded; date: each class's latest posts by date (see BENCHMARKS.md for which predicts test better)")
+                       help="auto (default): date where posts have dates (20 Newsgroups: article order; --date-column), else random; "
+                            "date: each class's latest 10%% of posts; random: stratified, seeded (BENCHMARKS.md: date predicts test better)")
         g.add_argument("--date-column", help="user data: column of dates, for --validation-split date")
         g.add_argument("--test-file", help="user data: a separate labelled test file")
         g.add_argument("--test-size", type=float, help="user data without --test-file: stratified test share (default 0.2)")

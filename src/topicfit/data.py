@@ -35,7 +35,7 @@ DATA_ENV = "TOPICFIT_DATA"
 SPLIT_DIRS = {"train": "20news-bydate-train", "test": "20news-bydate-test"}
 REMOVE_ALL = ("headers", "footers", "quotes")
 USER_FORMATS = (".csv", ".jsonl", ".json", ".parquet")
-VALIDATION_SPLITS = ("random", "date")
+VALIDATION_SPLITS = ("auto", "random", "date")
 
 
 
@@ -346,7 +346,8 @@ class DataConfig(Settings):
     keep_headers: bool = False  # keep message headers: leaks metadata such as the Newsgroups: line
     drop_empty_train: bool = False  # drop documents with no text after cleaning (empty or blank) from train/validation
     validation_size: float = 0.1  # share of the training data held out for model selection
-    validation_split: str = "random"  # random: stratified and seeded; date: each class's latest posts (by date / article order)
+    validation_split: str = "auto"  # date: each class's latest posts (by date / article order); random: stratified, seeded;
+    # auto: date where the documents have dates (20 Newsgroups, --date-column), else random (BENCHMARKS.md: date predicts test better)
     seed: int = 42
     test_file: str | None = None  # user data: a separate labelled test file
     test_size: float = 0.2  # user data without test_file: stratified share held out for test
@@ -364,6 +365,11 @@ class DataConfig(Settings):
             raise ConfigError(f"validation_size must be in (0, 0.5), got {self.validation_size}")
         if not 0 < self.test_size < 0.9:
             raise ConfigError(f"test_size must be in (0, 0.9), got {self.test_size}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DataConfig":
+        """Read a saved configuration; one saved before ``validation_split`` existed used the random split."""
+        return super().from_dict({"validation_split": "random", **d})
 
     @property
     def is_newsgroups(self) -> bool:
@@ -494,7 +500,9 @@ def load_splits(config: DataConfig) -> Splits:
     unseen = sorted(set(test.labels) - set(classes))
     if unseen:
         raise DataError(f"{config.test_file or config.dataset}: test labels {unseen[:10]} never occur in training; classes are {list(classes)}")
-    if config.validation_split == "date":
+    split = config.validation_split if config.validation_split != "auto" else ("date" if train.dates is not None else "random")
+    info["validation_split"] = split
+    if split == "date":
         train, validation = _date_split(train, config.validation_size, config.date_column or config.dataset)
     else:
         train, validation = _stratified_split(train, config.validation_size, config.seed, "validation")
