@@ -18,6 +18,13 @@ def fmt(x, digits=4):
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
+def speed(r: dict) -> str:
+    """Test docs/s; a run that read its embeddings from the cache measured no encoder, so it shows none."""
+    if "embed-" in r["method"]:  # the embed kind, or an ensemble with an embed member: see the embedding cost table
+        return "cached"
+    return fmt(r["test"].get("docs_per_second"), 0)
+
+
 def table() -> str:
     results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json"))
                if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-"))]
@@ -31,7 +38,7 @@ def table() -> str:
         for r in rows:
             t, v = r["test"], r.get("validation") or {}
             out.append(f"| {r['method']} | {fmt(t['accuracy'])} | {fmt(t['macro_f1'])} | {fmt(t['weighted_f1'])} | {fmt(t['loss'])} | "
-                       f"{fmt(v.get('macro_f1'))} ({r.get('validation_split', 'random')}) | {fmt(r['wall_clock_seconds'], 0)} | {fmt(t.get('docs_per_second'), 0)} | {r['date']} | "
+                       f"{fmt(v.get('macro_f1'))} ({r.get('validation_split', 'random')}) | {fmt(r['wall_clock_seconds'], 0)} | {speed(r)} | {r['date']} | "
                        f"{r['machine']['cores']} cores, {r['machine']['cpu']} |")
         repo = str(ROOT.parent) + "/"
         out += ["", "Commands (from the repository root):", ""] + [f"- `{r['command'].replace(repo, '')}`" for r in rows] + [""]
