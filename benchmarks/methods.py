@@ -52,6 +52,7 @@ def main() -> int:
     parser.add_argument("--embed", nargs="*", default=["minilm", "mpnet"])
     parser.add_argument("--skip-distill", action="store_true")
     parser.add_argument("--distill-only", action="store_true", help="distill from the best ensemble already built")
+    parser.add_argument("--final-ensemble-only", action="store_true", help="only the ensemble of the student and its teacher's members")
     parser.add_argument("--extra", default="", help="extra flags for `topicfit distill`, e.g. '--max-train-samples 500'")
     parser.add_argument("--validation-split", choices=["random", "date"], help="for the embed runs (default: topicfit's)")
     args = parser.parse_args()
@@ -59,7 +60,7 @@ def main() -> int:
     info = machine()
     for scheme in args.schemes:
         scheme_dir = RUNS / scheme
-        if not args.distill_only:
+        if not args.distill_only and not args.final_ensemble_only:
             embed_dirs = []
             for model in args.embed:
                 run_dir = scheme_dir / f"embed-{model}"
@@ -74,14 +75,20 @@ def main() -> int:
                 ens_dir = scheme_dir / ("ensemble-" + "+".join(p.name for p in group))
                 cmd, seconds = topicfit("-q", "ensemble", *map(str, group), "--output", str(ens_dir), "--overwrite")
                 record(scheme, ens_dir, cmd, seconds, info)
-        if args.skip_distill:
-            continue
-        teachers = [d for d in scheme_dir.glob("ensemble-*") if (d / "run.json").exists()]
-        teacher = max(teachers, key=validation_f1)  # chosen on validation
         student = scheme_dir / "distill-minilm"
-        cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *shlex.split(args.extra),
-                                "--output", str(student), "--overwrite")
-        record(scheme, student, cmd, seconds, info)
+        if not args.skip_distill and not args.final_ensemble_only:
+            teachers = [d for d in scheme_dir.glob("ensemble-*") if (d / "run.json").exists() and "distill" not in d.name]
+            teacher = max(teachers, key=validation_f1)  # chosen on validation
+            cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *shlex.split(args.extra),
+                                    "--output", str(student), "--overwrite")
+            record(scheme, student, cmd, seconds, info)
+        if (student / "run.json").exists() and not args.skip_distill:
+            # the best system: the student joins its teacher's members, weights again chosen on validation
+            teacher = ROOT.parent / json.loads((student / "run.json").read_text())["model_config"]["teacher"]  # relative to the repo root
+            members = [(teacher / m["path"]).resolve() for m in json.loads((teacher / "run.json").read_text())["members"]]
+            ens_dir = scheme_dir / "ensemble-distill+teacher"
+            cmd, seconds = topicfit("-q", "ensemble", str(student), *map(str, members), "--output", str(ens_dir), "--overwrite")
+            record(scheme, ens_dir, cmd, seconds, info)
     return 0
 
 

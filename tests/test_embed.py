@@ -1,7 +1,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from topicfit import encoders
 from topicfit.cli import main
