@@ -80,7 +80,8 @@ def topics_table() -> str:
                        f"{fmt(x.get('peak_memory_mb'), 0)} |")
         out.append("")
     for r in scale:
-        out += [f"Scale: {r['task']}; embeddings: {r['embedding']['what']}. `{r['command']}`; {r['created'][:10]}, "
+        what = r["embedding"].get("what") or f"{r['embedding']['kind']} cut to {r['embedding'].get('max_length')} tokens"
+        out += [f"Scale: {r['task']}; embeddings: {what}. `{r['command']}`; {r['created'][:10]}, "
                 f"{r['machine']['cores']} cores, {r['machine']['cpu']}: {r['n_documents']:,} documents in {r['seconds']:.0f} s, peak memory "
                 f"{r['peak_memory_mb']:.0f} MB (" + ", ".join(f"{k} {v['seconds']:.0f} s" for k, v in r["stages"].items()) + ").", ""]
     return "\n".join(out) or "(not measured yet: python benchmarks/topics.py; python benchmarks/topics_scale.py)"
