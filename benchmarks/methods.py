@@ -27,7 +27,7 @@ from accuracy import RUNS, best_tfidf, machine, record, topicfit  # noqa: E402
 DISTILL_FLAGS = ["--epochs", "2", "--learning-rate", "1e-4", "--batch-size", "16", "--max-length", "256"]
 
 
-def keep_embedding_cost(run_dir: Path, model: str, info: dict) -> None:
+def keep_embedding_cost(run_dir: Path, model: str) -> None:
     """Before a run is redone from cached embeddings, keep what the cold run spent embedding (its run.json timings)."""
     if not (run_dir / "run.json").exists():
         return
@@ -64,7 +64,7 @@ def main() -> int:
             embed_dirs = []
             for model in args.embed:
                 run_dir = scheme_dir / f"embed-{model}"
-                keep_embedding_cost(run_dir, model, info)
+                keep_embedding_cost(run_dir, model)
                 cmd, seconds = topicfit("-q", "embed", "--labels", scheme, *split, "--model", model, "--output", str(run_dir), "--overwrite")
                 record(scheme, run_dir, cmd, seconds, info)
                 embed_dirs.append(run_dir)

