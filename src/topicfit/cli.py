@@ -24,7 +24,7 @@ import yaml
 
 from . import __version__
 from .data import DATA_ENV, VALIDATION_SPLITS, DataConfig, Documents, load_newsgroups, load_splits, load_table
-from .encoders import LONG_DOCUMENTS, MODELS, PRECISIONS, TRUNCATIONS
+from .encoders import LONG_DOCUMENTS, MODELS, PRECISIONS, TRUNCATIONS, embed_texts, process_group
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
@@ -316,10 +316,26 @@ def cmd_train(args) -> int:
     return 0
 
 
+def embed_first(texts, config) -> bool:
+    """Under ``torchrun``/``accelerate launch``: every process embeds its share of ``texts`` into the cache (the
+    costly step, see ``encoders.embed_texts``); returns False in the processes other than 0, which stop there."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return True
+    embed_texts(texts, model=config.model, max_length=config.max_length, whole=config.whole, max_windows=config.max_windows,
+                batch_size=config.batch_size, precision=config.precision, distributed=True)
+    rank, world = process_group()
+    if rank:
+        logger.info("process %d of %d: embeddings shared; process 0 fits and writes the run", rank, world)
+    return rank == 0
+
+
 def cmd_embed(args) -> int:
     config = data_config(args)
-    model = EmbedClassifier(EmbedConfig(**_settings(args, EmbedConfig)))
-    _print_summary(*fit_run(model, config, args.output, overwrite=args.overwrite))
+    embed_config = EmbedConfig(**_settings(args, EmbedConfig))
+    splits = load_splits(config)
+    if not embed_first([t for docs in (splits.train, splits.validation, splits.test) for t in docs.texts], embed_config):
+        return 0
+    _print_summary(*fit_run(EmbedClassifier(embed_config), config, args.output, splits=splits, overwrite=args.overwrite))
     return 0
 
 
@@ -354,6 +370,8 @@ def cmd_topics(args) -> int:
                          [scheme.map_label(y) if args.labels != "none" else "" for d in parts for y in d.labels])
     else:
         docs = load_table(args.dataset, text_column=args.text_column, label_column=args.label_column, id_column=args.id_column)
+    if not embed_first(docs.texts, config):
+        return 0
     run_dir, metrics = fit_topics_run(docs, args.output, config, labels=any(docs.labels), overwrite=args.overwrite)
     print(json.dumps({k: v for k, v in metrics.items() if not isinstance(v, (list, dict))}, indent=2))
     print(f"run written to {run_dir}")

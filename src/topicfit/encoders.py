@@ -307,8 +307,13 @@ def text_keys(texts) -> list[str]:
 
 @functools.lru_cache(maxsize=2)
 def _bare_encoder(model: str):
-    """A bare encoder and its tokenizer, loaded once per process."""
-    return load_encoder(resolve_model(model))
+    """A bare encoder and its tokenizer, loaded once per process (on this process's GPU when there is one)."""
+    import torch
+
+    tokenizer, encoder = load_encoder(resolve_model(model))
+    if torch.cuda.is_available():
+        encoder.to(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
+    return tokenizer, encoder
 
 
 def _read_cache(folder: Path) -> dict[str, np.ndarray]:
@@ -319,14 +324,32 @@ def _read_cache(folder: Path) -> dict[str, np.ndarray]:
     return rows
 
 
+def process_group() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: ``(0, 1)`` alone; under ``torchrun`` or ``accelerate launch`` the
+    launcher's values, with torch.distributed started (gloo, from the launcher's environment) if it is not yet."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
 def embed_texts(texts, *, model: str = "minilm", max_length: int = 256, whole: bool = True, max_windows: int = 16,
-                batch_size: int = 32, precision: str = "auto", cache: bool = True, stats: dict | None = None) -> np.ndarray:
+                batch_size: int = 32, precision: str = "auto", cache: bool = True, stats: dict | None = None,
+                distributed: bool = False) -> np.ndarray:
     """Mean-pooled, L2-normalised embeddings of ``texts`` by a frozen encoder (:func:`embed`), cached on disk.
 
     The cache holds one vector per distinct text, per model and settings, under ``$TOPICFIT_CACHE/embeddings``:
     the same posts embedded again (another label scheme or split, another head, the topics command) cost
     nothing, and only texts not seen before reach the encoder. ``stats``, if given, is updated with
     ``embed_seconds``, ``texts_embedded`` and ``texts_from_cache``.
+
+    With ``distributed``, under ``torchrun``/``accelerate launch`` (several processes, one or many machines), every
+    process embeds its share of the distinct texts and all of them receive every vector (``all_gather_object``
+    over torch.distributed); process 0 adds them to its cache. Every process must call it with the same texts.
     """
     from .weights import default_cache_dir
 
@@ -334,6 +357,10 @@ def embed_texts(texts, *, model: str = "minilm", max_length: int = 256, whole: b
     keys = text_keys(texts)
     folder = default_cache_dir() / EMBEDDINGS_DIR / f"{Path(model).name}-{max_length}-{f'whole{max_windows}' if whole else 'cut'}"
     rows = _read_cache(folder) if cache and folder.is_dir() else {}
+    rank, world = process_group() if distributed else (0, 1)
+    if world > 1:
+        return _embed_shared(texts, keys, rows, folder, rank, world, model=model, max_length=max_length, whole=whole,
+                             max_windows=max_windows, batch_size=batch_size, precision=precision, cache=cache, stats=stats)
     todo = sorted({k: i for i, k in enumerate(keys) if k not in rows}.values())  # one text per distinct key
     seconds = 0.0
     if todo:
@@ -346,10 +373,7 @@ def embed_texts(texts, *, model: str = "minilm", max_length: int = 256, whole: b
         new = {keys[i]: v for i, v in zip(todo, vectors)}
         rows.update(new)
         if cache:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{os.getpid()}-{time.time_ns()}.npz"
-            np.savez(tmp, keys=np.array(list(new)), vectors=np.stack(list(new.values())))
-            os.replace(tmp, folder / f"{time.time_ns()}-{os.getpid()}.npz")
+            _write_shard(folder, new)
     else:
         logger.info("embeddings of %d texts from the cache %s", len(texts), folder)
     if stats is not None:
@@ -358,3 +382,43 @@ def embed_texts(texts, *, model: str = "minilm", max_length: int = 256, whole: b
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([rows[k] for k in keys])
+
+
+def _write_shard(folder: Path, new: dict[str, np.ndarray]) -> None:
+    """Add vectors to the cache as one new file (written aside, then renamed: readers never see half a file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{os.getpid()}-{time.time_ns()}.npz"
+    np.savez(tmp, keys=np.array(list(new)), vectors=np.stack(list(new.values())))
+    os.replace(tmp, folder / f"{time.time_ns()}-{os.getpid()}.npz")
+
+
+def _embed_shared(texts, keys, rows, folder, rank, world, *, model, max_length, whole, max_windows, batch_size, precision, cache, stats):
+    """:func:`embed_texts` across processes: process ``rank`` takes every ``world``-th distinct text (in first-seen
+    order, so the shares do not depend on what each machine has cached), embeds those it has not cached, and the
+    shares are exchanged so that every process returns all vectors."""
+    import torch.distributed as dist
+
+    distinct = list(dict.fromkeys(keys))
+    first = {k: i for i, k in reversed(list(enumerate(keys)))}
+    mine = distinct[rank::world]
+    todo = [k for k in mine if k not in rows]
+    start = time.perf_counter()
+    if todo:
+        tokenizer, encoder = _bare_encoder(model)
+        vectors = embed(tokenizer, encoder, [texts[first[k]] for k in todo], max_length=max_length, batch_size=batch_size,
+                        precision=precision, whole=whole, max_windows=max_windows)
+        rows.update(zip(todo, vectors))
+    seconds = time.perf_counter() - start
+    logger.info("process %d of %d embedded %d texts with %s in %.0fs (%d of its %d from the cache)", rank, world, len(todo), model,
+                seconds, len(mine) - len(todo), len(mine))
+    shares: list = [None] * world
+    dist.all_gather_object(shares, {k: rows[k] for k in mine})
+    fresh = set(todo)  # what this process computed, and below what the others computed that it had not cached
+    new = {k: v for share in shares for k, v in share.items() if k not in rows or k in fresh}
+    rows.update(new)
+    if cache and rank == 0 and new:
+        _write_shard(folder, new)
+    if stats is not None:  # this process's part
+        for name, value in (("embed_seconds", seconds), ("texts_embedded", len(todo)), ("texts_from_cache", len(texts) - len(todo))):
+            stats[name] = round(stats.get(name, 0) + value, 1)
+    return np.stack([rows[k] for k in keys]) if texts else np.zeros((0, 0), dtype=np.float32)
