@@ -29,7 +29,9 @@ from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
 from .kinds.ensemble import EnsembleClassifier
-from .kinds.transformer import BACKENDS, TrainConfig, TransformerClassifier
+from .backends import BACKENDS
+from .export import CHECK_POSTS, export_run
+from .kinds.transformer import TrainConfig, TransformerClassifier
 from .labels import UNMAPPED_CHOICES, get_scheme
 from .metrics import metrics_table, split_metrics
 from .predict import INPUT_FORMATS, MAX_TEXT_CHARS, TopicClassifier, guess_format, predict_inputs, read_inputs
@@ -112,6 +114,10 @@ def _add_embed_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--precision", choices=PRECISIONS)
 
 
+BACKEND_HELP = ("transformer runtime; auto (default): the fastest this machine has for the run within 0.3 points of fp32 "
+                "(after `topicfit export RUN --int8`; torch otherwise)")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The parser and its sub-parsers by command name."""
     parser = argparse.ArgumentParser(prog="topicfit", description="Fine-tune transformers and baselines to sort documents into topics.")
@@ -185,7 +191,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("run")
     p.add_argument("--data", help="a labelled CSV/JSONL/Parquet file (default: the run's own test split)")
     p.add_argument("--output", "-o", help="write the metrics JSON here")
-    p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
     p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
     _add_data_args(p, for_eval=True)
@@ -196,7 +202,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--format", choices=INPUT_FORMATS, default="auto")
     p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text")
     p.add_argument("--top-k", type=int, default=3)
-    p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
     p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
     p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
@@ -208,14 +214,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--max-texts", type=int, default=MAX_TEXTS, help=f"texts per request (default {MAX_TEXTS})")
     p.add_argument("--max-text-chars", type=int, default=MAX_TEXT_CHARS, help=f"characters per text (413 above; default {MAX_TEXT_CHARS})")
     p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help=f"bytes per request body (413 above; default {MAX_BODY_BYTES})")
-    p.add_argument("--backend", choices=BACKENDS, default="torch", help="transformer runtime (onnx: after `topicfit export`)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
     p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
     p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
 
     p = sub.add_parser("export", help="export a fine-tuned run to ONNX (and int8) for fast CPU inference")
     p.add_argument("run")
     p.add_argument("--format", choices=("onnx",), default="onnx")
-    p.add_argument("--int8", action="store_true", help="also write a dynamically int8-quantised model")
+    p.add_argument("--int8", action="store_true", help="also write the int8 models (dynamic for onnxruntime, static for OpenVINO)")
+    p.add_argument("--check-posts", type=int, default=CHECK_POSTS,
+                   help=f"validation posts every backend is scored on against fp32 (backends.json; 0: no check; default {CHECK_POSTS})")
 
     p = sub.add_parser("report", help="HTML or Markdown report comparing runs: scores, per-class F1, confusions, calibration")
     p.add_argument("runs", nargs="+")
@@ -482,7 +490,7 @@ def cmd_export(args) -> int:
     if not hasattr(cls, "export"):
         raise RunError(f"{args.run} is a {run.get('kind')} run; only runs of the kinds "
                        f"{[k for k, c in KINDS.items() if hasattr(c, 'export')]} export to ONNX")
-    for path in cls.export(Path(args.run) / MODEL_DIR, int8=args.int8):
+    for path in export_run(args.run, cls.export, cls.load, int8=args.int8, check_posts=args.check_posts):
         print(path)
     return 0
 

@@ -37,23 +37,26 @@ class TopicClassifier:
         self.estimator, self.run, self.run_dir = estimator, run, run_dir
 
     @classmethod
-    def load(cls, run_dir: str | Path, *, trust: bool = False, backend: str = "torch", batch_size: int | None = None,
-             long_documents: str | None = None) -> "TopicClassifier":
+    def load(cls, run_dir: str | Path, *, trust: bool = False, backend: str = "auto", batch_size: int | None = None,
+             long_documents: str | None = None, max_length: int | None = None) -> "TopicClassifier":
         """Load a finished run folder.
 
         Args:
             run_dir (str | Path): the run folder.
             trust (bool, default False): allow a baseline file with types beyond scikit-learn's.
-            backend (str, default "torch"): for transformers, ``torch``, ``onnx`` or ``onnx-int8``
-                (after ``topicfit export``).
+            backend (str, default "auto"): for transformers, ``auto`` (the fastest backend this machine has for
+                the run within 0.3 points of fp32; ``torch`` until ``topicfit export RUN --int8``), ``torch``, or
+                ``onnx``, ``onnx-int8``, ``openvino``, ``openvino-int8`` (see :mod:`topicfit.backends`).
             batch_size (int | None): transformers: texts per forward pass; ``None`` keeps the run's
                 ``eval_batch_size`` (PyTorch) or the ONNX default.
             long_documents (str | None): transformers: ``cut`` or ``windows`` (pool overlapping windows over each
                 whole text); ``None`` keeps the run's setting.
+            max_length (int | None): transformers: tokens per text (or window); ``None`` keeps the run's.
         """
         run_dir = Path(run_dir)
         run, _ = read_run(run_dir)
-        return cls(load_run(run_dir, trust=trust, backend=backend, batch_size=batch_size, long_documents=long_documents), run, run_dir)
+        return cls(load_run(run_dir, trust=trust, backend=backend, batch_size=batch_size, long_documents=long_documents,
+                            max_length=max_length), run, run_dir)
 
     @property
     def classes_(self) -> np.ndarray:

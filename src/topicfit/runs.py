@@ -51,7 +51,10 @@ BASELINE_FILE = "pipeline.skops"  # a scikit-learn pipeline (skops: no code runs
 TOPICFIT_MODEL_FILE = "topicfit_model.json"  # a transformer's tokenisation settings and classes, beside its weights
 ENSEMBLE_FILE = "ensemble.json"  # an ensemble's members (paths relative to the run folder) and weights
 ONNX_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
+INT8_FILE = "model.int8.onnx"  # onnxruntime: fused attention, dynamic int8
+STATIC_INT8_FILE = "model.int8-static.onnx"  # OpenVINO: static int8 (QDQ), calibrated on training posts
+BACKEND_CHECK_FILE = "backends.json"  # export's validation scores of every backend against PyTorch fp32
+BACKEND_CHOICE_FILE = "backend-choice.json"  # what `--backend auto` chose, per machine
 # a topics run (topicfit topics)
 ASSIGNMENTS_FILE = "assignments.jsonl"  # one line per document, input order: id, topic, probability, outlier
 TOPICS_FILE = "topics.json"  # one entry per topic: id, size, words, label, representative_ids

@@ -102,7 +102,7 @@ def create_app(clf: TopicClassifier, *, max_texts: int = MAX_TEXTS, max_text_cha
     return app
 
 
-def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, trust: bool = False, backend: str = "torch",
+def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, trust: bool = False, backend: str = "auto",
           long_documents: str | None = None, **limits) -> None:
     """Load the run once and serve it with uvicorn (loopback only unless ``host`` says otherwise).
 

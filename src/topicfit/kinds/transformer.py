@@ -30,7 +30,6 @@ from . import Classifier
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 @dataclass(frozen=True)
@@ -266,26 +265,33 @@ class TransformerClassifier(Classifier):
 
     @classmethod
     def load(cls, folder: str | os.PathLike, *, run: dict | None = None, backend: str = "torch", batch_size: int | None = None,
-             precision: str | None = None, long_documents: str | None = None, weights: bool = True, **options):
+             precision: str | None = None, long_documents: str | None = None, max_length: int | None = None, weights: bool = True,
+             **options):
         """Load what :meth:`save` wrote.
 
         Args:
-            backend (str): ``torch``, or ``onnx`` / ``onnx-int8`` after ``topicfit export`` (an :class:`OnnxClassifier`).
-            batch_size (int | None): texts per forward pass; ``None`` keeps the run's ``eval_batch_size`` (or the ONNX default).
+            backend (str): ``torch``, ``auto`` (the fastest backend that keeps the accuracy, see
+                :mod:`topicfit.backends`), or ``onnx``, ``onnx-int8``, ``openvino``, ``openvino-int8`` after ``topicfit export``.
+            batch_size (int | None): texts per forward pass; ``None`` keeps the run's ``eval_batch_size`` (or the backend's default).
             long_documents (str | None): ``cut`` or ``windows`` at inference; ``None`` keeps the run's.
+            max_length (int | None): tokens per text (or window) at inference; ``None`` keeps the run's.
             weights (bool): ``False`` skips the PyTorch weights (tokenizer and settings only).
         """
+        from ..backends import load_backend
+
+        def load_torch(**overrides):
+            return cls._load_torch(folder, precision=precision, weights=weights, **overrides)
+
+        return load_backend(folder, backend, load_torch, batch_size=batch_size, long_documents=long_documents, max_length=max_length)
+
+    @classmethod
+    def _load_torch(cls, folder, *, precision=None, batch_size=None, long_documents=None, max_length=None, weights=True):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if backend != "torch":
-            from ..export import OnnxClassifier
-
-            return OnnxClassifier(folder, int8=backend == "onnx-int8", batch_size=batch_size, long_documents=long_documents)
         folder = Path(folder)
         meta = json.loads((folder / TOPICFIT_MODEL_FILE).read_text())
-        overrides = {k: v for k, v in (("precision", precision), ("eval_batch_size", batch_size), ("long_documents", long_documents)) if v}
+        overrides = {k: v for k, v in (("precision", precision), ("eval_batch_size", batch_size), ("long_documents", long_documents),
+                                       ("max_length", max_length)) if v}
         clf = cls(TrainConfig.from_dict({**meta["config"], **overrides}))
         clf.tokenizer_ = AutoTokenizer.from_pretrained(folder)
         if weights:
@@ -295,11 +301,11 @@ class TransformerClassifier(Classifier):
         return clf
 
     @staticmethod
-    def export(folder: str | os.PathLike, *, int8: bool = False) -> list[Path]:
-        """Write ``model.onnx`` (and ``model.int8.onnx``) beside the weights; see :mod:`topicfit.export`."""
+    def export(folder: str | os.PathLike, *, int8: bool = False, calibration_texts: list[str] | None = None) -> list[Path]:
+        """Write ``model.onnx`` (and the int8 models) beside the weights; see :mod:`topicfit.export`."""
         from ..export import export_onnx
 
-        return export_onnx(folder, int8=int8)
+        return export_onnx(folder, int8=int8, calibration_texts=calibration_texts)
 
     # -- tuning --
     def trial_options(self, trial, deadline: float | None) -> dict:

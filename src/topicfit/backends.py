@@ -1,0 +1,292 @@
+"""Where a fine-tuned transformer runs at inference, and ``auto``: the fastest backend this machine has for
+this run, among those that keep its accuracy.
+
+=================  ============  ==========================================================================
+backend            runtime       what runs
+=================  ============  ==========================================================================
+``torch``          PyTorch       the safetensors weights, in the run's precision (bf16 autocast where the
+                                 CPU has bf16 instructions)
+``onnx``           onnxruntime   ``model.onnx``: fp32, standard operators
+``onnx-int8``      onnxruntime   ``model.int8.onnx``: fused attention, int8 weights (per channel), activations
+                                 quantised on the fly
+``openvino``       OpenVINO      ``model.onnx``, computed in bf16 where the CPU has bf16 instructions
+                                 (avx512_bf16, AMX), else fp32
+``openvino-int8``  OpenVINO      ``model.int8-static.onnx``: int8 weights (per channel) and activations
+                                 calibrated on training posts; the rest in bf16 where the CPU has it
+=================  ============  ==========================================================================
+
+The ONNX files come from ``topicfit export RUN --int8``, which also scores every backend on the run's
+validation split against PyTorch fp32 (``model/backends.json``). ``auto`` (the default of ``predict``,
+``evaluate`` and ``serve``) keeps the backends whose files and runtime are present and whose validation
+accuracy and macro-F1 are within :data:`ACCURACY_BUDGET` of fp32, times each on a few full-length batches,
+and takes the fastest. The choice is cached per run and per machine (``model/backend-choice.json``, keyed by
+CPU model, its bf16/int8 flags, cores and runtime versions) and logged with its reasons. Without the export
+check, ``auto`` is ``torch``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .encoders import encode_documents, padded_batches, pooled_softmax
+from .errors import ConfigError, ModelError
+from .kinds import Classifier
+from .runs import (BACKEND_CHECK_FILE, BACKEND_CHOICE_FILE, INT8_FILE, ONNX_FILE, STATIC_INT8_FILE, TOPICFIT_MODEL_FILE, cpu_flags,
+                   cpu_name, read_json, write_json)
+
+logger = logging.getLogger(__name__)
+
+ACCURACY_BUDGET = 0.003  # auto keeps a backend only if it loses at most 0.3 points of accuracy and of macro-F1 to fp32
+CALIBRATION_TEXTS = 16  # full-length texts timed per backend when auto chooses
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One way to run a fine-tuned transformer: the exported file it reads (``None``: the PyTorch weights),
+    the package it needs, the extra that installs it, and its default batch size (texts per call)."""
+
+    name: str
+    file: str | None
+    package: str
+    extra: str
+    batch_size: int | None
+
+
+BACKEND_SPECS: dict[str, Backend] = {b.name: b for b in (
+    Backend("torch", None, "torch", "", None),  # None: the run's eval_batch_size
+    Backend("onnx", ONNX_FILE, "onnxruntime", "onnx", 8),
+    Backend("onnx-int8", INT8_FILE, "onnxruntime", "onnx", 8),  # batches of 8: the int8 model's fastest here
+    Backend("openvino", ONNX_FILE, "openvino", "openvino", 16),
+    Backend("openvino-int8", STATIC_INT8_FILE, "openvino", "openvino", 16),
+)}
+BACKENDS = ("auto", *BACKEND_SPECS)
+
+
+def has_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX-512 BF16 or AMX)."""
+    return any(flag in cpu_flags() for flag in BF16_FLAGS)
+
+
+def _importable(package: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(package) is not None
+
+
+def missing(model_dir: Path, name: str) -> str | None:
+    """Why backend ``name`` cannot run ``model_dir`` here (a missing file or package), or ``None``."""
+    spec = BACKEND_SPECS[name]
+    if spec.file and not (model_dir / spec.file).exists():
+        return f"{spec.file} is missing (topicfit export RUN --int8)"
+    if not _importable(spec.package):
+        return f"the {spec.package} package is missing (pip install -c constraints.txt 'topicfit[{spec.extra}]')"
+    return None
+
+
+# --- the exported runtimes --------------------------------------------------------------------------------
+
+
+class RuntimeClassifier(Classifier):
+    """A fine-tuned transformer run by an inference runtime on an exported ONNX file: the same tokenisation,
+    batching (sorted by length, padded per batch, results in input order) and outputs as the PyTorch model."""
+
+    kind = "transformer"
+    backend = ""
+
+    def __init__(self, model_dir: str | Path, *, batch_size: int | None = None, long_documents: str | None = None,
+                 max_length: int | None = None):
+        from transformers import AutoTokenizer
+
+        model_dir = Path(model_dir)
+        spec = BACKEND_SPECS[self.backend]
+        problem = missing(model_dir, self.backend)
+        if problem:
+            raise ModelError(f"backend {self.backend!r} cannot run {model_dir}: {problem}")
+        meta = read_json(model_dir / TOPICFIT_MODEL_FILE)  # tokenisation settings and classes; no PyTorch weights
+        self.config, self.classes_ = meta["config"], np.array(meta["classes"])
+        self.max_length = max_length or self.config["max_length"]
+        self.long_documents = long_documents or self.config.get("long_documents", "cut")
+        self.tokenizer_ = AutoTokenizer.from_pretrained(model_dir)
+        self.batch_size = batch_size or spec.batch_size
+        self.timings_ = {}
+        self.open(model_dir / spec.file)
+
+    def open(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = list(X)
+        ids, owner = encode_documents(self.tokenizer_, X, max_length=self.max_length, truncation=self.config["truncation"],
+                                      long_documents=self.long_documents)
+        logits = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
+        for batch, input_ids, mask in padded_batches(ids, self.batch_size, self.tokenizer_.pad_token_id or 0):
+            logits[batch] = self.logits(input_ids, mask)
+        return pooled_softmax(logits, owner, len(X))
+
+
+class OnnxClassifier(RuntimeClassifier):
+    """onnxruntime on ``model.onnx`` (``onnx``) or ``model.int8.onnx`` (``onnx-int8``)."""
+
+    backend = "onnx"
+
+    def __init__(self, model_dir: str | Path, *, int8: bool = False, **options):
+        self.backend = "onnx-int8" if int8 else "onnx"
+        super().__init__(model_dir, **options)
+
+    def open(self, path: Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def logits(self, input_ids, attention_mask):
+        return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+
+
+class OpenVinoClassifier(RuntimeClassifier):
+    """OpenVINO on ``model.onnx`` (``openvino``) or the statically quantised ``model.int8-static.onnx``
+    (``openvino-int8``), computing in bf16 where the CPU has bf16 instructions."""
+
+    backend = "openvino"
+
+    def __init__(self, model_dir: str | Path, *, int8: bool = False, **options):
+        self.backend = "openvino-int8" if int8 else "openvino"
+        super().__init__(model_dir, **options)
+
+    def open(self, path: Path) -> None:
+        import openvino as ov
+
+        self.precision_ = "bf16" if has_bf16() else "f32"
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": self.precision_}
+        self.compiled = ov.Core().compile_model(str(path), "CPU", config)
+        self.output = self.compiled.output(0)
+
+    def logits(self, input_ids, attention_mask):
+        request = self.compiled.create_infer_request()  # one per call: requests are not shared between threads
+        return request.infer({"input_ids": input_ids, "attention_mask": attention_mask})[self.output]
+
+
+RUNTIMES: dict[str, Callable[..., RuntimeClassifier]] = {
+    "onnx": OnnxClassifier,
+    "onnx-int8": lambda d, **o: OnnxClassifier(d, int8=True, **o),
+    "openvino": OpenVinoClassifier,
+    "openvino-int8": lambda d, **o: OpenVinoClassifier(d, int8=True, **o),
+}
+
+
+# --- auto --------------------------------------------------------------------------------------------------
+
+
+def machine_key() -> str:
+    """What decides which backend is fastest: the CPU, its bf16/int8 flags, the cores and the runtimes' versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = []
+    for pkg in ("torch", "onnxruntime", "openvino"):
+        try:
+            versions.append(f"{pkg}=={version(pkg)}")
+        except PackageNotFoundError:
+            pass
+    return " | ".join([cpu_name(), ",".join(cpu_flags()) or "no bf16/int8 flags", f"{os.cpu_count()} cores", *versions])
+
+
+def allowed_backends(model_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """The backends ``auto`` may choose for ``model_dir``, and why each other one is left out."""
+    check = read_json(model_dir / BACKEND_CHECK_FILE) if (model_dir / BACKEND_CHECK_FILE).exists() else None
+    allowed, excluded = ["torch"], {}
+    for name in list(BACKEND_SPECS)[1:]:
+        problem = missing(model_dir, name)
+        scores = (check or {}).get("backends", {}).get(name)
+        if problem:
+            excluded[name] = problem
+        elif check is None:
+            excluded[name] = f"no accuracy check ({BACKEND_CHECK_FILE}; topicfit export RUN --int8 writes it)"
+        elif scores is None:
+            excluded[name] = f"not in the accuracy check {BACKEND_CHECK_FILE}"
+        elif not scores.get("within_budget"):
+            excluded[name] = (f"validation accuracy {scores['accuracy']:.4f} / macro-F1 {scores['macro_f1']:.4f} against fp32 "
+                              f"{check['reference']['accuracy']:.4f} / {check['reference']['macro_f1']:.4f}: over the "
+                              f"{100 * ACCURACY_BUDGET:.1f}-point budget")
+        else:
+            allowed.append(name)
+    return allowed, excluded
+
+
+def calibration_texts(max_length: int) -> list[str]:
+    """Texts of at least ``max_length`` tokens: the timing of full batches, where the backends differ most."""
+    return ["the satellite reached orbit after launch and the engine of the car needs a new part " * (max_length // 12 + 1)] * CALIBRATION_TEXTS
+
+
+def docs_per_second(clf, texts: list[str], repeats: int = 2) -> float:
+    """Best of ``repeats`` timed passes over ``texts`` after one warm-up batch."""
+    clf.predict_proba(texts[:4])
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        clf.predict_proba(texts)
+        best = min(best, time.perf_counter() - start)
+    return len(texts) / best
+
+
+def choose_backend(model_dir: str | Path, load: Callable[[str], Classifier], *, max_length: int) -> str:
+    """The backend ``auto`` stands for on this machine: see the module's docstring.
+
+    Args:
+        model_dir: the run's ``model/`` folder.
+        load: ``load(name)`` -> a classifier on backend ``name`` (the caller's loader, with its options).
+        max_length: tokens per text in the timed batches (the run's).
+    """
+    model_dir = Path(model_dir)
+    allowed, excluded = allowed_backends(model_dir)
+    key = machine_key()
+    check_file = model_dir / BACKEND_CHECK_FILE
+    stamp = check_file.stat().st_mtime_ns if check_file.exists() else None
+    choice_file = model_dir / BACKEND_CHOICE_FILE
+    cached = read_json(choice_file).get(key) if choice_file.exists() else None
+    if len(allowed) == 1:
+        logger.info("backend auto: torch, the only backend allowed here (%s)", "; ".join(f"not {n}: {w}" for n, w in excluded.items()))
+        return "torch"
+    if cached and cached.get("check_stamp") == stamp and cached.get("allowed") == allowed and cached.get("max_length") == max_length:
+        logger.info("backend auto: %s (chosen on this machine before: %s)", cached["backend"], cached["reason"])
+        return cached["backend"]
+    for name, why in excluded.items():
+        logger.info("backend auto: not %s: %s", name, why)
+    texts = calibration_texts(max_length)
+    speeds = {name: round(docs_per_second(load(name), texts), 1) for name in allowed}
+    chosen = max(speeds, key=speeds.get)
+    reason = (f"fastest of {', '.join(f'{n} {s:.0f}' for n, s in sorted(speeds.items(), key=lambda kv: -kv[1]))} texts/s "
+              f"at {max_length} tokens; within {100 * ACCURACY_BUDGET:.1f} points of fp32 on validation")
+    logger.info("backend auto: %s (%s)", chosen, reason)
+    entry = {"backend": chosen, "reason": reason, "docs_per_second": speeds, "allowed": allowed, "excluded": excluded,
+             "max_length": max_length, "check_stamp": stamp, "date": time.strftime("%Y-%m-%d")}
+    try:
+        write_json(choice_file, {**(read_json(choice_file) if choice_file.exists() else {}), key: entry})
+    except OSError as exc:  # a read-only run folder: choose again next time
+        logger.warning("backend auto: cannot cache the choice in %s (%s)", choice_file, exc.strerror)
+    return chosen
+
+
+def load_backend(model_dir: str | Path, backend: str, load_torch: Callable[..., Classifier], **options) -> Classifier:
+    """A classifier on ``backend`` (``auto`` resolved by :func:`choose_backend`); ``load_torch(**options)`` loads
+    the PyTorch one. ``options``: ``batch_size``, ``long_documents``, ``max_length``."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        meta = read_json(Path(model_dir) / TOPICFIT_MODEL_FILE)
+        backend = choose_backend(model_dir, lambda name: load_backend(model_dir, name, load_torch, **options),
+                                 max_length=options.get("max_length") or meta["config"]["max_length"])
+    if backend == "torch":
+        return load_torch(**options)
+    return RUNTIMES[backend](model_dir, **options)
