@@ -1,10 +1,11 @@
 """Load test: a real `topicfit serve` process on 127.0.0.1, hit by a bounded Python client.
 
-    python benchmarks/load_test.py benchmarks/runs/coarse/minilm [--connections 16] [--seconds 60] [--backend onnx-int8]
+    python benchmarks/load_test.py benchmarks/runs/coarse/distill-minilm [--connections 16] [--seconds 60] [--backend auto]
 
 Each of ``--connections`` threads keeps one HTTP connection busy for ``--seconds``, sending one test post per
 request (the test split's length mix). It records requests per second, p50/p99 latency and failures (any
-non-200 answer or transport error), then stops the server. Writes ``benchmarks/results/load_test.json``.
+non-200 answer or transport error), then stops the server. With ``--backend auto`` (the server's default) it
+also records the backend the server chose (``model/backend-choice.json``). Writes ``benchmarks/results/load_test.json``.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ def main() -> int:
     parser.add_argument("run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--backend", default="torch", choices=("torch", "onnx", "onnx-int8"))
+    parser.add_argument("--backend", default="auto", help="as `topicfit serve --backend` (default auto)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.data import DataConfig, load_splits
-    from topicfit.runs import environment, read_run
+    from topicfit.backends import machine_key
+    from topicfit.runs import BACKEND_CHOICE_FILE, MODEL_DIR, environment, read_run
 
     env = environment()  # before the run: the commit that ran it, even if HEAD moves meanwhile
 
@@ -60,6 +62,10 @@ def main() -> int:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("server did not start")
                 time.sleep(0.5)
+        backend = args.backend
+        choice_file = Path(args.run) / MODEL_DIR / BACKEND_CHOICE_FILE
+        if backend == "auto" and choice_file.exists() and machine_key() in json.loads(choice_file.read_text()):
+            backend = f"auto ({json.loads(choice_file.read_text())[machine_key()]['backend']})"
         latencies: list[float] = []
         failures = [0]
         lock = threading.Lock()
@@ -94,11 +100,12 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    result = {"run": args.run, "backend": args.backend, "connections": args.connections, "seconds": round(elapsed, 1),
+    result = {"run": args.run, "backend": backend, "connections": args.connections, "seconds": round(elapsed, 1),
               "requests": len(latencies), "failed": failures[0], "requests_per_second": round(len(latencies) / elapsed, 1),
               "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1), "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),
               "command": f"python benchmarks/load_test.py {args.run} --connections {args.connections} --seconds {args.seconds:g} --backend {args.backend}",
-              "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]}, "git_commit": env["git_commit"],
+              "machine": {"cpu": env["machine"]["cpu"], "cpu_flags": env["machine"]["cpu_flags"], "cores": env["machine"]["cores"]},
+              "git_commit": env["git_commit"],
               "date": dt.date.today().isoformat()}
     (ROOT / "results" / "load_test.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

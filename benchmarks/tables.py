@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-SPECIAL = ("embed-cost-minilm.json", "embed-cost-mpnet.json", "truncation.json", "inference.json", "load_test.json", "validation.json", "train-cost.json", "long-documents.json")
+SPECIAL = ("embed-cost-minilm.json", "embed-cost-mpnet.json", "truncation.json", "load_test.json", "validation.json", "train-cost.json", "long-documents.json")
 ORDER = ["random", "majority", "tfidf-nb", "tfidf-ridge", "tfidf-logreg", "tfidf-svm"]
 
 
@@ -27,7 +27,7 @@ def speed(r: dict) -> str:
 
 def table() -> str:
     results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json"))
-               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-"))]
+               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-", "inference"))]
     out = []
     for task in sorted({r["task"] for r in results}):
         rows = [r for r in results if r["task"] == task]
@@ -135,24 +135,33 @@ def truncation_table() -> str:
 
 
 def inference_table() -> str:
-    path = ROOT / "results" / "inference.json"
-    if not path.exists():
+    """One table per CPU type seen (benchmarks/results/inference-<cpu>.json)."""
+    files = sorted((ROOT / "results").glob("inference-*.json"))
+    if not files:
         return "(not measured yet: python benchmarks/inference.py RUN)"
-    r = json.loads(path.read_text())
-    base = next(row for row in r["rows"] if row["backend"] == "pytorch fp32")
-    out = [f"`{r['command']}` ({r['method']}, {r['labels']} labels; {r['docs']} test posts for throughput); "
-           f"{r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
-           "| backend | best batch size | docs/s | vs PyTorch fp32 | latency p50 ms | latency p99 ms | test accuracy | test macro-F1 |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for row in r["rows"]:
-        out.append(f"| {row['backend']} | {row.get('batch_size', 'n/a')} | {row['docs_per_second']:.1f} | {row['docs_per_second'] / base['docs_per_second']:.2f}x | "
-                   f"{row['latency_ms_p50']:.1f} | {row['latency_ms_p99']:.1f} | {fmt(row['test_accuracy'])} | {fmt(row['test_macro_f1'])} |")
-    sweeps = [row for row in r["rows"] if "docs_per_second_by_batch_size" in row]
-    if sweeps:
-        sizes = list(sweeps[0]["docs_per_second_by_batch_size"])
-        out += ["", "Docs/s by batch size:", "", "| backend | " + " | ".join(sizes) + " |", "|---|" + "---:|" * len(sizes)]
-        out += [f"| {row['backend']} | " + " | ".join(f"{row['docs_per_second_by_batch_size'][b]:.1f}" for b in sizes) + " |" for row in sweeps]
-    return "\n".join(out)
+    out = []
+    for path in files:
+        r = json.loads(path.read_text())
+        m = r["machine"]
+        out += [f"#### {m['cpu']}, {m['cores']} cores, flags: {', '.join(m['cpu_flags']) or 'none of avx512_vnni/avx512_bf16/amx'}", "",
+                f"`{r['command']}` ({r['method']}, {r['labels']} labels, trained at {r['run_max_length']} tokens; {r['docs']} test posts "
+                f"for throughput, the whole test split for accuracy); {r['date']}. Export with `--int8` and the validation check: "
+                f"{r['export_seconds']:.0f} s.", "",
+                "| max length | backend | batch size | docs/s | vs PyTorch fp32 | latency p50 ms | latency p99 ms | test accuracy | test macro-F1 |",
+                "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in r["rows"]:
+            base = next(x for x in r["rows"] if x["backend"] == "pytorch fp32" and x["max_length"] == row["max_length"])
+            out.append(f"| {row['max_length']} | {row['backend']} | {row['batch_size']} | {row['docs_per_second']:.1f} | "
+                       f"{row['docs_per_second'] / base['docs_per_second']:.2f}x | {row.get('latency_ms_p50', '')} | {row.get('latency_ms_p99', '')} | "
+                       f"{fmt(row['test_accuracy']) if 'test_accuracy' in row else ''} | {fmt(row['test_macro_f1']) if 'test_macro_f1' in row else ''} |")
+        autos = [row for row in r["rows"] if row["backend"].startswith("auto")]
+        out += ["", *[f"- auto at {row['max_length']} tokens: {row['auto_reason']}." for row in autos]]
+        check = r["validation_check"]
+        ref = check["reference"]
+        out += [f"- Validation check ({check['n']} posts, `model/backends.json`; PyTorch fp32 {ref['accuracy']:.4f} / {ref['macro_f1']:.4f}): "
+                + "; ".join(f"{name} {s['accuracy']:.4f} / {s['macro_f1']:.4f}{'' if s['within_budget'] else ' (over the budget)'}"
+                            for name, s in check["backends"].items()) + ".", ""]
+    return "\n".join(out).rstrip()
 
 
 def load_table() -> str:
@@ -160,7 +169,8 @@ def load_table() -> str:
     if not path.exists():
         return "(not measured yet: python benchmarks/load_test.py RUN)"
     r = json.loads(path.read_text())
-    return "\n".join([f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
+    flags = ", ".join(r["machine"].get("cpu_flags") or []) or "flags not recorded"
+    return "\n".join([f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']} ({flags}).", "",
                       "| backend | connections | seconds | requests | failed | requests/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|---:|---:|",
                       f"| {r['backend']} | {r['connections']} | {r['seconds']} | {r['requests']} | {r['failed']} | {r['requests_per_second']} | "
                       f"{r['latency_ms_p50']} | {r['latency_ms_p99']} |"])

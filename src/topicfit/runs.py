@@ -224,7 +224,7 @@ def environment() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
-    for pkg in ("topicfit", "torch", "transformers", "accelerate", "scikit-learn", "numpy", "skops", "onnxruntime"):
+    for pkg in ("topicfit", "torch", "transformers", "accelerate", "scikit-learn", "numpy", "skops", "onnxruntime", "openvino"):
         try:
             versions[pkg] = version(pkg)
         except PackageNotFoundError:
