@@ -68,7 +68,7 @@ def full_archive() -> Path:
 
 def _tiny_model(kind: str, folder: Path) -> Path:
     from transformers import (BertConfig, BertForSequenceClassification, BertTokenizer, DistilBertConfig,
-                              DistilBertForSequenceClassification, DistilBertTokenizer)
+                              DistilBertForSequenceClassification, DistilBertTokenizer, MPNetConfig, MPNetForSequenceClassification)
 
     from topicfit.weights import minilm_dir
 
@@ -77,6 +77,10 @@ def _tiny_model(kind: str, folder: Path) -> Path:
         config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                             intermediate_size=64, max_position_embeddings=512)
         model, tok = BertForSequenceClassification(config), BertTokenizer(vocab=str(vocab), do_lower_case=True)
+    elif kind == "mpnet":  # MPNet's graph (relative position bias) with a BERT tokenizer: what export must handle
+        config = MPNetConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                             max_position_embeddings=514, pad_token_id=0)
+        model, tok = MPNetForSequenceClassification(config), BertTokenizer(vocab=str(vocab), do_lower_case=True)
     else:
         config = DistilBertConfig(vocab_size=30522, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=512)
         model, tok = DistilBertForSequenceClassification(config), DistilBertTokenizer(vocab=str(vocab), do_lower_case=True)
@@ -88,6 +92,11 @@ def _tiny_model(kind: str, folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return _tiny_model("bert", tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_mpnet(tmp_path_factory) -> Path:
+    return _tiny_model("mpnet", tmp_path_factory.mktemp("tiny-mpnet"))
 
 
 @pytest.fixture(scope="session")
