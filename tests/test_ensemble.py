@@ -5,7 +5,9 @@ import pytest
 
 from topicfit.cli import main
 from topicfit.errors import RunError
-from topicfit.kinds.ensemble import EnsembleClassifier, SavedPredictions, choose_weights, weight_grid
+from topicfit.errors import ConfigError
+from topicfit.kinds.ensemble import (EnsembleClassifier, EnsembleConfig, SavedPredictions, choose_weights, compare_combiners, fit_stacker,
+                                     stacker_proba, weight_grid)
 from topicfit.predict import TopicClassifier
 from topicfit.registry import load_run
 
@@ -48,7 +50,7 @@ def three_runs(tiny_env, tmp_path):
 
 def test_three_members_weighted_on_validation(three_runs, tmp_path):
     out = tmp_path / "ens"
-    assert main(["-q", "ensemble", *three_runs, "--output", str(out)]) == 0
+    assert main(["-q", "ensemble", *three_runs, "--combine", "weights", "--output", str(out)]) == 0
     run = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     assert run["kind"] == "ensemble" and len(run["weights"]) == 3 and sum(run["weights"]) == pytest.approx(1)
@@ -72,3 +74,43 @@ def test_members_must_share_data_and_have_probabilities(three_runs, tiny_env, tm
         EnsembleClassifier.from_runs([three_runs[0], str(tmp_path / "ridge")], load_run=load_run)
     with pytest.raises(RunError, match="two or more"):
         EnsembleClassifier.from_runs(three_runs[:1], load_run=load_run)
+
+
+def test_a_stacker_undoes_what_no_weighted_average_can():
+    """Member 1 is confidently wrong in a systematic way (it swaps a and b), member 2 is a coin flip: every
+    weighted average stays wrong, while the stacker learns to read member 1 backwards; the out-of-fold
+    comparison sees it, on held-out posts only."""
+    rng = np.random.default_rng(0)
+    classes = ["a", "b", "c"]
+    y = rng.integers(0, 3, size=300)
+    swapped = np.array([1, 0, 2])[y]
+    first = np.full((300, 3), 0.05)
+    first[np.arange(300), swapped] = 0.9
+    second = rng.dirichlet(np.ones(3), size=300)
+    refs = [classes[i] for i in y]
+    scores = compare_combiners([first, second], refs, classes, step=None, folds=5, seed=0)
+    assert scores["stack"]["macro_f1"] == 1.0 and scores["weights"]["macro_f1"] < 0.6 and scores["stack"]["folds"] == 5
+    stacker = fit_stacker([first, second], y)
+    assert (stacker_proba(stacker, [first, second], 3).argmax(axis=1) == y).all()
+    partial = fit_stacker([first[y < 2], second[y < 2]], y[y < 2])  # class c never seen in validation
+    proba = stacker_proba(partial, [first, second], 3)
+    assert proba.shape == (300, 3) and (proba[:, 2] == 0).all() and np.allclose(proba.sum(axis=1), 1)
+    with pytest.raises(ConfigError, match="combine must be one of"):
+        EnsembleConfig(combine="vote")
+
+
+def test_stacked_ensemble_saves_loads_and_predicts_its_stacker(three_runs, tmp_path):
+    out = tmp_path / "stack"
+    assert main(["-q", "ensemble", *three_runs, "--combine", "stack", "--output", str(out)]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["method"] == "stack(tfidf-logreg+tfidf-nb+majority)" and run["combine"] == "stack"
+    assert (out / "model" / "stacker.skops").exists()
+    texts = ["orbit launch nasa", "gun law rights", "sale price offer"]
+    members = [TopicClassifier.load(p).predict_proba(texts) for p in three_runs]
+    from topicfit.kinds import load_skops
+
+    expected = stacker_proba(load_skops(out / "model" / "stacker.skops"), members, len(run["classes"]))
+    assert np.allclose(TopicClassifier.load(out).predict_proba(texts), expected)
+    assert main(["-q", "ensemble", *three_runs, "--output", str(tmp_path / "auto")]) == 0  # auto: compared out of fold
+    auto = json.loads((tmp_path / "auto" / "run.json").read_text())
+    assert auto["combine"] in ("weights", "stack") and set(auto["combine_search"]) <= {"weights", "stack"}

@@ -28,7 +28,7 @@ from .encoders import LONG_DOCUMENTS, MODELS, PRECISIONS, TRUNCATIONS, embed_tex
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
-from .kinds.ensemble import EnsembleClassifier
+from .kinds.ensemble import COMBINES, EnsembleClassifier, EnsembleConfig
 from .backends import BACKENDS
 from .export import CHECK_POSTS, export_run
 from .kinds.transformer import TrainConfig, TransformerClassifier
@@ -182,10 +182,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--max-train-samples", type=int, help="debug: cap the training split")
     _add_train_args(p)
 
-    p = sub.add_parser("ensemble", help="average finished runs' probabilities, weights chosen on validation")
+    p = sub.add_parser("ensemble", help="combine finished runs' probabilities (weights or a stacker), chosen on validation")
     p.add_argument("runs", nargs="+", help="two or more finished runs trained on the same data")
     p.add_argument("--output", "-o", required=True)
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--combine", choices=COMBINES, default="auto",
+                   help="weights: a weighted average; stack: logistic regression on the members' log-probabilities; "
+                        "auto (default): the better of the two by cross-validation inside the validation split")
 
     p = sub.add_parser("evaluate", help="re-evaluate a finished run on the test split or a labelled file")
     p.add_argument("run")
@@ -390,7 +393,7 @@ def cmd_ensemble(args) -> int:
     runs = [read_run(r)[0] for r in args.runs]
     config = DataConfig.from_dict(runs[0]["data_config"])
     splits = load_splits(config)
-    model = EnsembleClassifier.from_runs(args.runs, load_run=load_run, splits=splits)
+    model = EnsembleClassifier.from_runs(args.runs, load_run=load_run, splits=splits, config=EnsembleConfig(combine=args.combine))
     _print_summary(*fit_run(model, config, args.output, splits=splits, overwrite=args.overwrite))
     return 0
 

@@ -49,6 +49,7 @@ LEARNING_CURVE_FILE = "learning_curve.png"
 # inside model/
 BASELINE_FILE = "pipeline.skops"  # a scikit-learn pipeline (skops: no code runs on load)
 TOPICFIT_MODEL_FILE = "topicfit_model.json"  # a transformer's tokenisation settings and classes, beside its weights
+STACKER_FILE = "stacker.skops"  # an ensemble's learned combiner (logistic regression on the members' log-probabilities)
 ENSEMBLE_FILE = "ensemble.json"  # an ensemble's members (paths relative to the run folder) and weights
 ONNX_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"  # onnxruntime: fused attention, dynamic int8

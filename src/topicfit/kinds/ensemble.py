@@ -1,5 +1,8 @@
-"""Ensembles: a weighted average of any number of finished runs' probabilities, the weights chosen on the
-validation split only (the test split is scored once, afterwards).
+"""Ensembles of any number of finished runs, combined on the validation split only (the test split is scored
+once, afterwards): a weighted average of their probabilities (the weights searched on a grid), or a stacker
+(a logistic regression on their log-probabilities, which also learns how far to trust each member's
+confidence). With ``combine="auto"`` (the default) both are scored by cross-validation inside the validation
+split, out of fold, and the better one is fitted on all of it.
 
 A fine-tuned transformer and TF-IDF make different mistakes, so their average beats both. Members are
 loaded through the registry (the caller passes its ``load_run``), and the probabilities a member saved when
@@ -20,11 +23,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import RunError
+from ..errors import ConfigError, RunError
 from ..settings import Settings
 from ..metrics import compute_metrics
-from ..runs import ENSEMBLE_FILE, SPLITS, read_run, saved_probabilities
-from . import Classifier
+from ..runs import ENSEMBLE_FILE, SPLITS, STACKER_FILE, read_run, saved_probabilities
+from . import Classifier, load_skops, save_skops
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +36,64 @@ SPEED_SAMPLE = 500  # texts timed through the real members (not the reused proba
 
 @dataclass(frozen=True)
 class EnsembleConfig(Settings):
-    """Settings of the weight search."""
+    """How the members are combined."""
 
     weight_step: float | None = None  # grid step on the simplex of weights; None: 0.05 for up to 3 members, else 0.1
+    combine: str = "auto"  # weights | stack | auto (the better of the two by out-of-fold macro-F1 on validation)
+    folds: int = 5  # cross-validation folds inside the validation split, for combine="auto"
+    seed: int = 42
+
+    def __post_init__(self):
+        if self.combine not in COMBINES:
+            raise ConfigError(f"combine must be one of {COMBINES}, got {self.combine!r}")
+
+
+COMBINES = ("auto", "weights", "stack")
+
+
+def stack_features(probabilities: list[np.ndarray]) -> np.ndarray:
+    """The stacker's input: every member's log-probabilities side by side."""
+    return np.hstack([np.log(np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1.0)) for p in probabilities])
+
+
+def fit_stacker(probabilities: list[np.ndarray], y: np.ndarray, seed: int = 42):
+    """A multinomial logistic regression from the members' log-probabilities to the class index."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(stack_features(probabilities), y)
+
+
+def stacker_proba(stacker, probabilities: list[np.ndarray], n_classes: int) -> np.ndarray:
+    """The stacker's probabilities over all ``n_classes`` (a class it never saw in validation gets 0)."""
+    out = np.zeros((len(probabilities[0]), n_classes))
+    out[:, stacker.classes_] = stacker.predict_proba(stack_features(probabilities))
+    return out
+
+
+def compare_combiners(probabilities: list[np.ndarray], references: list[str], classes: list[str], *, step: float | None,
+                      folds: int, seed: int) -> dict[str, dict]:
+    """Out-of-fold validation scores of the weighted average (weights searched on the other folds) and of the
+    stacker (fitted on the other folds): the honest comparison ``combine="auto"`` decides by."""
+    from sklearn.model_selection import StratifiedKFold
+
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[r] for r in references])
+    counts = np.bincount(y, minlength=len(classes))
+    folds = int(min(folds, counts[counts > 0].min()))
+    if folds < 2:
+        return {}
+    oof = {"weights": np.zeros(len(y), dtype=int), "stack": np.zeros(len(y), dtype=int)}
+    for train, held in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        part = [p[train] for p in probabilities]
+        weights, _ = choose_weights(part, [references[i] for i in train], classes, step=step, log=False)
+        oof["weights"][held] = sum(w * p[held] for w, p in zip(weights, probabilities)).argmax(axis=1)
+        stacker = fit_stacker(part, y[train], seed)
+        oof["stack"][held] = stacker_proba(stacker, [p[held] for p in probabilities], len(classes)).argmax(axis=1)
+    scores = {}
+    for name, pred in oof.items():
+        m = compute_metrics(references=references, predictions=[classes[i] for i in pred], classes=classes)
+        scores[name] = {"macro_f1": round(m["macro_f1"], 4), "accuracy": round(m["accuracy"], 4), "folds": folds}
+    return scores
 
 
 def weight_grid(n_members: int, step: float | None = None) -> list[tuple[float, ...]]:
@@ -51,7 +109,7 @@ def weight_grid(n_members: int, step: float | None = None) -> list[tuple[float, 
 
 
 def choose_weights(probabilities: list[np.ndarray], references: list[str], classes: list[str], *,
-                   step: float | None = None) -> tuple[list[float], list[dict]]:
+                   step: float | None = None, log: bool = True) -> tuple[list[float], list[dict]]:
     """The member weights with the best validation macro-F1 (ties: accuracy, then the first in grid order)."""
     table = []
     for weights in weight_grid(len(probabilities), step):
@@ -59,7 +117,8 @@ def choose_weights(probabilities: list[np.ndarray], references: list[str], class
         m = compute_metrics(references=references, predictions=[classes[i] for i in proba.argmax(axis=1)], classes=classes)
         table.append({"weights": list(weights), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"]})
     best = max(table, key=lambda r: (r["macro_f1"], r["accuracy"]))
-    logger.info("ensemble weights %s: validation macro-F1 %.4f, accuracy %.4f", best["weights"], best["macro_f1"], best["accuracy"])
+    if log:
+        logger.info("ensemble weights %s: validation macro-F1 %.4f, accuracy %.4f", best["weights"], best["macro_f1"], best["accuracy"])
     return best["weights"], table
 
 
@@ -82,19 +141,20 @@ class SavedPredictions:
 
 
 class EnsembleClassifier(Classifier):
-    """Weighted average of members' ``predict_proba``.
+    """Members' ``predict_proba`` combined by weights or a stacker.
 
-    Build one from finished runs with :meth:`from_runs`; ``fit`` then chooses the weights on validation.
+    Build one from finished runs with :meth:`from_runs`; ``fit`` then chooses how to combine them on validation.
     """
 
     kind = "ensemble"
     config_class = EnsembleConfig
 
     def __init__(self, config: EnsembleConfig | None = None, *, members: list | None = None, paths: list[str] | None = None,
-                 methods: list[str] | None = None, weights: list[float] | None = None, splits: tuple[str, ...] = SPLITS):
+                 methods: list[str] | None = None, weights: list[float] | None = None, stacker=None, splits: tuple[str, ...] = SPLITS):
         super().__init__(config)
         self.members, self.paths, self.methods = list(members or []), list(paths or []), list(methods or [])
         self.weights_ = list(weights) if weights is not None else None
+        self.stacker_ = stacker
         self.splits = splits  # the splits every member has saved predictions for
         if self.members:
             classes = [[str(c) for c in m.classes_] for m in self.members]
@@ -138,6 +198,8 @@ class EnsembleClassifier(Classifier):
 
     @property
     def method(self) -> str:
+        if self.stacker_ is not None:
+            return "stack(" + "+".join(self.methods) + ")"
         return "ensemble(" + "+".join(f"{m}*{w:.2f}" for m, w in zip(self.methods, self.weights_ or [])) + ")"
 
     def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume=False) -> "EnsembleClassifier":
@@ -145,8 +207,21 @@ class EnsembleClassifier(Classifier):
         if X_val is None or not len(X_val):
             raise RunError("an ensemble needs a validation split to choose its weights")
         classes = [str(c) for c in self.classes_]
+        references = [str(v) for v in y_val]
         probs = [np.asarray(m.predict_proba(X_val)) for m in self.members]
-        self.weights_, self.weight_search_ = choose_weights(probs, [str(v) for v in y_val], classes, step=self.config.weight_step)
+        self.weights_, self.weight_search_ = choose_weights(probs, references, classes, step=self.config.weight_step)
+        combine = self.config.combine
+        self.combine_search_ = {}
+        if combine == "auto":
+            self.combine_search_ = compare_combiners(probs, references, classes, step=self.config.weight_step,
+                                                     folds=self.config.folds, seed=self.config.seed)
+            s = self.combine_search_
+            combine = "stack" if s and (s["stack"]["macro_f1"], s["stack"]["accuracy"]) > (s["weights"]["macro_f1"], s["weights"]["accuracy"]) else "weights"
+            logger.info("ensemble: %s (out-of-fold validation macro-F1: %s)", combine,
+                        ", ".join(f"{k} {v['macro_f1']:.4f}" for k, v in s.items()) or "too few posts per class to compare")
+        if combine == "stack":
+            index = {c: i for i, c in enumerate(classes)}
+            self.stacker_ = fit_stacker(probs, np.array([index[r] for r in references]), self.config.seed)
         # speed through the real members, not the reused probabilities
         sample = list(X_val)[:SPEED_SAMPLE]
         start = time.perf_counter()
@@ -159,6 +234,8 @@ class EnsembleClassifier(Classifier):
 
     def _average(self, members, X) -> np.ndarray:
         X = list(X)
+        if self.stacker_ is not None:
+            return stacker_proba(self.stacker_, [np.asarray(m.predict_proba(X)) for m in members], len(self.classes_))
         return sum(w * np.asarray(m.predict_proba(X)) for m, w in zip(members, self.weights_) if w > 0)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -170,12 +247,16 @@ class EnsembleClassifier(Classifier):
         folder.mkdir(parents=True, exist_ok=True)
         run_dir = folder.parent.resolve()
         self.relative_paths_ = [os.path.relpath(p, run_dir) for p in self.paths]
+        combine = "stack" if self.stacker_ is not None else "weights"
+        if self.stacker_ is not None:
+            save_skops(self.stacker_, folder / STACKER_FILE)
         (folder / ENSEMBLE_FILE).write_text(json.dumps({"members": self.relative_paths_, "methods": self.methods, "weights": self.weights_,
-                                                        "classes": self.classes_.tolist()}, indent=2))
+                                                        "combine": combine, "classes": self.classes_.tolist()}, indent=2))
 
     def run_info(self) -> dict:
         members = [{"path": p, "method": m} for p, m in zip(self.relative_paths_, self.methods)]
-        return {"members": members, "weights": self.weights_, "weight_search": self.weight_search_}
+        return {"members": members, "weights": self.weights_, "combine": "stack" if self.stacker_ is not None else "weights",
+                "combine_search": self.combine_search_, "weight_search": self.weight_search_}
 
     @classmethod
     def load(cls, folder: str | Path, *, run: dict | None = None, load_member: Callable | None = None, **options) -> "EnsembleClassifier":
@@ -185,7 +266,9 @@ class EnsembleClassifier(Classifier):
         if (folder / ENSEMBLE_FILE).exists():
             saved = json.loads((folder / ENSEMBLE_FILE).read_text())
             paths, methods, weights = saved["members"], saved["methods"], saved["weights"]
+            stacker = load_skops(folder / STACKER_FILE) if saved.get("combine") == "stack" else None
         else:  # runs written before ensemble.json existed keep their members in run.json
             paths, methods, weights = [m["path"] for m in run["members"]], [m["method"] for m in run["members"]], run["weights"]
+            stacker = None
         members = [load_member(run_dir / p, **options) for p in paths]
-        return cls(members=members, paths=[str((run_dir / p).resolve()) for p in paths], methods=methods, weights=weights)
+        return cls(members=members, paths=[str((run_dir / p).resolve()) for p in paths], methods=methods, weights=weights, stacker=stacker)
