@@ -49,6 +49,7 @@ class EnsembleConfig(Settings):
 
 
 COMBINES = ("auto", "weights", "stack")
+STACKER_CS = (0.01, 0.1, 1.0, 10.0)  # the stacker's inverse regularisation strengths, chosen by cross-validation
 
 
 def stack_features(probabilities: list[np.ndarray]) -> np.ndarray:
@@ -57,10 +58,17 @@ def stack_features(probabilities: list[np.ndarray]) -> np.ndarray:
 
 
 def fit_stacker(probabilities: list[np.ndarray], y: np.ndarray, seed: int = 42):
-    """A multinomial logistic regression from the members' log-probabilities to the class index."""
-    from sklearn.linear_model import LogisticRegression
+    """A multinomial logistic regression from the members' log-probabilities to the class index, its
+    regularisation chosen by cross-validated log-loss on the same posts (:data:`STACKER_CS`)."""
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
-    return LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(stack_features(probabilities), y)
+    X = np.asarray(stack_features(probabilities))
+    counts = np.bincount(y)
+    folds = int(min(5, counts[counts > 0].min()))
+    if folds < 2:
+        return LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(X, y)
+    return LogisticRegressionCV(Cs=STACKER_CS, l1_ratios=(0.0,), cv=folds, scoring="neg_log_loss", max_iter=2000, random_state=seed,
+                                use_legacy_attributes=False).fit(X, y)
 
 
 def stacker_proba(stacker, probabilities: list[np.ndarray], n_classes: int) -> np.ndarray:
