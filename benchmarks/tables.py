@@ -78,6 +78,12 @@ def topics_table() -> str:
                        f"{fmt(x['outlier_share'], 3)} | {x['documents_without_topic']} | {fmt(x.get('nmi'), 3)} | {fmt(x.get('ari'), 3)} | "
                        f"{fmt(x.get('transform_agreement'), 3)} | {'yes' if x.get('identical_runs') else 'no'} | {fmt(x.get('seconds'), 1)} | "
                        f"{fmt(x.get('peak_memory_mb'), 0)} |")
+        rows = {x["tool"]: x for x in r["rows"] if str(x["n_topics_requested"]) == "20"}
+        if {"topicfit", "bertopic"} <= set(rows):
+            t, b, bo = rows["topicfit"], rows["bertopic"], rows.get("bertopic+reduce_outliers", rows["bertopic"])
+            out += ["", f"At 20 topics: NPMI {t['npmi']:.3f} (topicfit) vs {b['npmi']:.3f} (BERTopic); NMI {t['nmi']:.3f} vs {b['nmi']:.3f} "
+                        f"({bo['nmi']:.3f} after `reduce_outliers`): {t['nmi'] - b['nmi']:+.3f} ({t['nmi'] - bo['nmi']:+.3f}); diversity "
+                        f"{t['diversity']:.3f}; documents without a topic {t['documents_without_topic']} vs {b['documents_without_topic']}."]
         out.append("")
     for r in scale:
         what = r["embedding"].get("what") or f"{r['embedding']['kind']} cut to {r['embedding'].get('max_length')} tokens"
