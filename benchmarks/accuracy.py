@@ -2,8 +2,9 @@
 
     python benchmarks/accuracy.py                     # everything: baselines, MiniLM fine-tune, ensemble
     python benchmarks/accuracy.py --schemes coarse --skip-transformer
+    python benchmarks/accuracy.py --schemes fine --skip-baselines --models mpnet --extra "--epochs 1 --max-length 128"
 
-For each scheme it runs ``topicfit baseline --method all``, ``topicfit train --model minilm`` (and
+For each scheme it runs ``topicfit baseline --method all``, ``topicfit train --model minilm`` (or ``--models``; and
 ``--model distilbert`` when $TOPICFIT_DISTILBERT names a local copy of distilbert-base-uncased), and
 ``topicfit ensemble`` of the fine-tuned model with the TF-IDF baseline that has the best *validation*
 macro-F1. Each result lands in ``benchmarks/results/<scheme>-<method>.json`` (task, method, test metrics,
@@ -106,7 +107,8 @@ def main() -> int:
     parser.add_argument("--schemes", nargs="+", default=["coarse", "fine"], choices=["coarse", "fine"])
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--skip-transformer", action="store_true")
-    parser.add_argument("--extra", default="", help="extra flags for `topicfit train`, e.g. '--max-train-samples 500'")
+    parser.add_argument("--models", nargs="+", default=["minilm"], help="encoders to fine-tune (minilm, mpnet, a Hub id or folder)")
+    parser.add_argument("--extra", default="", help="extra flags for `topicfit train` (they win), e.g. '--epochs 1 --max-length 128'")
     parser.add_argument("--validation-split", choices=["random", "date"], help="passed to every command (default: topicfit's)")
     args = parser.parse_args()
     split = ["--validation-split", args.validation_split] if args.validation_split else []
@@ -119,7 +121,7 @@ def main() -> int:
                 record(scheme, base_dir / method, cmd, seconds, info)
         if args.skip_transformer:
             continue
-        models = [("minilm", "minilm")]
+        models = [(Path(m).name, m) for m in args.models]
         if os.environ.get("TOPICFIT_DISTILBERT"):
             models.append(("distilbert", os.environ["TOPICFIT_DISTILBERT"]))
         for name, model in models:

@@ -53,6 +53,8 @@ def main() -> int:
     parser.add_argument("--skip-distill", action="store_true")
     parser.add_argument("--distill-only", action="store_true", help="distill from the best ensemble already built")
     parser.add_argument("--final-ensemble-only", action="store_true", help="only the ensemble of the student and its teacher's members")
+    parser.add_argument("--all-members-only", action="store_true",
+                        help="only the ensemble of every finished run on the student's data (student, embed runs, fine-tuned runs, best TF-IDF)")
     parser.add_argument("--extra", default="", help="extra flags for `topicfit distill`, e.g. '--max-train-samples 500'")
     parser.add_argument("--validation-split", choices=["random", "date"], help="for the embed runs (default: topicfit's)")
     args = parser.parse_args()
@@ -60,7 +62,7 @@ def main() -> int:
     info = machine()
     for scheme in args.schemes:
         scheme_dir = RUNS / scheme
-        if not args.distill_only and not args.final_ensemble_only:
+        if not args.distill_only and not args.final_ensemble_only and not args.all_members_only:
             embed_dirs = []
             for model in args.embed:
                 run_dir = scheme_dir / f"embed-{model}"
@@ -76,20 +78,39 @@ def main() -> int:
                 cmd, seconds = topicfit("-q", "ensemble", *map(str, group), "--output", str(ens_dir), "--overwrite")
                 record(scheme, ens_dir, cmd, seconds, info)
         student = scheme_dir / "distill-minilm"
-        if not args.skip_distill and not args.final_ensemble_only:
+        if not args.skip_distill and not args.final_ensemble_only and not args.all_members_only:
             teachers = [d for d in scheme_dir.glob("ensemble-*") if (d / "run.json").exists() and "distill" not in d.name]
             teacher = max(teachers, key=validation_f1)  # chosen on validation
             cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *shlex.split(args.extra),
                                     "--output", str(student), "--overwrite")
             record(scheme, student, cmd, seconds, info)
-        if (student / "run.json").exists() and not args.skip_distill:
+        if (student / "run.json").exists() and not args.skip_distill and not args.all_members_only:
             # the best system: the student joins its teacher's members, weights again chosen on validation
             teacher = ROOT.parent / json.loads((student / "run.json").read_text())["model_config"]["teacher"]  # relative to the repo root
             members = [(teacher / m["path"]).resolve() for m in json.loads((teacher / "run.json").read_text())["members"]]
             ens_dir = scheme_dir / "ensemble-distill+teacher"
             cmd, seconds = topicfit("-q", "ensemble", str(student), *map(str, members), "--output", str(ens_dir), "--overwrite")
             record(scheme, ens_dir, cmd, seconds, info)
+        if args.all_members_only:
+            members = all_members(scheme_dir, student)
+            ens_dir = scheme_dir / "ensemble-all"
+            cmd, seconds = topicfit("-q", "ensemble", *map(str, members), "--output", str(ens_dir), "--overwrite")
+            record(scheme, ens_dir, cmd, seconds, info)
     return 0
+
+
+def all_members(scheme_dir: Path, student: Path) -> list[Path]:
+    """Every finished non-ensemble run of ``scheme_dir`` trained on the student's data settings, plus the TF-IDF
+    baseline with the best validation macro-F1 (the other baselines add little and the weight grid grows fast)."""
+    def data(run_dir: Path) -> dict:
+        config = json.loads((run_dir / "run.json").read_text())["data_config"]
+        return {k: v for k, v in config.items() if k != "max_train_samples"}
+
+    same = data(student)
+    runs = [d for d in sorted(scheme_dir.iterdir()) if (d / "run.json").exists() and not d.name.startswith("ensemble")
+            and "+" not in d.name and data(d) == same]
+    tfidf = best_tfidf(scheme_dir / "baselines")
+    return runs + ([tfidf] if tfidf else [])
 
 
 if __name__ == "__main__":
