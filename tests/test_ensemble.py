@@ -114,3 +114,18 @@ def test_stacked_ensemble_saves_loads_and_predicts_its_stacker(three_runs, tmp_p
     assert main(["-q", "ensemble", *three_runs, "--output", str(tmp_path / "auto")]) == 0  # auto: compared out of fold
     auto = json.loads((tmp_path / "auto" / "run.json").read_text())
     assert auto["combine"] in ("weights", "stack") and set(auto["combine_search"]) <= {"weights", "stack"}
+
+
+def test_a_default_split_run_joins_runs_that_named_the_same_split(tiny_env, tmp_path):
+    """`--validation-split auto` (the default) resolves to date on 20 Newsgroups: such a run and one made with
+    `--validation-split date` share their validation posts, so they ensemble; a random-split run does not."""
+    from topicfit.data import DataConfig, load_splits
+
+    for name, split in (("auto", []), ("date", ["--validation-split", "date"]), ("random", ["--validation-split", "random"])):
+        assert main(["-q", "baseline", "--method", "tfidf-nb", "--labels", "coarse", *split, "--output", str(tmp_path / name)]) == 0
+    splits = load_splits(DataConfig(labels="coarse"))
+    assert splits.info["validation_split"] == "date"
+    ens = EnsembleClassifier.from_runs([str(tmp_path / "auto"), str(tmp_path / "date")], load_run=load_run, splits=splits)
+    assert len(ens.members) == 2
+    with pytest.raises(RunError, match="different data settings"):
+        EnsembleClassifier.from_runs([str(tmp_path / "auto"), str(tmp_path / "random")], load_run=load_run, splits=splits)

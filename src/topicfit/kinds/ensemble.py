@@ -177,7 +177,15 @@ class EnsembleClassifier(Classifier):
         if len(run_paths) < 2:
             raise RunError(f"an ensemble takes two or more runs, got {len(run_paths)}")
         runs = [read_run(r)[0] for r in run_paths]
-        same = [{k: v for k, v in r["data_config"].items() if k != "max_train_samples"} for r in runs]  # a capped train split is fine
+        resolved = (splits.info.get("validation_split") if splits is not None else None) or "auto"
+
+        def settings(run: dict) -> dict:  # a capped train split is fine; "auto" is the split it resolved to on this data
+            d = {k: v for k, v in run["data_config"].items() if k != "max_train_samples"}
+            if d.get("validation_split") == "auto":
+                d["validation_split"] = resolved
+            return d
+
+        same = [settings(r) for r in runs]
         for path, other in zip(run_paths[1:], same[1:]):
             if other != same[0]:
                 diff = sorted(k for k in set(same[0]) | set(other) if same[0].get(k) != other.get(k))
