@@ -104,6 +104,8 @@ def all_members(scheme_dir: Path, student: Path) -> list[Path]:
     baseline with the best validation macro-F1 (the other baselines add little and the weight grid grows fast)."""
     def data(run_dir: Path) -> dict:
         config = json.loads((run_dir / "run.json").read_text())["data_config"]
+        if config.get("validation_split") == "auto":  # 20 Newsgroups has dates: topicfit's auto is the date split
+            config["validation_split"] = "date"
         return {k: v for k, v in config.items() if k != "max_train_samples"}
 
     same = data(student)
