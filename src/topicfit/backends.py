@@ -250,14 +250,14 @@ def choose_backend(model_dir: str | Path, load: Callable[[str], Classifier], *, 
     """
     model_dir = Path(model_dir)
     allowed, excluded = allowed_backends(model_dir)
+    if len(allowed) == 1:  # before any cache or machine look-up: the common case of a run never exported
+        logger.info("backend auto: torch, the only backend allowed here (%s)", "; ".join(f"not {n}: {w}" for n, w in excluded.items()))
+        return "torch"
     key = machine_key()
     check_file = model_dir / BACKEND_CHECK_FILE
     stamp = check_file.stat().st_mtime_ns if check_file.exists() else None
     choice_file = model_dir / BACKEND_CHOICE_FILE
     cached = read_json(choice_file).get(key) if choice_file.exists() else None
-    if len(allowed) == 1:
-        logger.info("backend auto: torch, the only backend allowed here (%s)", "; ".join(f"not {n}: {w}" for n, w in excluded.items()))
-        return "torch"
     if cached and cached.get("check_stamp") == stamp and cached.get("allowed") == allowed and cached.get("max_length") == max_length:
         logger.info("backend auto: %s (chosen on this machine before: %s)", cached["backend"], cached["reason"])
         return cached["backend"]
