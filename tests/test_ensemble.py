@@ -66,9 +66,9 @@ def test_three_members_weighted_on_validation(three_runs, tmp_path):
 
 
 def test_members_must_share_data_and_have_probabilities(three_runs, tiny_env, tmp_path):
-    assert main(["-q", "baseline", "--method", "tfidf-nb", "--labels", "fine", "--validation-size", "0.25", "--output", str(tmp_path / "fine")]) == 0
+    assert main(["-q", "baseline", "--method", "tfidf-nb", "--labels", "coarse", "--validation-size", "0.3", "--output", str(tmp_path / "other")]) == 0
     with pytest.raises(RunError, match="different data settings"):
-        EnsembleClassifier.from_runs([three_runs[0], str(tmp_path / "fine")], load_run=load_run)
+        EnsembleClassifier.from_runs([three_runs[0], str(tmp_path / "other")], load_run=load_run)
     assert main(["-q", "baseline", "--method", "tfidf-ridge", "--labels", "coarse", "--validation-size", "0.25", "--output", str(tmp_path / "ridge")]) == 0
     with pytest.raises(RunError, match="no probabilities"):
         EnsembleClassifier.from_runs([three_runs[0], str(tmp_path / "ridge")], load_run=load_run)
@@ -129,3 +129,40 @@ def test_a_default_split_run_joins_runs_that_named_the_same_split(tiny_env, tmp_
     assert len(ens.members) == 2
     with pytest.raises(RunError, match="different data settings"):
         EnsembleClassifier.from_runs([str(tmp_path / "auto"), str(tmp_path / "random")], load_run=load_run, splits=splits)
+
+
+def test_a_finer_run_answers_in_a_coarser_ensemble_on_posts_no_member_trained_on(tiny_env, tmp_path):
+    """A run on the newsgroups joins an ensemble of a coarser scheme by summing its probabilities per class (the
+    same way a 20-group run answers the 7 categories). The two runs split validation by different classes, so the
+    ensemble chooses only on validation posts neither trained on. A coarser run cannot answer in a finer scheme."""
+    from topicfit.data import DataConfig, load_splits
+    from topicfit.labels import NEWSGROUPS
+    from topicfit.runs import read_predictions
+
+    mapping = {g: ("tech" if g.split(".")[0] in ("comp", "sci", "misc") else "life") for g in NEWSGROUPS}
+    (tmp_path / "two.json").write_text(json.dumps(mapping))
+    two = str(tmp_path / "two.json")
+    common = ["--validation-split", "random", "--validation-size", "0.3"]
+    assert main(["-q", "baseline", "--method", "tfidf-logreg", "--labels", two, *common, "--output", str(tmp_path / "two")]) == 0
+    assert main(["-q", "baseline", "--method", "tfidf-nb", "--labels", "fine", *common, "--output", str(tmp_path / "fine")]) == 0
+    out = tmp_path / "mixed"
+    assert main(["-q", "ensemble", str(tmp_path / "fine"), str(tmp_path / "two"), "--labels", two, "--combine", "weights", "--output", str(out)]) == 0
+    run = json.loads((out / "run.json").read_text())
+    two_splits = load_splits(DataConfig(labels=two, validation_split="random", validation_size=0.3))
+    assert run["classes"] == ["life", "tech"] and run["data_config"]["labels"] == two
+    fine_splits = load_splits(DataConfig(labels="fine", validation_split="random", validation_size=0.3))
+    held = [i for i in two_splits.validation.ids if i not in set(fine_splits.train.ids)]
+    assert 0 < len(held) < len(two_splits.validation)
+    assert [r["id"] for r in read_predictions(out / "predictions-validation.jsonl")] == held
+    assert len(read_predictions(out / "predictions.jsonl")) == len(two_splits.test)  # the test posts are shared
+    # loaded again, the fine member's probabilities are summed into its classes
+    texts = ["orbit launch nasa", "gun law rights", "sale price offer"]
+    fine = TopicClassifier.load(tmp_path / "fine")
+    summed = np.zeros((len(texts), 2))
+    for j, group in enumerate(fine.classes_):
+        summed[:, run["classes"].index(mapping[str(group)])] += fine.predict_proba(texts)[:, j]
+    assert np.allclose(load_run(out).members[0].predict_proba(texts), summed)
+    expected = run["weights"][0] * summed + run["weights"][1] * TopicClassifier.load(tmp_path / "two").predict_proba(texts)
+    assert np.allclose(TopicClassifier.load(out).predict_proba(texts), expected)
+    with pytest.raises(RunError, match="cannot answer in label scheme 'fine'"):
+        EnsembleClassifier.from_runs([str(tmp_path / "fine"), str(tmp_path / "two")], load_run=load_run, splits=fine_splits)

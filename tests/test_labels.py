@@ -45,3 +45,13 @@ def test_bad_scheme_names_list_the_options(tmp_path):
     (tmp_path / "empty.json").write_text("[]")
     with pytest.raises(ValueError, match="non-empty mapping"):
         get_scheme(str(tmp_path / "empty.json"))
+
+
+def test_a_finer_scheme_answers_a_coarser_one_not_the_reverse():
+    coarse = get_scheme("coarse")
+    classes = list(coarse.classes)
+    class_map = coarse.class_map(NEWSGROUPS, classes)
+    assert class_map["comp.sys.mac.hardware"] == "comp" and class_map["soc.religion.christian"] == "soc" and set(class_map.values()) == set(classes)
+    assert coarse.class_map(classes, classes) == {c: c for c in classes}  # same classes: nothing to sum
+    with pytest.raises(ConfigError, match="cannot answer in label scheme 'fine'"):
+        get_scheme("fine").class_map(classes, list(NEWSGROUPS))

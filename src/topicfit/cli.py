@@ -28,7 +28,7 @@ from .encoders import LONG_DOCUMENTS, MODELS, PRECISIONS, TRUNCATIONS, embed_tex
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
-from .kinds.ensemble import COMBINES, EnsembleClassifier, EnsembleConfig
+from .kinds.ensemble import COMBINES, EnsembleClassifier, EnsembleConfig, ensemble_splits
 from .backends import BACKENDS
 from .export import CHECK_POSTS, export_run
 from .kinds.transformer import TrainConfig, TransformerClassifier
@@ -37,7 +37,7 @@ from .metrics import metrics_table, split_metrics
 from .predict import INPUT_FORMATS, MAX_TEXT_CHARS, TopicClassifier, guess_format, predict_inputs, read_inputs
 from .registry import KINDS, get_kind, load_run
 from .render import compare_table
-from .runs import MODEL_DIR, SPLITS, read_run, write_json
+from .runs import SPLITS, read_run, write_json
 from .serve import MAX_BODY_BYTES, MAX_TEXTS
 from .topics import CLUSTERERS, REDUCERS, TopicsConfig, fit_topics_run, rename_topics
 from .workflow import fit_run, predict_documents, teacher_probabilities
@@ -184,6 +184,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
 
     p = sub.add_parser("ensemble", help="combine finished runs' probabilities (weights or a stacker), chosen on validation")
     p.add_argument("runs", nargs="+", help="two or more finished runs trained on the same data")
+    p.add_argument("--labels", help="the ensemble's label scheme (default: the first run's); runs trained on a finer scheme "
+                                    "join by summing their probabilities, e.g. fine runs in a coarse ensemble")
     p.add_argument("--output", "-o", required=True)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--combine", choices=COMBINES, default="auto",
@@ -390,9 +392,7 @@ def cmd_topics(args) -> int:
 
 
 def cmd_ensemble(args) -> int:
-    runs = [read_run(r)[0] for r in args.runs]
-    config = DataConfig.from_dict(runs[0]["data_config"])
-    splits = load_splits(config)
+    config, splits = ensemble_splits([read_run(r)[0] for r in args.runs], args.labels)
     model = EnsembleClassifier.from_runs(args.runs, load_run=load_run, splits=splits, config=EnsembleConfig(combine=args.combine))
     _print_summary(*fit_run(model, config, args.output, splits=splits, overwrite=args.overwrite))
     return 0

@@ -93,6 +93,30 @@ class LabelScheme:
             "Add it to the mapping file or choose --unmapped drop."
         )
 
+    def class_map(self, source_classes, classes) -> dict[str, str]:
+        """How a model trained on finer ``source_classes`` answers in this scheme's ``classes``: the class of each
+        of its classes (its probabilities are then summed per class). A model trained on the 20 groups thus
+        answers the 7 categories.
+
+        >>> get_scheme("coarse").class_map(["rec.autos", "sci.med", "sci.space"], ["rec", "sci"])
+        {'rec.autos': 'rec', 'sci.med': 'sci', 'sci.space': 'sci'}
+        """
+        source_classes, classes = [str(c) for c in source_classes], [str(c) for c in classes]
+        if source_classes == classes:
+            return {c: c for c in classes}
+        out = {}
+        for c in source_classes:
+            target = self.mapping.get(c) if self.mapping is not None else c
+            if target not in classes:
+                raise ConfigError(
+                    f"a model with classes {source_classes[:8]}{' …' if len(source_classes) > 8 else ''} cannot answer in label "
+                    f"scheme {self.name!r} (classes {classes[:8]}{' …' if len(classes) > 8 else ''}): its class {c!r} is not "
+                    "a source label the scheme maps to one of them. A finer scheme can answer a coarser one "
+                    "(fine -> coarse), not the other way round."
+                )
+            out[c] = target
+        return out
+
     def to_dict(self) -> dict:
         return {"name": self.name, "mapping": self.mapping, "unmapped": self.unmapped}
 

@@ -8,10 +8,16 @@ A fine-tuned transformer and TF-IDF make different mistakes, so their average be
 loaded through the registry (the caller passes its ``load_run``), and the probabilities a member saved when
 its own run was evaluated are reused for the texts it has already scored, so building an ensemble costs
 seconds, not another pass of a transformer over the training posts.
+
+Members may be trained under a finer label scheme than the ensemble's: a run on the 20 groups answers the 7
+categories by summing its probabilities per category (:meth:`topicfit.labels.LabelScheme.class_map`). Their
+validation splits may then differ, so the ensemble chooses its combination only on the posts that no member
+trained on (:func:`ensemble_splits`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -23,10 +29,11 @@ from typing import Callable
 
 import numpy as np
 
+from ..data import DataConfig, Splits, fingerprint, load_splits
 from ..errors import ConfigError, RunError
 from ..settings import Settings
 from ..metrics import compute_metrics
-from ..runs import ENSEMBLE_FILE, SPLITS, STACKER_FILE, read_run, saved_probabilities
+from ..runs import ENSEMBLE_FILE, SPLITS, STACKER_FILE, predictions_path, read_predictions, read_run, saved_probabilities
 from . import Classifier, load_skops, save_skops
 
 logger = logging.getLogger(__name__)
@@ -147,6 +154,73 @@ class SavedPredictions:
             out[todo] = self.model.predict_proba([X[i] for i in todo])
         return out
 
+    def live(self):
+        """The member without its saved rows (every text predicted), e.g. to time it."""
+        return live(self.model)
+
+
+class Relabelled:
+    """A member trained on a finer label scheme, answering in the ensemble's classes: each of its classes'
+    probability goes to the class ``class_map`` names (e.g. the 20 groups summed into the 7 categories)."""
+
+    def __init__(self, member, class_map: dict[str, str], classes):
+        self.member, self.class_map, self.classes_ = member, dict(class_map), np.asarray([str(c) for c in classes])
+        index = {c: i for i, c in enumerate(self.classes_)}
+        self.matrix = np.zeros((len(member.classes_), len(self.classes_)))
+        for i, c in enumerate(member.classes_):
+            self.matrix[i, index[class_map[str(c)]]] = 1.0
+
+    def predict_proba(self, X) -> np.ndarray:
+        return np.asarray(self.member.predict_proba(X), dtype=np.float64) @ self.matrix
+
+    def live(self):
+        return Relabelled(live(self.member), self.class_map, self.classes_)
+
+
+def live(member):
+    """``member`` with every saved-probability shortcut removed."""
+    return member.live() if hasattr(member, "live") else member
+
+
+def ensemble_splits(runs: list[dict], labels: str | None = None) -> tuple[DataConfig, Splits]:
+    """The data an ensemble is fitted and scored on: the first run's data settings under the ensemble's label
+    scheme (``labels``; default: the first run's). A member trained under another scheme split its validation
+    posts by its own classes, so the ensemble's validation keeps only the posts that no member trained on."""
+    config = DataConfig.from_dict({**runs[0]["data_config"], **({"labels": labels} if labels else {})})
+    splits = load_splits(config)
+    trained: set[str] = set()
+    for settings in {json.dumps(r["data_config"], sort_keys=True) for r in runs}:
+        member_config = DataConfig.from_dict(json.loads(settings))
+        if member_config.labels != config.labels:
+            trained.update(load_splits(member_config).train.ids)
+    if not trained:
+        return config, splits
+    keep = [i for i, doc_id in enumerate(splits.validation.ids) if doc_id not in trained]
+    if not keep:
+        raise RunError("no validation post is held out from every member (each was trained on by some member); "
+                       "train the members with the same --validation-split")
+    validation = splits.validation.select(keep)
+    info = {**splits.info, "validation_held_out_by_all": len(keep), "validation_dropped_trained_on": len(splits.validation) - len(keep)}
+    out = dataclasses.replace(splits, validation=validation, info=info)
+    info["n"] = {name: len(docs) for name, docs in out.items()}
+    info["fingerprint"] = fingerprint(out)
+    logger.info("ensemble: %d of %d validation posts are held out by every member (the others trained on %d)",
+                len(keep), len(splits.validation), len(splits.validation) - len(keep))
+    return config, out
+
+
+def _saved_rows_by_id(run_path, splits: Splits, classes: list[str]) -> dict[str, np.ndarray]:
+    """Whatever a run scored among ``splits``' posts, by text (a run under another scheme split the data differently)."""
+    text_of = {i: t for _, docs in splits.items() for i, t in zip(docs.ids, docs.texts)}
+    rows = {}
+    for name in SPLITS:
+        path = predictions_path(run_path, name)
+        if path.exists():
+            for r in read_predictions(path):
+                if r["id"] in text_of and r.get("probabilities") is not None:
+                    rows[text_of[r["id"]]] = np.array([r["probabilities"][c] for c in classes], dtype=np.float64)
+    return rows
+
 
 class EnsembleClassifier(Classifier):
     """Members' ``predict_proba`` combined by weights or a stacker.
@@ -158,9 +232,11 @@ class EnsembleClassifier(Classifier):
     config_class = EnsembleConfig
 
     def __init__(self, config: EnsembleConfig | None = None, *, members: list | None = None, paths: list[str] | None = None,
-                 methods: list[str] | None = None, weights: list[float] | None = None, stacker=None, splits: tuple[str, ...] = SPLITS):
+                 methods: list[str] | None = None, weights: list[float] | None = None, stacker=None, splits: tuple[str, ...] = SPLITS,
+                 class_maps: list[dict | None] | None = None):
         super().__init__(config)
         self.members, self.paths, self.methods = list(members or []), list(paths or []), list(methods or [])
+        self.class_maps = list(class_maps) if class_maps is not None else [None] * len(self.members)
         self.weights_ = list(weights) if weights is not None else None
         self.stacker_ = stacker
         self.splits = splits  # the splits every member has saved predictions for
@@ -172,15 +248,16 @@ class EnsembleClassifier(Classifier):
 
     @classmethod
     def from_runs(cls, run_paths: list[str], *, load_run: Callable, splits=None, config: EnsembleConfig | None = None, **options):
-        """Members from finished runs trained on the same data. With ``splits`` (the data they share), each member's
-        saved probabilities are reused for the texts of those splits."""
+        """Members from finished runs trained on the same data (under the same label scheme as ``splits``, or a
+        finer one, see :func:`ensemble_splits`). With ``splits`` (the data they share), each member's saved
+        probabilities are reused for the texts of those splits."""
         if len(run_paths) < 2:
             raise RunError(f"an ensemble takes two or more runs, got {len(run_paths)}")
         runs = [read_run(r)[0] for r in run_paths]
         resolved = (splits.info.get("validation_split") if splits is not None else None) or "auto"
 
         def settings(run: dict) -> dict:  # a capped train split is fine; "auto" is the split it resolved to on this data
-            d = {k: v for k, v in run["data_config"].items() if k != "max_train_samples"}
+            d = {k: v for k, v in run["data_config"].items() if k not in ("max_train_samples", "labels")}
             if d.get("validation_split") == "auto":
                 d["validation_split"] = resolved
             return d
@@ -190,15 +267,29 @@ class EnsembleClassifier(Classifier):
             if other != same[0]:
                 diff = sorted(k for k in set(same[0]) | set(other) if same[0].get(k) != other.get(k))
                 raise RunError(f"{run_paths[0]} and {path} were trained on different data settings ({', '.join(diff)})")
-        if any(list(r["classes"]) != list(runs[0]["classes"]) for r in runs):
-            raise RunError(f"the runs have different classes: {[r['classes'] for r in runs]}")
+        classes = [str(c) for c in (splits.classes if splits is not None else runs[0]["classes"])]
+        class_maps = []
+        for path, run in zip(run_paths, runs):
+            if [str(c) for c in run["classes"]] == classes:
+                class_maps.append(None)
+            elif splits is None:
+                raise RunError(f"the runs have different classes: {[r['classes'] for r in runs]}")
+            else:
+                try:
+                    class_maps.append(splits.scheme.class_map(run["classes"], classes))
+                except ConfigError as exc:
+                    raise RunError(f"{path}: {exc}") from exc
         members, covered = [], set(SPLITS)
-        for path in run_paths:
+        for path, run, class_map in zip(run_paths, runs, class_maps):
             model = load_run(path, **options)
             if not model.has_probabilities:
                 raise RunError(f"{path} has no probabilities (method without predict_proba); it cannot join an ensemble")
             rows = {}
-            for name, docs in (splits.items() if splits is not None else ()):
+            if class_map is not None:  # another scheme, other splits: reuse what it scored, predict the rest
+                rows = _saved_rows_by_id(path, splits, [str(c) for c in run["classes"]])
+                if any(t not in rows for t in splits.train.texts):
+                    covered.discard("train")
+            for name, docs in (splits.items() if splits is not None and class_map is None else ()):
                 try:
                     proba = saved_probabilities(path, name, docs.ids, list(splits.classes))
                 except RunError as exc:
@@ -208,9 +299,10 @@ class EnsembleClassifier(Classifier):
                     covered.discard(name)
                     continue
                 rows.update(zip(docs.texts, proba))
-            members.append(SavedPredictions(model, rows) if rows else model)
+            member = SavedPredictions(model, rows) if rows else model
+            members.append(Relabelled(member, class_map, classes) if class_map is not None else member)
         return cls(config, members=members, paths=[str(Path(p).resolve()) for p in run_paths], methods=[r["method"] for r in runs],
-                   splits=tuple(s for s in SPLITS if s in covered))
+                   splits=tuple(s for s in SPLITS if s in covered), class_maps=class_maps)
 
     @property
     def method(self) -> str:
@@ -241,7 +333,7 @@ class EnsembleClassifier(Classifier):
         # speed through the real members, not the reused probabilities
         sample = list(X_val)[:SPEED_SAMPLE]
         start = time.perf_counter()
-        self._average([getattr(m, "model", m) for m in self.members], sample)
+        self._average([live(m) for m in self.members], sample)
         seconds = time.perf_counter() - start
         train_seconds = [read_run(p)[0].get("timings", {}).get("train_seconds") or 0 for p in self.paths]
         self.timings_ = {"train_seconds": round(sum(train_seconds), 1),
@@ -267,10 +359,12 @@ class EnsembleClassifier(Classifier):
         if self.stacker_ is not None:
             save_skops(self.stacker_, folder / STACKER_FILE)
         (folder / ENSEMBLE_FILE).write_text(json.dumps({"members": self.relative_paths_, "methods": self.methods, "weights": self.weights_,
-                                                        "combine": combine, "classes": self.classes_.tolist()}, indent=2))
+                                                        "combine": combine, "classes": self.classes_.tolist(),
+                                                        "class_maps": self.class_maps}, indent=2))
 
     def run_info(self) -> dict:
-        members = [{"path": p, "method": m} for p, m in zip(self.relative_paths_, self.methods)]
+        members = [{"path": p, "method": m, **({"classes_summed_into_ours": len(c)} if c else {})}
+                   for p, m, c in zip(self.relative_paths_, self.methods, self.class_maps)]
         return {"members": members, "weights": self.weights_, "combine": "stack" if self.stacker_ is not None else "weights",
                 "combine_search": self.combine_search_, "weight_search": self.weight_search_}
 
@@ -283,8 +377,12 @@ class EnsembleClassifier(Classifier):
             saved = json.loads((folder / ENSEMBLE_FILE).read_text())
             paths, methods, weights = saved["members"], saved["methods"], saved["weights"]
             stacker = load_skops(folder / STACKER_FILE) if saved.get("combine") == "stack" else None
+            class_maps = saved.get("class_maps") or [None] * len(paths)
         else:  # runs written before ensemble.json existed keep their members in run.json
             paths, methods, weights = [m["path"] for m in run["members"]], [m["method"] for m in run["members"]], run["weights"]
-            stacker = None
+            stacker, class_maps = None, [None] * len(paths)
         members = [load_member(run_dir / p, **options) for p in paths]
-        return cls(members=members, paths=[str((run_dir / p).resolve()) for p in paths], methods=methods, weights=weights, stacker=stacker)
+        classes = saved.get("classes") if (folder / ENSEMBLE_FILE).exists() else None
+        members = [Relabelled(m, c, classes) if c else m for m, c in zip(members, class_maps)]
+        return cls(members=members, paths=[str((run_dir / p).resolve()) for p in paths], methods=methods, weights=weights, stacker=stacker,
+                   class_maps=class_maps)
