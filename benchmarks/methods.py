@@ -4,6 +4,7 @@ ensemble, with the time each took.
 
     python benchmarks/methods.py --schemes fine coarse                 # embed minilm + mpnet, ensembles, distill
     python benchmarks/methods.py --schemes coarse --skip-distill
+    python benchmarks/methods.py --schemes coarse --all-members-only --with-fine   # + the 20-group runs, summed per category
 
 It expects the TF-IDF baselines of ``python benchmarks/accuracy.py --skip-transformer`` (same validation split)
 and writes ``benchmarks/results/<scheme>-<method>.json`` like accuracy.py. Model selection (ensemble weights,
@@ -55,6 +56,8 @@ def main() -> int:
     parser.add_argument("--final-ensemble-only", action="store_true", help="only the ensemble of the student and its teacher's members")
     parser.add_argument("--all-members-only", action="store_true",
                         help="only the ensemble of every finished run on the student's data (student, embed runs, fine-tuned runs, best TF-IDF)")
+    parser.add_argument("--with-fine", action="store_true",
+                        help="with --all-members-only on coarse: the 20-group runs join too, their probabilities summed per category")
     parser.add_argument("--extra", default="", help="extra flags for `topicfit distill`, e.g. '--max-train-samples 500'")
     parser.add_argument("--validation-split", choices=["random", "date"], help="for the embed runs (default: topicfit's)")
     args = parser.parse_args()
@@ -94,19 +97,23 @@ def main() -> int:
         if args.all_members_only:
             members = all_members(scheme_dir, student)
             ens_dir = scheme_dir / "ensemble-all"
-            cmd, seconds = topicfit("-q", "ensemble", *map(str, members), "--output", str(ens_dir), "--overwrite")
+            labels = []
+            if args.with_fine and scheme == "coarse":  # runs of the finer scheme answer the 7 categories too
+                members += all_members(RUNS / "fine", student)
+                ens_dir, labels = scheme_dir / "ensemble-all+fine", ["--labels", "coarse"]
+            cmd, seconds = topicfit("-q", "ensemble", *map(str, members), *labels, "--output", str(ens_dir), "--overwrite")
             record(scheme, ens_dir, cmd, seconds, info)
     return 0
 
 
 def all_members(scheme_dir: Path, student: Path) -> list[Path]:
-    """Every finished non-ensemble run of ``scheme_dir`` trained on the student's data settings, plus the TF-IDF
+    """Every finished non-ensemble run of ``scheme_dir`` trained on the student's data settings (any label scheme), plus the TF-IDF
     baseline with the best validation macro-F1 (the other baselines add little and the weight grid grows fast)."""
     def data(run_dir: Path) -> dict:
         config = json.loads((run_dir / "run.json").read_text())["data_config"]
         if config.get("validation_split") == "auto":  # 20 Newsgroups has dates: topicfit's auto is the date split
             config["validation_split"] = "date"
-        return {k: v for k, v in config.items() if k != "max_train_samples"}
+        return {k: v for k, v in config.items() if k not in ("max_train_samples", "labels")}
 
     same = data(student)
     runs = [d for d in sorted(scheme_dir.iterdir()) if (d / "run.json").exists() and not d.name.startswith("ensemble")

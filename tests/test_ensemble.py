@@ -28,6 +28,33 @@ def test_choose_weights_by_hand():
     assert max(r["accuracy"] for r in table) == 1.0 and table[0]["weights"] == [0.0, 1.0] and table[0]["accuracy"] == pytest.approx(2 / 3)
 
 
+def test_many_members_are_weighted_by_greedy_selection():
+    """Beyond five members the grid is too big; greedy selection must still find, among six, the two members
+    that are each sure and right on one half of the posts and unsure and wrong on the other: together they are
+    right everywhere, and the four random members get no weight."""
+    from topicfit.kinds import ensemble
+
+    rng = np.random.default_rng(0)
+    classes = ["a", "b", "c"]
+    y = rng.integers(0, 3, size=200)
+    refs = [classes[i] for i in y]
+    first_half = np.arange(200) < 100
+
+    def member(sure):  # sure and right where `sure`, else leaning slightly to a wrong class
+        p = np.full((200, 3), 0.05)
+        p[np.arange(200), y] = np.where(sure, 0.9, 0.3)
+        p[np.arange(200), (y + 1) % 3] = np.where(sure, 0.05, 0.65)
+        return p
+
+    noise = [rng.dirichlet(np.ones(3), size=200) for _ in range(4)]
+    probabilities = [noise[0], member(first_half), noise[1], noise[2], member(~first_half), noise[3]]
+    assert max((p.argmax(axis=1) == y).mean() for p in probabilities) < 0.6
+    weights, table = choose_weights(probabilities, refs, classes)
+    assert len(table) == ensemble.SELECTION_ROUNDS
+    assert weights == [0.0, 0.5, 0.0, 0.0, 0.5, 0.0]
+    assert (sum(w * p for w, p in zip(weights, probabilities)).argmax(axis=1) == y).all()
+
+
 def test_saved_predictions_are_reused_and_the_rest_predicted():
     class Member:
         classes_ = np.array(["a", "b"])

@@ -46,6 +46,7 @@ class EnsembleConfig(Settings):
     """How the members are combined."""
 
     weight_step: float | None = None  # grid step on the simplex of weights; None: 0.05 for up to 3 members, else 0.1
+    # beyond GRID_MEMBERS members the grid is too big: greedy ensemble selection, SELECTION_ROUNDS picks
     combine: str = "auto"  # weights | stack | auto (the better of the two by out-of-fold macro-F1 on validation)
     folds: int = 5  # cross-validation folds inside the validation split, for combine="auto"
     seed: int = 42
@@ -56,6 +57,8 @@ class EnsembleConfig(Settings):
 
 
 COMBINES = ("auto", "weights", "stack")
+GRID_MEMBERS = 5  # up to this many members the weights are searched on a grid (1,001 points for 5 at step 0.1)
+SELECTION_ROUNDS = 20  # beyond it, greedy selection with replacement: weights in multiples of 1/20
 STACKER_CS = (0.01, 0.1, 1.0, 10.0)  # the stacker's inverse regularisation strengths, chosen by cross-validation
 
 
@@ -125,9 +128,14 @@ def weight_grid(n_members: int, step: float | None = None) -> list[tuple[float, 
 
 def choose_weights(probabilities: list[np.ndarray], references: list[str], classes: list[str], *,
                    step: float | None = None, log: bool = True) -> tuple[list[float], list[dict]]:
-    """The member weights with the best validation macro-F1 (ties: accuracy, then the first in grid order)."""
+    """The member weights with the best validation macro-F1 (ties: accuracy, then the first found): every
+    point of a grid for up to :data:`GRID_MEMBERS` members, greedy selection (:func:`select_weights`) beyond."""
+    if len(probabilities) > GRID_MEMBERS:
+        candidates = select_weights(probabilities, references, classes)
+    else:
+        candidates = (list(w) for w in weight_grid(len(probabilities), step))
     table = []
-    for weights in weight_grid(len(probabilities), step):
+    for weights in candidates:
         proba = sum(w * p for w, p in zip(weights, probabilities))
         m = compute_metrics(references=references, predictions=[classes[i] for i in proba.argmax(axis=1)], classes=classes)
         table.append({"weights": list(weights), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"]})
@@ -135,6 +143,28 @@ def choose_weights(probabilities: list[np.ndarray], references: list[str], class
     if log:
         logger.info("ensemble weights %s: validation macro-F1 %.4f, accuracy %.4f", best["weights"], best["macro_f1"], best["accuracy"])
     return best["weights"], table
+
+
+def select_weights(probabilities: list[np.ndarray], references: list[str], classes: list[str], rounds: int = SELECTION_ROUNDS):
+    """Greedy ensemble selection with replacement (Caruana et al., 2004): start from nothing and, ``rounds``
+    times, add the member whose extra vote most improves validation macro-F1 (ties: accuracy, then the first
+    member). Yields the weights after each round (vote counts / round), for :func:`choose_weights` to pick from.
+    It costs rounds x members scorings where the grid grows combinatorially, and a member can be picked
+    several times, so the weights are multiples of 1 / ``rounds``."""
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[r] for r in references])
+    counts = np.zeros(len(probabilities))
+    total = np.zeros_like(np.asarray(probabilities[0], dtype=np.float64))
+    for _ in range(rounds):
+        best = None
+        for j, p in enumerate(probabilities):
+            pred = (total + p).argmax(axis=1)
+            m = compute_metrics(references=y, predictions=pred, classes=list(range(len(classes))))
+            if best is None or (m["macro_f1"], m["accuracy"]) > best[0]:
+                best = ((m["macro_f1"], m["accuracy"]), j)
+        counts[best[1]] += 1
+        total = total + probabilities[best[1]]
+        yield [round(float(c), 4) for c in counts / counts.sum()]
 
 
 class SavedPredictions:
@@ -301,7 +331,9 @@ class EnsembleClassifier(Classifier):
                 rows.update(zip(docs.texts, proba))
             member = SavedPredictions(model, rows) if rows else model
             members.append(Relabelled(member, class_map, classes) if class_map is not None else member)
-        return cls(config, members=members, paths=[str(Path(p).resolve()) for p in run_paths], methods=[r["method"] for r in runs],
+        # a member of another scheme is named with it: "distill-minilm@fine"
+        methods = [r["method"] + (f"@{Path(r['data_config']['labels']).stem}" if c else "") for r, c in zip(runs, class_maps)]
+        return cls(config, members=members, paths=[str(Path(p).resolve()) for p in run_paths], methods=methods,
                    splits=tuple(s for s in SPLITS if s in covered), class_maps=class_maps)
 
     @property
