@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-SPECIAL = ("embed-cost-minilm.json", "embed-cost-mpnet.json", "truncation.json", "load_test.json", "validation.json", "train-cost.json", "long-documents.json")
+SPECIAL = ("schemes.json", "embed-cost-minilm.json", "embed-cost-mpnet.json", "truncation.json", "load_test.json", "validation.json", "train-cost.json", "long-documents.json")
 ORDER = ["random", "majority", "tfidf-nb", "tfidf-ridge", "tfidf-logreg", "tfidf-svm"]
 
 
@@ -60,6 +60,22 @@ def validation_table() -> str:
     out += ["", "| scheme | validation split | mean abs. gap, macro-F1 | picked on validation | best on test |", "|---|---|---:|---|---|"]
     for s in r["summary"]:
         out.append(f"| {s['scheme']} | {s['split']} | {fmt(s['mean_abs_gap_macro_f1'])} | {s['picked_by_validation']} | {s['best_on_test']} |")
+    return "\n".join(out)
+
+
+def schemes_table() -> str:
+    path = ROOT / "results" / "schemes.json"
+    if not path.exists():
+        return "(not measured yet: python benchmarks/schemes.py)"
+    r = json.loads(path.read_text())
+    out = [f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
+           "| method | test accuracy: 20 groups summed | 7-category run | test macro-F1: 20 groups summed | 7-category run | "
+           "validation macro-F1: 20 groups summed | 7-category run |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        t, v = row["test"], row["validation"]
+        out.append(f"| {row['method']} | {fmt(t['20 groups summed']['accuracy'])} | {fmt(t['7 categories']['accuracy'])} | "
+                   f"{fmt(t['20 groups summed']['macro_f1'])} | {fmt(t['7 categories']['macro_f1'])} | "
+                   f"{fmt(v['20 groups summed']['macro_f1'])} | {fmt(v['7 categories']['macro_f1'])} |")
     return "\n".join(out)
 
 
@@ -220,7 +236,7 @@ def retrain_table() -> str:
     return "\n".join(out)
 
 
-SECTIONS = {"topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+SECTIONS = {"schemes-table": schemes_table, "topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:
