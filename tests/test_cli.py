@@ -118,5 +118,11 @@ def test_ensemble_needs_the_same_data(tiny_env, tmp_path, capsys):
     assert main(["-q", "baseline", "--method", "tfidf-nb", "--output", str(tmp_path / "b"), "--max-train-samples", "20", *common]) == 0
     assert main(["-q", "baseline", "--method", "tfidf-nb", "--output", str(tmp_path / "c"), "--labels", "fine", *common]) == 0
     assert main(["-q", "ensemble", str(tmp_path / "b"), str(tmp_path / "a"), "--output", str(tmp_path / "ab")]) == 0  # a capped train split is fine
-    assert main(["-q", "ensemble", str(tmp_path / "a"), str(tmp_path / "c"), "--output", str(tmp_path / "ac")]) == 2
-    assert "different data settings (labels)" in capsys.readouterr().err
+    assert main(["-q", "baseline", "--method", "tfidf-nb", "--output", str(tmp_path / "d"), "--validation-size", "0.3"]) == 0
+    capsys.readouterr()
+    assert main(["-q", "ensemble", str(tmp_path / "a"), str(tmp_path / "d"), "--output", str(tmp_path / "ad")]) == 2
+    assert "different data settings (validation_size)" in capsys.readouterr().err
+    # a fine run answers in a coarse ensemble (the first run's scheme); a coarse run cannot answer the fine groups
+    assert main(["-q", "ensemble", str(tmp_path / "a"), str(tmp_path / "c"), "--output", str(tmp_path / "ac")]) == 0
+    assert main(["-q", "ensemble", str(tmp_path / "c"), str(tmp_path / "a"), "--output", str(tmp_path / "ca")]) == 2
+    assert "cannot answer in label scheme 'fine'" in capsys.readouterr().err
