@@ -45,13 +45,17 @@ def table() -> str:
     return "\n".join(out)
 
 
+def made_by(r: dict) -> str:
+    """The line that names a result's command, date and machine."""
+    return f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}."
+
+
 def validation_table() -> str:
     path = ROOT / "results" / "validation.json"
     if not path.exists():
         return "(not measured yet: python benchmarks/validation.py)"
     r = json.loads(path.read_text())
-    out = [f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
-           "| scheme | validation split | method | validation macro-F1 | test macro-F1 | gap | validation accuracy | test accuracy |",
+    out = [made_by(r), "", "| scheme | validation split | method | validation macro-F1 | test macro-F1 | gap | validation accuracy | test accuracy |",
            "|---|---|---|---:|---:|---:|---:|---:|"]
     for row in r["rows"]:
         v, t = row["validation"], row["test"]
@@ -68,8 +72,7 @@ def schemes_table() -> str:
     if not path.exists():
         return "(not measured yet: python benchmarks/schemes.py)"
     r = json.loads(path.read_text())
-    out = [f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}.", "",
-           "| method | test accuracy: 20 groups summed | 7-category run | test macro-F1: 20 groups summed | 7-category run | "
+    out = [made_by(r), "", "| method | test accuracy: 20 groups summed | 7-category run | test macro-F1: 20 groups summed | 7-category run | "
            "validation macro-F1: 20 groups summed | 7-category run |", "|---|---:|---:|---:|---:|---:|---:|"]
     for row in r["rows"]:
         t, v = row["test"], row["validation"]
