@@ -75,13 +75,13 @@ def relative_command(cmd: list[str]) -> str:
     return shlex.join(["topicfit", *(rel(a) for a in cmd[3:])])
 
 
-def record(scheme: str, run_dir: Path, cmd: list[str], seconds: float, info: dict) -> dict:
+def record(scheme: str, run_dir: Path, cmd: list[str], seconds: float, info: dict, tag: str | None = None) -> dict:
     run = json.loads((run_dir / "run.json").read_text())
     metrics = json.loads((run_dir / "metrics.json").read_text())
     keep = ("accuracy", "macro_f1", "weighted_f1", "loss", "n", "docs_per_second")
     result = {
         "task": f"20newsgroups-{scheme}",
-        "method": run["method"],
+        "method": run["method"] + (f" [{tag}]" if tag else ""),
         "run": str(run_dir.relative_to(ROOT.parent)),
         "test": {k: metrics["test"].get(k) for k in keep},  # an ensemble's docs/s: timed through its members, below
         "validation": {k: metrics["validation"].get(k) for k in keep} if "validation" in metrics else None,
@@ -99,7 +99,7 @@ def record(scheme: str, run_dir: Path, cmd: list[str], seconds: float, info: dic
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = run["method"] if run["kind"] != "ensemble" else ("ensemble" if len(run["members"]) == 2 and "finetune-minilm" in run["method"]
                                                              else "ensemble-" + "+".join(m["method"] for m in run["members"]))
-    path = RESULTS / f"{scheme}-{name}.json"
+    path = RESULTS / f"{scheme}-{name}{f'-{tag}' if tag else ''}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{path.name}: test accuracy {result['test']['accuracy']:.4f}, macro-F1 {result['test']['macro_f1']:.4f}, "
           f"{seconds:.0f}s", flush=True)
@@ -129,6 +129,7 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", default=["minilm"], help="encoders to fine-tune (minilm, mpnet, a Hub id or folder)")
     parser.add_argument("--extra", default="", help="extra flags for `topicfit train` (they win), e.g. '--epochs 1 --max-length 128'")
     parser.add_argument("--validation-split", choices=["random", "date"], help="passed to every command (default: topicfit's)")
+    parser.add_argument("--tag", help="appended to the run folders and result files, e.g. '2ep': keeps an earlier run of the same model")
     parser.add_argument("--skip-train", action="store_true", help="reuse the finished fine-tuned runs; only make their ensembles again")
     args = parser.parse_args()
     split = ["--validation-split", args.validation_split] if args.validation_split else []
@@ -141,7 +142,7 @@ def main() -> int:
                 record(scheme, base_dir / method, cmd, seconds, info)
         if args.skip_transformer:
             continue
-        models = [(Path(m).name, m) for m in args.models]
+        models = [(Path(m).name + (f"-{args.tag}" if args.tag else ""), m) for m in args.models]
         if os.environ.get("TOPICFIT_DISTILBERT"):
             models.append(("distilbert", os.environ["TOPICFIT_DISTILBERT"]))
         for name, model in models:
@@ -149,12 +150,12 @@ def main() -> int:
             if not args.skip_train:
                 cmd, seconds = topicfit("train", "--labels", scheme, *split, "--model", model, *merge_flags(TRAIN_FLAGS, shlex.split(args.extra)),
                                         "--output", str(run_dir), "--overwrite")
-                record(scheme, run_dir, cmd, seconds, info)
+                record(scheme, run_dir, cmd, seconds, info, args.tag)
             partner = best_tfidf(base_dir)
             if partner is not None:
                 ens_dir = RUNS / scheme / f"{name}+{partner.name}"
                 cmd, seconds = topicfit("-q", "ensemble", str(run_dir), str(partner), "--output", str(ens_dir), "--overwrite")
-                record(scheme, ens_dir, cmd, seconds, info)
+                record(scheme, ens_dir, cmd, seconds, info, args.tag)
     return 0
 
 
