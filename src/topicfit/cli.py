@@ -183,7 +183,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     _add_train_args(p)
 
     p = sub.add_parser("ensemble", help="combine finished runs' probabilities (weights or a stacker), chosen on validation")
-    p.add_argument("runs", nargs="+", help="two or more finished runs trained on the same data")
+    p.add_argument("runs", nargs="+", help="two or more finished runs trained on the same posts (their label schemes may differ, see --labels)")
     p.add_argument("--labels", help="the ensemble's label scheme (default: the first run's); runs trained on a finer scheme "
                                     "join by summing their probabilities, e.g. fine runs in a coarse ensemble")
     p.add_argument("--output", "-o", required=True)
