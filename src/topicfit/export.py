@@ -17,6 +17,8 @@ writes beside the PyTorch weights, with torch's own exporter and the runtimes' o
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 from pathlib import Path
 
@@ -146,7 +148,9 @@ def quantize_int8(onnx_path: Path, config, output: Path) -> Path:
     if not stats.get("Attention"):  # e.g. MPNet: its relative position bias is not the BERT attention pattern
         logger.warning("onnxruntime's BERT fusions recognised no attention layer in this %s graph (fused: %s); the int8 model "
                        "quantises the weight MatMuls only and keeps attention in fp32", getattr(config, "model_type", "?"), stats)
-    with tempfile.TemporaryDirectory(prefix="topicfit-onnx-") as tmp:
+    output = Path(output).resolve()
+    # onnxruntime's quantisers may write helper files (e.g. "<uuid>.data") into the working directory: keep them in tmp
+    with tempfile.TemporaryDirectory(prefix="topicfit-onnx-") as tmp, contextlib.chdir(tmp):
         fused_path = Path(tmp) / "fused.onnx"
         fused.save_model_to_file(str(fused_path))
         quantize_dynamic(str(fused_path), str(output), weight_type=QuantType.QInt8, per_channel=True,
@@ -193,7 +197,8 @@ def quantize_static_int8(onnx_path: Path, calibration_ids: list[list[int]], outp
                 input_ids[r, : len(ids)], mask[r, : len(ids)] = ids, 1
             return {"input_ids": input_ids, "attention_mask": mask}
 
-    with tempfile.TemporaryDirectory(prefix="topicfit-onnx-") as tmp:
+    onnx_path, output = Path(onnx_path).resolve(), Path(output).resolve()
+    with tempfile.TemporaryDirectory(prefix="topicfit-onnx-") as tmp, contextlib.chdir(tmp):  # helper files stay in tmp
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)  # shapes + constant folding
         nodes = weight_matmuls(onnx.load(str(prepared)))
