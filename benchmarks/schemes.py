@@ -24,32 +24,25 @@ sys.path.insert(0, str(ROOT.parent / "src"))
 from accuracy import RESULTS, RUNS, machine  # noqa: E402
 from topicfit.labels import get_scheme  # noqa: E402
 from topicfit.metrics import compute_metrics  # noqa: E402
-from topicfit.runs import predictions_path, read_predictions, read_run  # noqa: E402
+from topicfit.runs import predictions_path, read_predictions, read_run, saved_rows  # noqa: E402
 
 
-def scored(run_dir: Path, split: str, ids: set[str] | None = None) -> dict[str, tuple[str, np.ndarray]]:
-    """id -> (label, probabilities in the run's class order), from the run's saved predictions."""
-    run = read_run(run_dir)[0]
-    rows = read_predictions(predictions_path(run_dir, split))
-    return {r["id"]: (r["label"], np.array([r["probabilities"][c] for c in run["classes"]])) for r in rows
-            if r.get("probabilities") is not None and (ids is None or r["id"] in ids)}
+def scored(run_dir: Path, split: str) -> tuple[list[str], dict[str, tuple[str, np.ndarray]]]:
+    """The run's classes, and id -> (label, probabilities in that class order) from its saved predictions."""
+    classes = [str(c) for c in read_run(run_dir)[0]["classes"]]
+    labels = {r["id"]: r["label"] for r in read_predictions(predictions_path(run_dir, split))}
+    return classes, {i: (labels[i], p) for i, p in saved_rows(run_dir, split, classes).items() if p is not None}
 
 
-def coarse_metrics(run_dir: Path, split: str, ids: list[str]) -> dict:
-    """The run's metrics on ``ids`` in the 7 categories (a 20-group run's probabilities summed per category)."""
-    scheme, run = get_scheme("coarse"), read_run(run_dir)[0]
-    classes = list(scheme.classes)
-    class_map = scheme.class_map(run["classes"], classes)
-    rows = scored(run_dir, split, set(ids))
-    refs, preds = [], []
-    for i in ids:
-        label, p = rows[i]
-        summed = np.zeros(len(classes))
-        for c, v in zip(run["classes"], p):
-            summed[classes.index(class_map[str(c)])] += v
-        refs.append(class_map.get(label, label))
-        preds.append(classes[int(summed.argmax())])
-    m = compute_metrics(references=refs, predictions=preds, classes=classes)
+def coarse_metrics(classes: list[str], rows: dict[str, tuple[str, np.ndarray]], ids: list[str]) -> dict:
+    """Metrics on ``ids`` in the 7 categories (a 20-group run's probabilities summed per category)."""
+    scheme = get_scheme("coarse")
+    categories = list(scheme.classes)
+    class_map = scheme.class_map(classes, categories)
+    matrix = np.array([[class_map[c] == k for k in categories] for c in classes], dtype=np.float64)
+    refs = [class_map.get(rows[i][0], rows[i][0]) for i in ids]
+    preds = [categories[int((rows[i][1] @ matrix).argmax())] for i in ids]
+    m = compute_metrics(references=refs, predictions=preds, classes=categories)
     return {"accuracy": round(m["accuracy"], 4), "macro_f1": round(m["macro_f1"], 4), "n": len(ids)}
 
 
@@ -65,10 +58,12 @@ def main() -> int:
         try:
             row = {"method": read_run(coarse)[0]["method"], "fine_run": str(fine.relative_to(ROOT.parent)), "coarse_run": str(coarse.relative_to(ROOT.parent))}
             for split in ("validation", "test"):
-                ids = sorted(set(scored(fine, split)) & set(scored(coarse, split)))
+                (fine_classes, fine_rows), (coarse_classes, coarse_rows) = scored(fine, split), scored(coarse, split)
+                ids = sorted(set(fine_rows) & set(coarse_rows))
                 if not ids:
                     raise KeyError(f"no probabilities on {split}")
-                row[split] = {"20 groups summed": coarse_metrics(fine, split, ids), "7 categories": coarse_metrics(coarse, split, ids)}
+                row[split] = {"20 groups summed": coarse_metrics(fine_classes, fine_rows, ids),
+                              "7 categories": coarse_metrics(coarse_classes, coarse_rows, ids)}
         except (KeyError, FileNotFoundError) as exc:  # a method without probabilities, or a run not evaluated on a split
             print(f"skipping {fine.name}: {exc!r}")
             continue

@@ -18,7 +18,6 @@ writes beside the PyTorch weights, with torch's own exporter and the runtimes' o
 from __future__ import annotations
 
 import contextlib
-
 import logging
 from pathlib import Path
 

@@ -172,18 +172,25 @@ def read_predictions(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def saved_probabilities(run_dir: str | Path, split: str, ids: list[str], classes: list[str]) -> np.ndarray:
-    """A run's saved probabilities for one split, rows in ``ids`` order, columns in ``classes`` order."""
+def saved_rows(run_dir: str | Path, split: str, classes: list[str]) -> dict[str, np.ndarray | None]:
+    """A run's saved probabilities for one split by document id, columns in ``classes`` order (``None`` for a
+    method without probabilities)."""
     path = predictions_path(run_dir, split)
     if not path.exists():
         raise RunError(f"{path} is missing: the run was not evaluated on {split}")
-    by_id = {r["id"]: r for r in read_predictions(path)}
+    return {r["id"]: None if r.get("probabilities") is None else np.array([r["probabilities"][c] for c in classes], dtype=np.float64)
+            for r in read_predictions(path)}
+
+
+def saved_probabilities(run_dir: str | Path, split: str, ids: list[str], classes: list[str]) -> np.ndarray:
+    """A run's saved probabilities for one split, rows in ``ids`` order, columns in ``classes`` order."""
+    by_id = saved_rows(run_dir, split, classes)
     missing = [i for i in ids if i not in by_id]
     if missing:
-        raise RunError(f"{path} lacks {len(missing)} documents (e.g. {missing[0]}): the runs used different data")
-    if ids and by_id[ids[0]].get("probabilities") is None:
+        raise RunError(f"{predictions_path(run_dir, split)} lacks {len(missing)} documents (e.g. {missing[0]}): the runs used different data")
+    if ids and by_id[ids[0]] is None:
         raise RunError(f"{run_dir} has no probabilities (a method without predict_proba)")
-    return np.array([[by_id[i]["probabilities"][c] for c in classes] for i in ids], dtype=np.float64).reshape(len(ids), len(classes))
+    return np.array([by_id[i] for i in ids], dtype=np.float64).reshape(len(ids), len(classes))
 
 
 # --- how a result was made -----------------------------------------------------------------------

@@ -33,7 +33,7 @@ from ..data import DataConfig, Splits, fingerprint, load_splits
 from ..errors import ConfigError, RunError
 from ..settings import Settings
 from ..metrics import compute_metrics
-from ..runs import ENSEMBLE_FILE, SPLITS, STACKER_FILE, predictions_path, read_predictions, read_run, saved_probabilities
+from ..runs import ENSEMBLE_FILE, SPLITS, STACKER_FILE, predictions_path, read_run, saved_probabilities, saved_rows
 from . import Classifier, load_skops, save_skops
 
 logger = logging.getLogger(__name__)
@@ -219,8 +219,9 @@ def ensemble_splits(runs: list[dict], labels: str | None = None) -> tuple[DataCo
     config = DataConfig.from_dict({**runs[0]["data_config"], **({"labels": labels} if labels else {})})
     splits = load_splits(config)
     trained: set[str] = set()
-    for settings in {json.dumps(r["data_config"], sort_keys=True) for r in runs}:
-        member_config = DataConfig.from_dict(json.loads(settings))
+    distinct = {json.dumps(r["data_config"], sort_keys=True): r["data_config"] for r in runs}
+    for settings in distinct.values():
+        member_config = DataConfig.from_dict(settings)
         if member_config.labels != config.labels:
             trained.update(load_splits(member_config).train.ids)
     if not trained:
@@ -239,16 +240,13 @@ def ensemble_splits(runs: list[dict], labels: str | None = None) -> tuple[DataCo
     return config, out
 
 
-def _saved_rows_by_id(run_path, splits: Splits, classes: list[str]) -> dict[str, np.ndarray]:
+def _saved_rows_by_text(run_path, splits: Splits, classes: list[str]) -> dict[str, np.ndarray]:
     """Whatever a run scored among ``splits``' posts, by text (a run under another scheme split the data differently)."""
     text_of = {i: t for _, docs in splits.items() for i, t in zip(docs.ids, docs.texts)}
     rows = {}
     for name in SPLITS:
-        path = predictions_path(run_path, name)
-        if path.exists():
-            for r in read_predictions(path):
-                if r["id"] in text_of and r.get("probabilities") is not None:
-                    rows[text_of[r["id"]]] = np.array([r["probabilities"][c] for c in classes], dtype=np.float64)
+        if predictions_path(run_path, name).exists():
+            rows.update((text_of[i], p) for i, p in saved_rows(run_path, name, classes).items() if i in text_of and p is not None)
     return rows
 
 
@@ -316,19 +314,20 @@ class EnsembleClassifier(Classifier):
                 raise RunError(f"{path} has no probabilities (method without predict_proba); it cannot join an ensemble")
             rows = {}
             if class_map is not None:  # another scheme, other splits: reuse what it scored, predict the rest
-                rows = _saved_rows_by_id(path, splits, [str(c) for c in run["classes"]])
+                rows = _saved_rows_by_text(path, splits, [str(c) for c in run["classes"]])
                 if any(t not in rows for t in splits.train.texts):
                     covered.discard("train")
-            for name, docs in (splits.items() if splits is not None and class_map is None else ()):
-                try:
-                    proba = saved_probabilities(path, name, docs.ids, list(splits.classes))
-                except RunError as exc:
-                    if name != "train":
-                        raise RunError(f"cannot ensemble {path} on {name}: {exc}") from exc
-                    logger.info("ensemble: no train scores (%s)", exc)
-                    covered.discard(name)
-                    continue
-                rows.update(zip(docs.texts, proba))
+            elif splits is not None:
+                for name, docs in splits.items():
+                    try:
+                        proba = saved_probabilities(path, name, docs.ids, list(splits.classes))
+                    except RunError as exc:
+                        if name != "train":
+                            raise RunError(f"cannot ensemble {path} on {name}: {exc}") from exc
+                        logger.info("ensemble: no train scores (%s)", exc)
+                        covered.discard(name)
+                        continue
+                    rows.update(zip(docs.texts, proba))
             member = SavedPredictions(model, rows) if rows else model
             members.append(Relabelled(member, class_map, classes) if class_map is not None else member)
         # a member of another scheme is named with it: "distill-minilm@fine"
@@ -409,12 +408,11 @@ class EnsembleClassifier(Classifier):
             saved = json.loads((folder / ENSEMBLE_FILE).read_text())
             paths, methods, weights = saved["members"], saved["methods"], saved["weights"]
             stacker = load_skops(folder / STACKER_FILE) if saved.get("combine") == "stack" else None
-            class_maps = saved.get("class_maps") or [None] * len(paths)
+            classes, class_maps = saved["classes"], saved.get("class_maps") or [None] * len(paths)
         else:  # runs written before ensemble.json existed keep their members in run.json
             paths, methods, weights = [m["path"] for m in run["members"]], [m["method"] for m in run["members"]], run["weights"]
-            stacker, class_maps = None, [None] * len(paths)
+            stacker, classes, class_maps = None, None, [None] * len(paths)
         members = [load_member(run_dir / p, **options) for p in paths]
-        classes = saved.get("classes") if (folder / ENSEMBLE_FILE).exists() else None
         members = [Relabelled(m, c, classes) if c else m for m, c in zip(members, class_maps)]
         return cls(members=members, paths=[str((run_dir / p).resolve()) for p in paths], methods=methods, weights=weights, stacker=stacker,
                    class_maps=class_maps)
