@@ -4,6 +4,7 @@ ensemble, with the time each took.
 
     python benchmarks/methods.py --schemes fine coarse                 # embed minilm + mpnet, ensembles, distill
     python benchmarks/methods.py --schemes coarse --skip-distill
+    python benchmarks/methods.py --schemes fine --distill-only --tag oof    # a new student beside the earlier one
     python benchmarks/methods.py --schemes coarse --all-members-only --with-fine   # + the 20-group runs, summed per category
 
 It expects the TF-IDF baselines of ``python benchmarks/accuracy.py --skip-transformer`` (same validation split)
@@ -59,6 +60,7 @@ def main() -> int:
     parser.add_argument("--with-fine", action="store_true",
                         help="with --all-members-only on coarse: the 20-group runs join too, their probabilities summed per category")
     parser.add_argument("--extra", default="", help="extra flags for `topicfit distill`, e.g. '--max-train-samples 500'")
+    parser.add_argument("--tag", help="the student's run is distill-minilm-TAG and its results are tagged (keeps an earlier student)")
     parser.add_argument("--validation-split", choices=["random", "date"], help="for the embed runs (default: topicfit's)")
     args = parser.parse_args()
     split = ["--validation-split", args.validation_split] if args.validation_split else []
@@ -80,20 +82,19 @@ def main() -> int:
                 ens_dir = scheme_dir / ("ensemble-" + "+".join(p.name for p in group))
                 cmd, seconds = topicfit("-q", "ensemble", *map(str, group), "--output", str(ens_dir), "--overwrite")
                 record(scheme, ens_dir, cmd, seconds, info)
-        student = scheme_dir / "distill-minilm"
+        student = scheme_dir / ("distill-minilm" + (f"-{args.tag}" if args.tag else ""))
         if not args.skip_distill and not args.final_ensemble_only and not args.all_members_only:
-            teachers = [d for d in scheme_dir.glob("ensemble-*") if (d / "run.json").exists() and "distill" not in d.name]
-            teacher = max(teachers, key=validation_f1)  # chosen on validation
+            teacher = max(cheap_ensembles(scheme_dir), key=validation_f1)  # chosen on validation
             cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *shlex.split(args.extra),
                                     "--output", str(student), "--overwrite")
-            record(scheme, student, cmd, seconds, info)
+            record(scheme, student, cmd, seconds, info, tag=args.tag)
         if (student / "run.json").exists() and not args.skip_distill and not args.all_members_only:
             # the best system: the student joins its teacher's members, weights again chosen on validation
             teacher = ROOT.parent / json.loads((student / "run.json").read_text())["model_config"]["teacher"]  # relative to the repo root
             members = [(teacher / m["path"]).resolve() for m in json.loads((teacher / "run.json").read_text())["members"]]
-            ens_dir = scheme_dir / "ensemble-distill+teacher"
+            ens_dir = scheme_dir / ("ensemble-distill" + (f"-{args.tag}" if args.tag else "") + "+teacher")
             cmd, seconds = topicfit("-q", "ensemble", str(student), *map(str, members), "--output", str(ens_dir), "--overwrite")
-            record(scheme, ens_dir, cmd, seconds, info)
+            record(scheme, ens_dir, cmd, seconds, info, tag=args.tag)
         if args.all_members_only:
             members = all_members(scheme_dir, student)
             ens_dir = scheme_dir / "ensemble-all"
@@ -104,6 +105,19 @@ def main() -> int:
             cmd, seconds = topicfit("-q", "ensemble", *map(str, members), *labels, "--output", str(ens_dir), "--overwrite")
             record(scheme, ens_dir, cmd, seconds, info)
     return 0
+
+
+def cheap_ensembles(scheme_dir: Path) -> list[Path]:
+    """The finished ensembles whose members are all TF-IDF baselines or frozen-encoder heads: they refit in seconds,
+    so ``topicfit distill`` scores the training posts out of fold (a fine-tuned member would answer in sample)."""
+    out = []
+    for d in sorted(scheme_dir.glob("ensemble-*")):
+        if not (d / "run.json").exists():
+            continue
+        members = [(d / m["path"]).resolve() for m in json.loads((d / "run.json").read_text())["members"]]
+        if all(json.loads((m / "run.json").read_text())["kind"] in ("baseline", "embed") for m in members):
+            out.append(d)
+    return out
 
 
 def all_members(scheme_dir: Path, student: Path) -> list[Path]:

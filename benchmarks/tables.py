@@ -27,7 +27,7 @@ def speed(r: dict) -> str:
 
 def table() -> str:
     results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json"))
-               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-", "inference"))]
+               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-", "inference", "fast-system"))]
     out = []
     for task in sorted({r["task"] for r in results}):
         rows = [r for r in results if r["task"] == task]
@@ -239,7 +239,25 @@ def retrain_table() -> str:
     return "\n".join(out)
 
 
-SECTIONS = {"schemes-table": schemes_table, "topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+def fast_system_table() -> str:
+    paths = sorted((ROOT / "results").glob("fast-system-*.json"))
+    if not paths:
+        return "(not measured yet: python benchmarks/fast_system.py)"
+    out = []
+    for path in paths:
+        r = json.loads(path.read_text())
+        out += [f"**{r['scheme']}** ({r['docs']} test posts timed; accuracy on the whole test split): {made_by(r)} "
+                f"The system: `{r['system_command']}` (student chosen on validation macro-F1: "
+                + ", ".join(f"{k} {fmt(v)}" for k, v in r["validation_macro_f1"].items()) + f"); `{r['export_command']}` took {r['export_seconds']:.0f} s.", "",
+                "| model | backend | docs/s | latency p50 ms | p99 ms | test accuracy | macro-F1 | weighted-F1 |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for row in r["rows"]:
+            out.append(f"| {row['model']} | {row['backend']} | {fmt(row['docs_per_second'], 1)} | {fmt(row['latency_ms_p50'], 1)} | "
+                       f"{fmt(row['latency_ms_p99'], 1)} | {fmt(row['test_accuracy'])} | {fmt(row['test_macro_f1'])} | {fmt(row['test_weighted_f1'])} |")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+SECTIONS = {"fast-system-table": fast_system_table, "schemes-table": schemes_table, "topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:

@@ -189,10 +189,25 @@ def test_distill_trains_on_the_teachers_probabilities(tiny_env, tiny_bert, tmp_p
         return recording
 
     monkeypatch.setattr(transformer, "weighted_loss", spy)
-    assert main(["-q", "distill", str(tmp_path / "t"), "--student", str(tiny_bert), "--distill-alpha", "0.6", "--epochs", "1",
-                 "--batch-size", "8", "--max-length", "16", "--precision", "fp32", "--output", str(tmp_path / "s")]) == 0
+    student = ["--student", str(tiny_bert), "--epochs", "1", "--batch-size", "8", "--max-length", "16", "--precision", "fp32"]
+    assert main(["-q", "distill", str(tmp_path / "t"), *student, "--distill-alpha", "0.6", "--teacher-folds", "0", "--no-teacher-calibration",
+                 "--output", str(tmp_path / "s")]) == 0
     expected = [0.6 * np.array([teacher[c] for c in classes]) + 0.4 * np.eye(len(classes))[k] for k in range(len(classes))]
     soft = [row for batch in seen if batch.dim() == 2 for row in batch.numpy()]
     assert soft and all(any(np.allclose(row, e, atol=1e-6) for e in expected) for row in soft)
     run = json.loads((tmp_path / "s" / "run.json").read_text())
     assert run["method"] == "distill-tiny-bert0" and run["model_config"]["teacher"].endswith("t") and run["kind"] == "transformer"
+    assert run["teacher"]["folds"] == 0 and run["teacher"]["temperature"] == 1.0
+    # by default the teacher answers out of fold, calibrated on validation (topicfit.teacher)
+    from topicfit.data import DataConfig, load_splits
+    from topicfit.teacher import run_name, teacher_probabilities
+
+    seen.clear()
+    assert main(["-q", "distill", str(tmp_path / "t"), *student, "--output", str(tmp_path / "d")]) == 0
+    splits = load_splits(DataConfig.from_dict(json.loads((tmp_path / "t" / "run.json").read_text())["data_config"]))
+    proba, info = teacher_probabilities(tmp_path / "t", splits)
+    expected = 0.7 * proba + 0.3 * np.eye(len(classes))[[classes.index(y) for y in splits.train.labels]]
+    soft = np.array([row for batch in seen if batch.dim() == 2 for row in batch.numpy()])
+    assert len(soft) == len(expected) and all(np.abs(expected - row).max(axis=1).min() < 1e-6 for row in soft)
+    assert json.loads((tmp_path / "d" / "run.json").read_text())["teacher"] == json.loads(json.dumps(info))
+    assert info["folds"] == 5 and info["sources"] == {run_name(tmp_path / "t"): "out of fold (5 folds)"}

@@ -40,7 +40,8 @@ from .render import compare_table
 from .runs import SPLITS, read_run, write_json
 from .serve import MAX_BODY_BYTES, MAX_TEXTS
 from .topics import CLUSTERERS, REDUCERS, TopicsConfig, fit_topics_run, rename_topics
-from .workflow import fit_run, predict_documents, teacher_probabilities
+from .teacher import teacher_probabilities
+from .workflow import fit_run, predict_documents
 
 TRAIN_EVAL_SAMPLES = 2000  # training posts scored after fine-tuning (over-fitting shows on a sample; all of them cost minutes)
 
@@ -176,6 +177,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("teacher", help="a finished run (any kind with probabilities) whose data the student trains on")
     p.add_argument("--student", dest="model", help="the student encoder (default minilm)")
     p.add_argument("--distill-alpha", type=float, help="weight of the teacher's probabilities against the true label (default 0.7)")
+    p.add_argument("--teacher-folds", type=int, help="score the training posts with refits of the teacher that left them out, in this many "
+                   "folds (baselines, embed heads and ensembles of them; other members answer in sample); 0: the teacher's own "
+                   "in-sample probabilities (default 5)")
+    p.add_argument("--no-teacher-calibration", dest="teacher_calibration", action="store_false", default=None,
+                   help="use the teacher's probabilities as they are, not rescaled by a temperature fitted on validation")
     p.add_argument("--output", "-o", required=True)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--config", help="JSON or YAML file with the same settings as the flags (flags win)")
@@ -356,11 +362,11 @@ def cmd_distill(args) -> int:
     teacher, _ = read_run(args.teacher)
     config = DataConfig.from_dict({**teacher["data_config"], **({"max_train_samples": args.max_train_samples} if args.max_train_samples else {})})
     splits = load_splits(config)
-    soft = teacher_probabilities(args.teacher, splits.train, splits.classes)
     train_config = dataclasses.replace(train_config_from(args), teacher=os.path.relpath(Path(args.teacher).resolve()))
+    soft, info = teacher_probabilities(args.teacher, splits, folds=train_config.teacher_folds, calibrate=train_config.teacher_calibration)
     written = fit_run(TransformerClassifier(train_config), config, args.output, splits=splits, overwrite=args.overwrite, resume=args.resume,
                       split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples or None,
-                      fit_options={"soft_targets": soft})
+                      fit_options={"soft_targets": soft, "teacher_info": info})
     _print_summary(*written)
     return 0
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DataConfig, Splits, load_splits, sample_documents
-from .errors import ModelError, RunError
+from .errors import ModelError
 from .kinds import Classifier
 from .metrics import split_metrics
 from .plots import plot_confusion_matrix, plot_learning_curve
@@ -115,20 +115,3 @@ def fit_run(model: Classifier, data_config: DataConfig, output: str | Path, *, s
     finish_run(run_dir, run)
     logger.info("run written to %s", run_dir)
     return run_dir, run, metrics
-
-
-def teacher_probabilities(run_dir: str | Path, docs, classes) -> np.ndarray:
-    """A finished run's probabilities for ``docs`` (columns in ``classes`` order): the ones it saved when it was
-    evaluated, else predicted now through the registry."""
-    from .registry import load_run
-    from .runs import saved_probabilities
-
-    try:
-        return saved_probabilities(run_dir, "train", docs.ids, list(classes))
-    except RunError as exc:
-        logger.info("teacher %s: %s; predicting the training posts", run_dir, exc)
-    model = load_run(run_dir)
-    if [str(c) for c in model.classes_] != [str(c) for c in classes] or not model.has_probabilities:
-        raise RunError(f"{run_dir} cannot teach: its classes {list(model.classes_)} (probabilities: {model.has_probabilities}) "
-                       f"differ from the data's {list(classes)}")
-    return np.asarray(model.predict_proba(docs.texts))

@@ -11,6 +11,7 @@ The interface:
 - ``predict_proba(X)`` columns follow ``classes_``; ``predict_labels(X)`` gives ``(labels, probabilities)``;
 - ``save(folder)`` and ``load(folder, *, run, **options)``: the model is a self-describing folder;
 - ``method``: the name a run records; ``run_info()``: extra ``run.json`` entries; ``timings_``: extra timings;
+- ``fold_copy()``: an unfitted copy that refits in seconds, or ``None`` (the default);
 - tuning, where it applies: ``search_space(trial, config, quick)`` and ``default_params(config)``.
 """
 
@@ -72,6 +73,11 @@ class Classifier:
     def predict(self, X) -> list[str]:
         """Predicted label names; a single string is accepted too."""
         return self.predict_labels([X] if isinstance(X, str) else list(X))[0]
+
+    def fold_copy(self) -> "Classifier | None":
+        """An unfitted model with this fitted one's settings, cheap to refit on part of the training posts (for a
+        teacher's out-of-fold probabilities, :mod:`topicfit.teacher`); ``None`` where a refit costs a training run."""
+        return None
 
     def run_info(self) -> dict:
         """Extra entries for ``run.json`` (a training history, an ensemble's members, ...)."""

@@ -127,6 +127,9 @@ class BaselineClassifier(Classifier):
         proba = self.predict_proba(X) if self.has_probabilities else None
         return [str(p) for p in self.pipeline_.predict(X)], proba
 
+    def fold_copy(self) -> "BaselineClassifier":
+        return BaselineClassifier(self.config)
+
     def save(self, folder: str | Path) -> None:
         save_skops(self.pipeline_, Path(folder) / BASELINE_FILE)
 

@@ -9,7 +9,7 @@ bigger encoder is affordable on a CPU; embeddings are cached on disk by texts an
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +99,10 @@ class EmbedClassifier(Classifier):
         if not X:
             return np.zeros((0, len(self.classes_)))
         return self.head_.predict_proba(self.embed(X))
+
+    def fold_copy(self) -> "EmbedClassifier":
+        """The same encoder and the fitted head's regularisation (no validation search; the embeddings are cached)."""
+        return EmbedClassifier(replace(self.config, C=self.C_))
 
     def run_info(self) -> dict:
         return {"head": {"C": self.C_, "C_search": self.c_search_}}

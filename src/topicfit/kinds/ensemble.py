@@ -371,11 +371,25 @@ class EnsembleClassifier(Classifier):
                          "test_docs_per_second": round(len(sample) / seconds, 1) if seconds > 0 else None}
         return self
 
+    def combine(self, probabilities: list[np.ndarray]) -> np.ndarray:
+        """The ensemble's probabilities from its members' (in member order, columns in the ensemble's classes)."""
+        if self.stacker_ is not None:
+            return stacker_proba(self.stacker_, [np.asarray(p) for p in probabilities], len(self.classes_))
+        return sum(w * np.asarray(p) for p, w in zip(probabilities, self.weights_) if w > 0)
+
+    def used(self) -> list[bool]:
+        """Per member, whether ``combine`` reads it (a stacker reads all; weights of 0 read nothing)."""
+        return [self.stacker_ is not None or w > 0 for w in self.weights_]
+
+    def class_matrices(self) -> list[np.ndarray | None]:
+        """Per member, the 0/1 matrix that sums its classes into the ensemble's (``None``: the same classes)."""
+        return [m.matrix if isinstance(m, Relabelled) else None for m in self.members]
+
     def _average(self, members, X) -> np.ndarray:
         X = list(X)
-        if self.stacker_ is not None:
-            return stacker_proba(self.stacker_, [np.asarray(m.predict_proba(X)) for m in members], len(self.classes_))
-        return sum(w * np.asarray(m.predict_proba(X)) for m, w in zip(members, self.weights_) if w > 0)
+        if self.stacker_ is None:  # members with weight 0 are not asked
+            return sum(w * np.asarray(m.predict_proba(X)) for m, w in zip(members, self.weights_) if w > 0)
+        return self.combine([np.asarray(m.predict_proba(X)) for m in members])
 
     def predict_proba(self, X) -> np.ndarray:
         return self._average(self.members, X)

@@ -53,6 +53,8 @@ class TrainConfig(Settings):
     eval_batch_size: int = 16  # texts per inference batch; 64 was slower on CPUs (benchmarks/inference.py)
     teacher: str | None = None  # distillation: the run whose probabilities on the training posts are the soft targets
     distill_alpha: float = 0.7  # distillation: target = alpha * teacher probabilities + (1 - alpha) * the true label
+    teacher_folds: int = 5  # distillation: the teacher's training-post probabilities out of fold (0: in sample; topicfit.teacher)
+    teacher_calibration: bool = True  # distillation: rescale the teacher's probabilities by a temperature fitted on validation
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -117,7 +119,7 @@ class TransformerClassifier(Classifier):
 
     # -- training --
     def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume: bool = False, callbacks=None,
-            soft_targets=None) -> "TransformerClassifier":
+            soft_targets=None, teacher_info: dict | None = None) -> "TransformerClassifier":
         """Fine-tune on texts ``X`` with labels ``y``; select the best epoch on ``(X_val, y_val)`` by macro-F1.
 
         Args:
@@ -125,6 +127,7 @@ class TransformerClassifier(Classifier):
             callbacks (list | None): extra ``TrainerCallback`` objects (``topicfit tune`` prunes trials with one).
             soft_targets (array (n, n_classes) | None): a teacher's probabilities for ``X`` (columns in ``classes`` order);
                 the student learns ``distill_alpha * soft_targets + (1 - distill_alpha) * one-hot(y)``.
+            teacher_info (dict | None): how the soft targets were made (:func:`topicfit.teacher.teacher_probabilities`), for ``run.json``.
         """
         import tempfile
 
@@ -132,6 +135,7 @@ class TransformerClassifier(Classifier):
         from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, set_seed
 
         cfg = self.config
+        self.teacher_info_ = teacher_info
         self.classes_ = np.array([str(c) for c in (sorted(set(y)) if classes is None else classes)])
         index = {c: i for i, c in enumerate(self.classes_)}
         set_seed(cfg.seed)
@@ -234,7 +238,8 @@ class TransformerClassifier(Classifier):
         return max(evals, key=lambda h: h["eval_macro_f1"])["epoch"] if evals else None
 
     def run_info(self) -> dict:
-        return {"history": self.history_, "best_epoch": self.best_epoch_} if hasattr(self, "history_") else {}
+        info = {"history": self.history_, "best_epoch": self.best_epoch_} if hasattr(self, "history_") else {}
+        return {**info, "teacher": self.teacher_info_} if getattr(self, "teacher_info_", None) else info
 
     # -- prediction --
     def predict_proba(self, X) -> np.ndarray:

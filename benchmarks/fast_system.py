@@ -1,0 +1,99 @@
+"""The fast system of one label scheme: a distilled MiniLM student plus the TF-IDF baseline with the best
+validation macro-F1, combined by ``topicfit ensemble`` into one run that serves at the student's speed (the
+TF-IDF member costs a fraction of a millisecond per post), measured against the student alone.
+
+    python benchmarks/fast_system.py --scheme fine [--students distill-minilm distill-minilm-oof] [--docs 1000]
+
+For each student: ``topicfit ensemble STUDENT TFIDF`` (weights or stacker chosen on validation); the pair with
+the best validation macro-F1 is the system (the test split never chooses). Then ``topicfit export STUDENT
+--int8`` (files and backend check matching the current code) and, for the student alone and for the system,
+each loaded as a user gets it (``--backend auto``) and with PyTorch fp32: docs/s over ``--docs`` test posts
+(seeded sample), latency (one post per call, median and p99 over 50) and accuracy on the whole test split.
+Writes ``benchmarks/results/fast-system-<scheme>.json``; the pairs also go to the method tables (accuracy.py's
+``record``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from accuracy import RUNS, best_tfidf, machine, record, relative_command, topicfit  # noqa: E402
+from inference import accuracy, latency  # noqa: E402
+
+
+def validation_f1(run_dir: Path) -> float:
+    return json.loads((run_dir / "metrics.json").read_text())["validation"]["macro_f1"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scheme", choices=["fine", "coarse"], default="fine")
+    parser.add_argument("--students", nargs="+", default=["distill-minilm"], help="student run folders under benchmarks/runs/SCHEME")
+    parser.add_argument("--docs", type=int, default=1000)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT.parent / "src"))
+    from topicfit.data import DataConfig, load_splits
+    from topicfit.metrics import compute_metrics
+    from topicfit.predict import TopicClassifier
+    from topicfit.runs import BACKEND_CHOICE_FILE, MODEL_DIR, read_run
+
+    info = machine()
+    scheme_dir = RUNS / args.scheme
+    tfidf = best_tfidf(scheme_dir / "baselines")
+    pairs = {}
+    for name in args.students:
+        pair = scheme_dir / f"fast-{name}+{tfidf.name}"
+        cmd, seconds = topicfit("-q", "ensemble", str(scheme_dir / name), str(tfidf), "--output", str(pair), "--overwrite")
+        record(args.scheme, pair, cmd, seconds, info)
+        pairs[name] = (pair, cmd)
+    student_name = max(pairs, key=lambda n: validation_f1(pairs[n][0]))  # chosen on validation
+    system, system_cmd = pairs[student_name]
+    student = scheme_dir / student_name
+    start = time.perf_counter()
+    export_cmd, _ = topicfit("-q", "export", str(student), "--int8")
+    export_seconds = round(time.perf_counter() - start, 1)
+    (student / MODEL_DIR / BACKEND_CHOICE_FILE).unlink(missing_ok=True)  # auto chooses afresh, on this machine
+    run, _ = read_run(student)
+    test = load_splits(DataConfig.from_dict(run["data_config"])).test
+    rng = np.random.default_rng(0)
+    sample = [test.texts[i] for i in rng.choice(len(test), size=min(args.docs, len(test)), replace=False)]
+
+    def throughput(clf) -> float:
+        clf.predict_proba(sample[:32])  # warm-up (auto times the backends here, once)
+        t = time.perf_counter()
+        clf.predict_proba(sample)
+        return round(len(sample) / (time.perf_counter() - t), 1)
+
+    rows = []
+    for label, run_dir in (("student", student), ("student + " + tfidf.name, system)):
+        for backend in ("torch", "auto"):
+            clf = TopicClassifier.load(run_dir, backend=backend)
+            row = {"model": label, "run": str(run_dir.relative_to(ROOT.parent)), "method": read_run(run_dir)[0]["method"], "backend": backend,
+                   "docs_per_second": throughput(clf), **latency(clf, sample[:50]), **accuracy(clf, test, compute_metrics)}
+            rows.append(row)
+            print(row, flush=True)
+    env = {k: info[k] for k in ("cpu", "cores")}
+    result = {"scheme": args.scheme, "system": str(system.relative_to(ROOT.parent)), "student": student_name, "tfidf": tfidf.name,
+              "validation_macro_f1": {n: round(validation_f1(p), 4) for n, (p, _) in pairs.items()},
+              "system_command": relative_command(system_cmd), "export_command": relative_command(export_cmd), "export_seconds": export_seconds,
+              "docs": len(sample), "rows": rows,
+              "command": f"python benchmarks/fast_system.py --scheme {args.scheme} --students {' '.join(args.students)} --docs {args.docs}",
+              "machine": env, "versions": info["versions"], "git_commit": info["git_commit"], "date": dt.date.today().isoformat()}
+    out = ROOT / "results" / f"fast-system-{args.scheme}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
