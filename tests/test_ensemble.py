@@ -117,6 +117,7 @@ def test_a_stacker_undoes_what_no_weighted_average_can():
     refs = [classes[i] for i in y]
     scores = compare_combiners([first, second], refs, classes, step=None, folds=5, seed=0)
     assert scores["stack"]["macro_f1"] == 1.0 and scores["weights"]["macro_f1"] < 0.6 and scores["stack"]["folds"] == 5
+    assert scores["stack"]["gain_over_weights"] > 10 * scores["stack"]["gain_standard_error"]
     stacker = fit_stacker([first, second], y)
     assert (stacker_proba(stacker, [first, second], 3).argmax(axis=1) == y).all()
     partial = fit_stacker([first[y < 2], second[y < 2]], y[y < 2])  # class c never seen in validation
@@ -124,6 +125,28 @@ def test_a_stacker_undoes_what_no_weighted_average_can():
     assert proba.shape == (300, 3) and (proba[:, 2] == 0).all() and np.allclose(proba.sum(axis=1), 1)
     with pytest.raises(ConfigError, match="combine must be one of"):
         EnsembleConfig(combine="vote")
+
+
+def test_the_stacker_must_beat_the_weights_by_more_than_noise():
+    """combine="auto" keeps the weighted average unless the stacker's out-of-fold gain exceeds one standard error
+    (paired bootstrap over the posts): a clear gain passes; 20 posts mended and 18 others broken, out of 300, do not."""
+    from topicfit.kinds.ensemble import gain_and_standard_error, macro_f1_of, stack_wins
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=300)
+    simpler = np.where(rng.random(300) < 0.7, y, (y + 1) % 3)
+    from sklearn.metrics import f1_score
+
+    assert macro_f1_of(y, simpler, 3) == pytest.approx(f1_score(y, simpler, average="macro"))
+    slightly = simpler.copy()
+    wrong, right = np.flatnonzero(simpler != y)[:20], np.flatnonzero(simpler == y)[:18]
+    slightly[wrong], slightly[right] = y[wrong], (y[right] + 2) % 3  # a net gain of two posts, within noise
+    clearly = np.where(rng.random(300) < 0.5, y, simpler)  # half of the mistakes mended
+    for better, wins in ((slightly, False), (clearly, True)):
+        gain, error = gain_and_standard_error(y, better, simpler, 3, seed=0)
+        assert gain > 0 and error > 0 and (gain > error) is wins
+        assert stack_wins({"stack": {"gain_over_weights": gain, "gain_standard_error": error}}) is wins
+    assert not stack_wins({})
 
 
 def test_stacked_ensemble_saves_loads_and_predicts_its_stacker(three_runs, tmp_path):

@@ -104,3 +104,34 @@ def test_teacher_probabilities_are_out_of_fold_and_calibrated_by_default(tiny_en
     saved = {r["id"]: r["probabilities"] for r in map(json.loads, (tmp_path / "nb" / "predictions-train.jsonl").read_text().splitlines())}
     assert info["sources"] == {run_name(tmp_path / "nb"): "in sample"} and info["temperature"] == 1.0
     assert np.allclose(plain, [[saved[i][c] for c in splits.classes] for i in splits.train.ids], atol=1e-6)
+
+
+def test_a_member_that_costs_a_training_run_answers_in_sample(tiny_env, tiny_bert, tmp_path):
+    """A fine-tuned member is not refitted per fold: its saved training-post probabilities are used, and said so."""
+    from topicfit.runs import saved_probabilities
+
+    data = ["--labels", "coarse", *COMMON]
+    assert main(["-q", "train", *data, "--model", str(tiny_bert), "--epochs", "1", "--batch-size", "8", "--max-length", "16",
+                 "--precision", "fp32", "--output", str(tmp_path / "ft")]) == 0
+    assert main(["-q", "baseline", "--method", "tfidf-nb", *data, "--output", str(tmp_path / "nb")]) == 0
+    assert main(["-q", "ensemble", str(tmp_path / "ft"), str(tmp_path / "nb"), "--combine", "stack", "--output", str(tmp_path / "e")]) == 0
+    splits = load_splits(DataConfig(labels="coarse", validation_split="random", validation_size=0.3))
+    _, info = teacher_probabilities(tmp_path / "e", splits, folds=3, calibrate=False)
+    assert info["sources"] == {run_name(tmp_path / "ft"): "in sample", run_name(tmp_path / "nb"): "out of fold (3 folds)"}
+    sources = {}
+    ft = out_of_fold(tmp_path / "ft", splits.train.texts, splits.train.ids, 3, sources)
+    assert np.allclose(ft, saved_probabilities(tmp_path / "ft", "train", splits.train.ids, list(splits.classes)))
+
+
+def test_distill_from_a_users_csv(tmp_path, tiny_bert):
+    """A user's file, three labels, one of them rare: the out-of-fold teacher still covers every class."""
+    rows = ["text,label"] + [f"{w} {w} story {i},{lab}" for lab, w, n in (("space", "rocket", 12), ("cars", "engine", 12), ("food", "bread", 4))
+                             for i in range(n)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    data = ["--dataset", str(tmp_path / "d.csv"), "--validation-split", "random", "--validation-size", "0.25"]
+    assert main(["-q", "baseline", *data, "--method", "tfidf-logreg", "--output", str(tmp_path / "t")]) == 0
+    assert main(["-q", "distill", str(tmp_path / "t"), "--student", str(tiny_bert), "--epochs", "1", "--batch-size", "8", "--max-length", "16",
+                 "--precision", "fp32", "--output", str(tmp_path / "s")]) == 0
+    run = json.loads((tmp_path / "s" / "run.json").read_text())
+    assert run["classes"] == ["cars", "food", "space"] and run["teacher"]["folds"] == 5 and run["teacher"]["train_accuracy"] > 0.5
+    assert len((tmp_path / "s" / "predictions.jsonl").read_text().splitlines()) == json.loads((tmp_path / "s" / "metrics.json").read_text())["test"]["n"]

@@ -47,7 +47,7 @@ class EnsembleConfig(Settings):
 
     weight_step: float | None = None  # grid step on the simplex of weights; None: 0.05 for up to 3 members, else 0.1
     # beyond GRID_MEMBERS members the grid is too big: greedy ensemble selection, SELECTION_ROUNDS picks
-    combine: str = "auto"  # weights | stack | auto (the better of the two by out-of-fold macro-F1 on validation)
+    combine: str = "auto"  # weights | stack | auto (stack only if its out-of-fold macro-F1 gain on validation exceeds one standard error)
     folds: int = 5  # cross-validation folds inside the validation split, for combine="auto"
     seed: int = 42
 
@@ -59,6 +59,7 @@ class EnsembleConfig(Settings):
 COMBINES = ("auto", "weights", "stack")
 GRID_MEMBERS = 5  # up to this many members the weights are searched on a grid (1,001 points for 5 at step 0.1)
 SELECTION_ROUNDS = 20  # beyond it, greedy selection with replacement: weights in multiples of 1/20
+BOOTSTRAP_RESAMPLES = 1000  # for the standard error of the stacker's gain over the weights (stack_wins)
 STACKER_CS = (0.01, 0.1, 1.0, 10.0)  # the stacker's inverse regularisation strengths, chosen by cross-validation
 
 
@@ -111,7 +112,37 @@ def compare_combiners(probabilities: list[np.ndarray], references: list[str], cl
     for name, pred in oof.items():
         m = compute_metrics(references=references, predictions=[classes[i] for i in pred], classes=classes)
         scores[name] = {"macro_f1": round(m["macro_f1"], 4), "accuracy": round(m["accuracy"], 4), "folds": folds}
+    gain, error = gain_and_standard_error(y, oof["stack"], oof["weights"], len(classes), seed=seed)
+    scores["stack"].update(gain_over_weights=round(gain, 4), gain_standard_error=round(error, 4))
     return scores
+
+
+def macro_f1_of(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
+    """Macro-F1 over the classes that occur in ``y`` or ``pred`` (as scikit-learn's ``f1_score`` averages)."""
+    cm = np.bincount(y * n_classes + pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    tp = np.diag(cm)
+    denominator = cm.sum(axis=0) + cm.sum(axis=1)  # 2 tp + fp + fn
+    present = denominator > 0
+    return float(np.mean(2 * tp[present] / denominator[present]))
+
+
+def gain_and_standard_error(y: np.ndarray, better: np.ndarray, simpler: np.ndarray, n_classes: int, *,
+                            resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 42) -> tuple[float, float]:
+    """Macro-F1 of ``better`` minus that of ``simpler`` on the same posts, and its standard error by a paired
+    bootstrap over the posts (both predictions resampled together)."""
+    gain = macro_f1_of(y, better, n_classes) - macro_f1_of(y, simpler, n_classes)
+    rng = np.random.default_rng(seed)
+    draws = [macro_f1_of(y[i], better[i], n_classes) - macro_f1_of(y[i], simpler[i], n_classes)
+             for i in (rng.integers(0, len(y), len(y)) for _ in range(resamples))]
+    return gain, float(np.std(draws))
+
+
+def stack_wins(scores: dict) -> bool:
+    """The stacker (hundreds of coefficients fitted on the validation posts) replaces the weighted average (one
+    weight per member) only when its out-of-fold macro-F1 gain exceeds one standard error of that gain: the
+    one-standard-error rule, which keeps the simpler combiner where the two are within noise."""
+    stack = scores.get("stack", {})
+    return bool(stack) and stack["gain_over_weights"] > stack["gain_standard_error"]
 
 
 def weight_grid(n_members: int, step: float | None = None) -> list[tuple[float, ...]]:
@@ -355,9 +386,10 @@ class EnsembleClassifier(Classifier):
             self.combine_search_ = compare_combiners(probs, references, classes, step=self.config.weight_step,
                                                      folds=self.config.folds, seed=self.config.seed)
             s = self.combine_search_
-            combine = "stack" if s and (s["stack"]["macro_f1"], s["stack"]["accuracy"]) > (s["weights"]["macro_f1"], s["weights"]["accuracy"]) else "weights"
+            combine = "stack" if stack_wins(s) else "weights"
             logger.info("ensemble: %s (out-of-fold validation macro-F1: %s)", combine,
-                        ", ".join(f"{k} {v['macro_f1']:.4f}" for k, v in s.items()) or "too few posts per class to compare")
+                        f"weights {s['weights']['macro_f1']:.4f}, stack {s['stack']['macro_f1']:.4f}, gain "
+                        f"{s['stack']['gain_over_weights']:+.4f} ± {s['stack']['gain_standard_error']:.4f}" if s else "too few posts per class to compare")
         if combine == "stack":
             index = {c: i for i, c in enumerate(classes)}
             self.stacker_ = fit_stacker(probs, np.array([index[r] for r in references]), self.config.seed)
