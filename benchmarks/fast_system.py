@@ -54,7 +54,7 @@ def main() -> int:
     for name in args.students:
         pair = scheme_dir / f"fast-{name}+{tfidf.name}"
         cmd, seconds = topicfit("-q", "ensemble", str(scheme_dir / name), str(tfidf), "--output", str(pair), "--overwrite")
-        record(args.scheme, pair, cmd, seconds, info)
+        record(args.scheme, pair, cmd, seconds, info, tag=name.removeprefix("distill-minilm").strip("-") or None)  # [oof] as methods.py tags it
         pairs[name] = (pair, cmd)
     student_name = max(pairs, key=lambda n: validation_f1(pairs[n][0]))  # chosen on validation
     system, system_cmd = pairs[student_name]
