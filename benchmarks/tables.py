@@ -45,6 +45,11 @@ def table() -> str:
     return "\n".join(out)
 
 
+def results(pattern: str) -> list[dict]:
+    """The result files matching ``pattern`` in benchmarks/results, loaded, in name order."""
+    return [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob(pattern))]
+
+
 def made_by(r: dict) -> str:
     """The line that names a result's command, date and machine."""
     return f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}."
@@ -161,12 +166,11 @@ def truncation_table() -> str:
 
 def inference_table() -> str:
     """One table per CPU type seen (benchmarks/results/inference-<cpu>.json)."""
-    files = sorted((ROOT / "results").glob("inference-*.json"))
-    if not files:
+    found = results("inference-*.json")
+    if not found:
         return "(not measured yet: python benchmarks/inference.py RUN)"
     out = []
-    for path in files:
-        r = json.loads(path.read_text())
+    for r in found:
         m = r["machine"]
         out += [f"#### {m['cpu']}, {m['cores']} cores, flags: {', '.join(m['cpu_flags']) or 'none of avx512_vnni/avx512_bf16/amx'}", "",
                 f"`{r['command']}` ({r['method']}, {r['labels']} labels, trained at {r['run_max_length']} tokens; {r['docs']} test posts "
@@ -240,14 +244,13 @@ def retrain_table() -> str:
 
 
 def fast_system_table() -> str:
-    paths = sorted((ROOT / "results").glob("fast-system-*.json"))
-    if not paths:
+    found = results("fast-system-*.json")
+    if not found:
         return "(not measured yet: python benchmarks/fast_system.py)"
     out = []
-    for path in paths:
-        r = json.loads(path.read_text())
+    for r in found:
         out += [f"**{r['scheme']}** ({r['docs']} test posts timed; accuracy on the whole test split): {made_by(r)} "
-                f"The system: `{r['system_command']}` (student chosen on validation macro-F1: "
+                f"The system: `{r['system_command']}` (the pair with the best validation macro-F1; with each student: "
                 + ", ".join(f"{k} {fmt(v)}" for k, v in r["validation_macro_f1"].items()) + f"); `{r['export_command']}` took {r['export_seconds']:.0f} s.", "",
                 "| model | backend | docs/s | latency p50 ms | p99 ms | test accuracy | macro-F1 | weighted-F1 |", "|---|---|---:|---:|---:|---:|---:|---:|"]
         for row in r["rows"]:
