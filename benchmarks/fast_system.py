@@ -29,10 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from accuracy import RUNS, best_tfidf, machine, record, relative_command, topicfit  # noqa: E402
 from inference import accuracy, latency  # noqa: E402
-
-
-def validation_f1(run_dir: Path) -> float:
-    return json.loads((run_dir / "metrics.json").read_text())["validation"]["macro_f1"]
+from methods import validation_f1  # noqa: E402
 
 
 def main() -> int:

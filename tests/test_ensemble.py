@@ -130,7 +130,8 @@ def test_a_stacker_undoes_what_no_weighted_average_can():
 def test_the_stacker_must_beat_the_weights_by_more_than_noise():
     """combine="auto" keeps the weighted average unless the stacker's out-of-fold gain exceeds one standard error
     (paired bootstrap over the posts): a clear gain passes; 20 posts mended and 18 others broken, out of 300, do not."""
-    from topicfit.kinds.ensemble import gain_and_standard_error, macro_f1_of, stack_wins
+    from topicfit.kinds.ensemble import gain_and_standard_error, stack_wins
+    from topicfit.metrics import macro_f1_of
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, size=300)

@@ -27,6 +27,7 @@ import numpy as np
 from .data import DataConfig, load_splits
 from .encoders import text_keys
 from .errors import RunError
+from .metrics import compute_metrics
 from .runs import predictions_path, read_run, saved_probabilities, saved_rows
 
 logger = logging.getLogger(__name__)
@@ -64,24 +65,25 @@ def in_sample(run_dir: str | Path, model, texts, ids) -> np.ndarray:
     return out
 
 
-def out_of_fold(run_dir: str | Path, texts, ids, folds: int, sources: dict[str, str]) -> np.ndarray:
+def out_of_fold(run_dir: str | Path, texts, ids, folds: int, sources: dict[str, str], model=None) -> np.ndarray:
     """Probabilities of ``texts`` (columns: the run's classes) from refits that never saw them.
 
     An ensemble combines its members' out-of-fold probabilities with its own weights or stacker; a kind without
-    a cheap refit (``fold_copy`` is ``None``) answers in sample. ``sources`` collects, per run folder (:func:`run_name`), which it was.
+    a cheap refit (``fold_copy`` is ``None``) answers in sample. ``sources`` collects, per run folder
+    (:func:`run_name`), which it was. ``model``: the run, if the caller has loaded it already.
     """
     from .kinds.ensemble import EnsembleClassifier
     from .registry import load_run
 
-    model = load_run(run_dir)
+    model = model if model is not None else load_run(run_dir)
     if isinstance(model, EnsembleClassifier):
-        members = [out_of_fold(path, texts, ids, folds, sources) if used else np.zeros((len(texts), len(model.classes_)))
-                   for path, used, matrix in zip(model.paths, model.used(), model.class_matrices())]
-        return model.combine([m @ matrix if used and matrix is not None else m
-                              for m, used, matrix in zip(members, model.used(), model.class_matrices())])
-    refit = model.fold_copy()
+        members = []
+        for path, used, matrix in zip(model.paths, model.used(), model.class_matrices()):
+            proba = out_of_fold(path, texts, ids, folds, sources) if used else None
+            members.append(proba @ matrix if proba is not None and matrix is not None else proba)
+        return model.combine(members)
     run, _ = read_run(run_dir)
-    if refit is None:
+    if model.fold_copy() is None:
         sources[run_name(run_dir)] = "in sample"
         logger.info("teacher member %s (%s): refitting costs a training run; its in-sample probabilities are used", run_dir, run["method"])
         return in_sample(run_dir, model, texts, ids)
@@ -133,9 +135,11 @@ def with_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarra
     return z / z.sum(axis=1, keepdims=True)
 
 
-def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    p = np.clip(np.asarray(probabilities, dtype=np.float64)[np.arange(len(labels)), labels], 1e-12, 1.0)
-    return float(-np.mean(np.log(p)))
+def scores(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy and log-loss of probabilities against class indices (:func:`topicfit.metrics.compute_metrics`)."""
+    m = compute_metrics(references=list(labels), predictions=list(probabilities.argmax(axis=1)), classes=range(probabilities.shape[1]),
+                        probabilities=probabilities)
+    return {"accuracy": round(m["accuracy"], 4), "log_loss": round(m["loss"], 4)}
 
 
 def teacher_probabilities(run_dir: str | Path, splits, *, folds: int = 5, calibrate: bool = True) -> tuple[np.ndarray, dict]:
@@ -156,12 +160,13 @@ def teacher_probabilities(run_dir: str | Path, splits, *, folds: int = 5, calibr
     train_y = np.array([index[str(v)] for v in splits.train.labels])
     sources: dict[str, str] = {}
     if folds >= 2:
-        train = out_of_fold(run_dir, splits.train.texts, splits.train.ids, folds, sources)
+        train = out_of_fold(run_dir, splits.train.texts, splits.train.ids, folds, sources, model=model)
     else:
         train = in_sample(run_dir, model, splits.train.texts, splits.train.ids)
         sources[run_name(run_dir)] = "in sample"
-    info = {"folds": folds if folds >= 2 else 0, "sources": sources, "train_accuracy": round(float((train.argmax(1) == train_y).mean()), 4),
-            "train_log_loss": round(log_loss(train, train_y), 4), "temperature": 1.0}
+    before = scores(train, train_y)
+    info = {"folds": folds if folds >= 2 else 0, "sources": sources, "train_accuracy": before["accuracy"], "train_log_loss": before["log_loss"],
+            "temperature": 1.0}
     if calibrate and len(splits.validation):
         try:
             validation = saved_probabilities(run_dir, "validation", splits.validation.ids, classes)
@@ -169,9 +174,9 @@ def teacher_probabilities(run_dir: str | Path, splits, *, folds: int = 5, calibr
             validation = np.asarray(model.predict_proba(splits.validation.texts), dtype=np.float64)
         val_y = np.array([index[str(v)] for v in splits.validation.labels])
         temperature = fit_temperature(validation, val_y)
-        info.update(temperature=round(temperature, 4), validation_log_loss=round(log_loss(validation, val_y), 4),
-                    validation_log_loss_calibrated=round(log_loss(with_temperature(validation, temperature), val_y), 4))
+        info.update(temperature=round(temperature, 4), validation_log_loss=scores(validation, val_y)["log_loss"],
+                    validation_log_loss_calibrated=scores(with_temperature(validation, temperature), val_y)["log_loss"])
         train = with_temperature(train, temperature)
-        info["train_log_loss_calibrated"] = round(log_loss(train, train_y), 4)
+        info["train_log_loss_calibrated"] = scores(train, train_y)["log_loss"]
     logger.info("teacher %s: %s", run_dir, info)
     return train, info

@@ -32,7 +32,7 @@ import numpy as np
 from ..data import DataConfig, Splits, fingerprint, load_splits
 from ..errors import ConfigError, RunError
 from ..settings import Settings
-from ..metrics import compute_metrics
+from ..metrics import compute_metrics, macro_f1_of
 from ..runs import ENSEMBLE_FILE, SPLITS, STACKER_FILE, predictions_path, read_run, saved_probabilities, saved_rows
 from . import Classifier, load_skops, save_skops
 
@@ -115,15 +115,6 @@ def compare_combiners(probabilities: list[np.ndarray], references: list[str], cl
     gain, error = gain_and_standard_error(y, oof["stack"], oof["weights"], len(classes), seed=seed)
     scores["stack"].update(gain_over_weights=round(gain, 4), gain_standard_error=round(error, 4))
     return scores
-
-
-def macro_f1_of(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
-    """Macro-F1 over the classes that occur in ``y`` or ``pred`` (as scikit-learn's ``f1_score`` averages)."""
-    cm = np.bincount(y * n_classes + pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-    tp = np.diag(cm)
-    denominator = cm.sum(axis=0) + cm.sum(axis=1)  # 2 tp + fp + fn
-    present = denominator > 0
-    return float(np.mean(2 * tp[present] / denominator[present]))
 
 
 def gain_and_standard_error(y: np.ndarray, better: np.ndarray, simpler: np.ndarray, n_classes: int, *,
@@ -404,7 +395,8 @@ class EnsembleClassifier(Classifier):
         return self
 
     def combine(self, probabilities: list[np.ndarray]) -> np.ndarray:
-        """The ensemble's probabilities from its members' (in member order, columns in the ensemble's classes)."""
+        """The ensemble's probabilities from its members' (in member order, columns in the ensemble's classes;
+        a member that :meth:`used` says is not read may be ``None``)."""
         if self.stacker_ is not None:
             return stacker_proba(self.stacker_, [np.asarray(p) for p in probabilities], len(self.classes_))
         return sum(w * np.asarray(p) for p, w in zip(probabilities, self.weights_) if w > 0)
@@ -419,9 +411,7 @@ class EnsembleClassifier(Classifier):
 
     def _average(self, members, X) -> np.ndarray:
         X = list(X)
-        if self.stacker_ is None:  # members with weight 0 are not asked
-            return sum(w * np.asarray(m.predict_proba(X)) for m, w in zip(members, self.weights_) if w > 0)
-        return self.combine([np.asarray(m.predict_proba(X)) for m in members])
+        return self.combine([np.asarray(m.predict_proba(X)) if used else None for m, used in zip(members, self.used())])
 
     def predict_proba(self, X) -> np.ndarray:
         return self._average(self.members, X)
