@@ -333,7 +333,12 @@ def process_group() -> tuple[int, int]:
     import torch.distributed as dist
 
     if not dist.is_initialized():
+        import atexit
+
         dist.init_process_group("gloo")
+        # tear the group down before the interpreter exits: a process that leaves with gloo's threads still
+        # running can abort ("terminate called without an active exception"), failing the launcher
+        atexit.register(lambda: dist.is_initialized() and dist.destroy_process_group())
     return dist.get_rank(), dist.get_world_size()
 
 
