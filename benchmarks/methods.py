@@ -5,6 +5,7 @@ ensemble, with the time each took.
     python benchmarks/methods.py --schemes fine coarse                 # embed minilm + mpnet, ensembles, distill
     python benchmarks/methods.py --schemes coarse --skip-distill
     python benchmarks/methods.py --schemes fine --distill-only --tag oof    # a new student beside the earlier one
+    python benchmarks/methods.py --schemes fine --distill-only --prior --tag prior   # a student over a TF-IDF prior
     python benchmarks/methods.py --schemes coarse --all-members-only --with-fine   # + the 20-group runs, summed per category
 
 It expects the TF-IDF baselines of ``python benchmarks/accuracy.py --skip-transformer`` (same validation split)
@@ -60,6 +61,9 @@ def main() -> int:
     parser.add_argument("--with-fine", action="store_true",
                         help="with --all-members-only on coarse: the 20-group runs join too, their probabilities summed per category")
     parser.add_argument("--extra", default="", help="extra flags for `topicfit distill`, e.g. '--max-train-samples 500'")
+    parser.add_argument("--prior", action="store_true",
+                        help="the student learns over a bag-of-words prior: the TF-IDF baseline with the best validation macro-F1 "
+                             "(topicfit distill --prior; one model)")
     parser.add_argument("--tag", help="the student's run is distill-minilm-TAG and its results are tagged (keeps an earlier student)")
     parser.add_argument("--validation-split", choices=["random", "date"], help="for the embed runs (default: topicfit's)")
     args = parser.parse_args()
@@ -85,7 +89,8 @@ def main() -> int:
         student = scheme_dir / ("distill-minilm" + (f"-{args.tag}" if args.tag else ""))
         if not args.skip_distill and not args.final_ensemble_only and not args.all_members_only:
             teacher = max(cheap_ensembles(scheme_dir), key=validation_f1)  # chosen on validation
-            cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *shlex.split(args.extra),
+            prior = ["--prior", str(best_tfidf(scheme_dir / "baselines"))] if args.prior else []
+            cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *prior, *shlex.split(args.extra),
                                     "--output", str(student), "--overwrite")
             record(scheme, student, cmd, seconds, info, tag=args.tag)
         if (student / "run.json").exists() and not args.skip_distill and not args.all_members_only:

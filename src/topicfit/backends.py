@@ -38,6 +38,7 @@ import numpy as np
 from .encoders import encode_documents, padded_batches, pooled_softmax
 from .errors import ConfigError, ModelError
 from .kinds import Classifier
+from .prior import Prior
 from .runs import (BACKEND_CHECK_FILE, BACKEND_CHOICE_FILE, INT8_FILE, ONNX_FILE, STATIC_INT8_FILE, TOPICFIT_MODEL_FILE, cpu_flags,
                    cpu_name, read_json, write_json)
 
@@ -117,6 +118,7 @@ class RuntimeClassifier(Classifier):
         self.tokenizer_ = AutoTokenizer.from_pretrained(model_dir)
         self.batch_size = batch_size or spec.batch_size
         self.timings_ = {}
+        self.prior_ = Prior.load(model_dir)  # a bag-of-words prior added to the logits, as in PyTorch
         self.open(model_dir / spec.file)
 
     def open(self, path: Path) -> None:
@@ -132,7 +134,7 @@ class RuntimeClassifier(Classifier):
         logits = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
         for batch, input_ids, mask in padded_batches(ids, self.batch_size, self.tokenizer_.pad_token_id or 0):
             logits[batch] = self.logits(input_ids, mask)
-        return pooled_softmax(logits, owner, len(X))
+        return pooled_softmax(logits, owner, len(X), offset=None if self.prior_ is None else self.prior_.logits(X, self.classes_))
 
 
 class OnnxClassifier(RuntimeClassifier):

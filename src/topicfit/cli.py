@@ -102,6 +102,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--train-eval-samples", type=int, default=TRAIN_EVAL_SAMPLES,
                    help=f"score a stratified sample of this many training posts (default {TRAIN_EVAL_SAMPLES}; 0: all)")
     g.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="inference on long posts: cut (default) or windows (pool overlapping windows)")
+    g.add_argument("--prior", help="a finished TF-IDF baseline run (e.g. tfidf-nb) whose calibrated log-probabilities are added to the "
+                                   "transformer's logits: one model that learns what the bag of words misses (topicfit.prior)")
+    g.add_argument("--prior-folds", type=int, help="the prior's logits on the training posts come from refits that left them out, in this "
+                                                   "many folds (default 5; 0: in sample)")
 
 
 def _add_embed_args(p: argparse.ArgumentParser) -> None:

@@ -203,9 +203,12 @@ def encode_documents(tokenizer, texts, *, max_length: int, truncation: str = "he
     return encode(tokenizer, texts, max_length=max_length, truncation=truncation), list(range(len(texts)))
 
 
-def pooled_softmax(logits: np.ndarray, owner: list[int], n: int) -> np.ndarray:
-    """Class probabilities per text: the mean of its rows' logits (windows), then softmax. Shape (n, n_classes)."""
+def pooled_softmax(logits: np.ndarray, owner: list[int], n: int, offset: np.ndarray | None = None) -> np.ndarray:
+    """Class probabilities per text: the mean of its rows' logits (windows), plus ``offset`` (a per-text prior's
+    logits, shape (n, n_classes), see :mod:`topicfit.prior`) if given, then softmax. Shape (n, n_classes)."""
     mean = pool_rows(np.asarray(logits, dtype=np.float64), owner, n).astype(np.float64)
+    if offset is not None:
+        mean += offset
     mean -= mean.max(axis=1, keepdims=True)
     e = np.exp(mean)
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -56,6 +56,8 @@ INT8_FILE = "model.int8.onnx"  # onnxruntime: fused attention, dynamic int8
 STATIC_INT8_FILE = "model.int8-static.onnx"  # OpenVINO: static int8 (QDQ), calibrated on training posts
 BACKEND_CHECK_FILE = "backends.json"  # export's validation scores of every backend against PyTorch fp32
 BACKEND_CHOICE_FILE = "backend-choice.json"  # what `--backend auto` chose, per machine
+PRIOR_DIR = "prior"  # a transformer's bag-of-words prior (topicfit.prior): the baseline's pipeline.skops and prior.json
+PRIOR_FILE = "prior.json"  # the prior's method, temperature and baseline settings
 # a topics run (topicfit topics)
 ASSIGNMENTS_FILE = "assignments.jsonl"  # one line per document, input order: id, topic, probability, outlier
 TOPICS_FILE = "topics.json"  # one entry per topic: id, size, words, label, representative_ids

@@ -25,6 +25,7 @@ from ..encoders import (LONG_DOCUMENTS, PRECISIONS, TRUNCATIONS, Encoded, autoca
 from ..errors import ConfigError
 from ..settings import Settings
 from ..metrics import compute_metrics
+from ..prior import Prior
 from ..runs import CHECKPOINTS_DIR, TOPICFIT_MODEL_FILE
 from . import Classifier
 
@@ -55,6 +56,8 @@ class TrainConfig(Settings):
     distill_alpha: float = 0.7  # distillation: target = alpha * teacher probabilities + (1 - alpha) * the true label
     teacher_folds: int = 5  # distillation: the teacher's training-post probabilities out of fold (0: in sample; topicfit.teacher)
     teacher_calibration: bool = True  # distillation: rescale the teacher's probabilities by a temperature fitted on validation
+    prior: str | None = None  # a TF-IDF baseline run whose calibrated log-probabilities are added to the logits (topicfit.prior)
+    prior_folds: int = 5  # the prior's logits on the training posts come from refits that left them out (0: in sample)
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -81,18 +84,28 @@ def balanced_class_weights(label_ids: list[int], n_classes: int) -> np.ndarray:
     return len(label_ids) / (n_classes * np.maximum(counts, 1))
 
 
-def weighted_loss(weights=None):
+def weighted_loss(weights=None, prior: bool = False):
     """A Trainer ``compute_loss_func``: cross-entropy with per-class ``weights`` (a float tensor, or ``None``).
 
     Labels are class indices, or rows of target probabilities (distillation): then the loss is the
-    cross-entropy with those soft targets, ``-sum(target * log_softmax(logits))``, averaged over the batch.
+    cross-entropy with those soft targets, ``-sum(target * log_softmax(logits))``, each row weighted by its
+    target's class weight (for one-hot rows, exactly the weighted cross-entropy of the indices). With ``prior``
+    each label row is the target followed by the prior's logits (:mod:`topicfit.prior`), added to the model's.
     """
     import torch
 
     def loss_fn(outputs, labels, num_items_in_batch=None):
         logits = (outputs["logits"] if isinstance(outputs, dict) else outputs[0]).float()
+        if prior:
+            labels, offsets = labels.float().chunk(2, dim=-1)
+            logits = logits + offsets
         if labels.dim() == 2:
-            return -(labels.float() * torch.nn.functional.log_softmax(logits, dim=-1)).sum(-1).mean()
+            targets = labels.float()
+            per_row = -(targets * torch.nn.functional.log_softmax(logits, dim=-1)).sum(-1)
+            if weights is None:
+                return per_row.mean()
+            row_weights = (targets * weights.to(logits.device)).sum(-1)
+            return (row_weights * per_row).sum() / row_weights.sum()
         return torch.nn.functional.cross_entropy(logits, labels, weight=None if weights is None else weights.to(logits.device))
 
     return loss_fn
@@ -111,7 +124,11 @@ class TransformerClassifier(Classifier):
 
     @property
     def method(self) -> str:
-        return f"{'distill' if self.config.teacher else 'finetune'}-{Path(self.config.model).name}"
+        method = f"{'distill' if self.config.teacher else 'finetune'}-{Path(self.config.model).name}"
+        if not self.config.prior:
+            return method
+        prior = getattr(self, "prior_", None)
+        return f"{method}+prior-{prior.method if prior is not None else Path(self.config.prior).name}"
 
     @property
     def base_model(self) -> str | None:
@@ -152,9 +169,20 @@ class TransformerClassifier(Classifier):
                 raise ConfigError(f"soft targets have shape {soft.shape}; expected {(len(train_labels), len(self.classes_))}")
             targets = cfg.distill_alpha * soft / soft.sum(axis=1, keepdims=True) + (1 - cfg.distill_alpha) * np.eye(len(self.classes_))[train_labels]
             train_labels = targets.astype(np.float32).tolist()
-        train_ds = Encoded(encode(tokenizer, X, max_length=cfg.max_length, truncation=cfg.truncation), train_labels)
         has_val = X_val is not None and len(X_val) > 0
-        val_ds = Encoded(encode(tokenizer, X_val, max_length=cfg.max_length, truncation=cfg.truncation), [index[str(v)] for v in y_val]) if has_val else None
+        val_labels = [index[str(v)] for v in y_val] if has_val else None
+        self.prior_ = None
+        if cfg.prior:  # labels carry the prior's logits after the target: weighted_loss(prior=True) adds them
+            from ..prior import fit_prior
+
+            self.prior_, prior_train, _ = fit_prior(cfg.prior, X, y, X_val if has_val else None, y_val if has_val else None,
+                                                    self.classes_, folds=cfg.prior_folds)
+            hot = np.eye(len(self.classes_), dtype=np.float32)
+            train_labels = np.hstack([np.asarray(train_labels, np.float32) if soft_targets is not None else hot[train_labels], prior_train]).tolist()
+            if has_val:
+                val_labels = np.hstack([hot[val_labels], self.prior_.logits(X_val, self.classes_)]).tolist()
+        train_ds = Encoded(encode(tokenizer, X, max_length=cfg.max_length, truncation=cfg.truncation), train_labels)
+        val_ds = Encoded(encode(tokenizer, X_val, max_length=cfg.max_length, truncation=cfg.truncation), val_labels) if has_val else None
         lengths = [len(s) for s in train_ds.input_ids]
         logger.info("tokenised %d training texts in %.1fs (mean %.0f tokens, %.0f%% truncated at %d)", len(X), time.perf_counter() - start,
                     np.mean(lengths), 100 * np.mean([n >= cfg.max_length for n in lengths]), cfg.max_length)
@@ -164,20 +192,21 @@ class TransformerClassifier(Classifier):
         args = self._training_arguments(out_dir / CHECKPOINTS_DIR, n_train=len(train_ds), has_val=has_val, use_cpu=not torch.cuda.is_available())
 
         def metrics_fn(pred):
-            logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
-            m = compute_metrics(references=self.classes_[pred.label_ids], predictions=self.classes_[np.asarray(logits).argmax(-1)],
-                                classes=self.classes_)
+            logits = np.asarray(pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions)
+            references = pred.label_ids
+            if self.prior_ is not None:
+                targets, offsets = np.split(np.asarray(references), 2, axis=-1)
+                logits, references = logits + offsets, targets.argmax(-1)
+            m = compute_metrics(references=self.classes_[references], predictions=self.classes_[logits.argmax(-1)], classes=self.classes_)
             return {k: m[k] for k in ("accuracy", "macro_f1", "weighted_f1")}
 
         loss_fn = None
         if cfg.class_weight == "balanced":
             weights = balanced_class_weights([index[str(v)] for v in y], len(self.classes_))
             logger.info("class weights: %s", {str(c): round(float(w), 3) for c, w in zip(self.classes_, weights)})
-            if soft_targets is not None:
-                logger.warning("class weights apply to the validation loss only; the soft targets carry the teacher's balance")
-            loss_fn = weighted_loss(torch.tensor(weights, dtype=torch.float32))
-        elif soft_targets is not None:
-            loss_fn = weighted_loss(None)  # the models' own loss would take float targets for multi-label ones
+            loss_fn = weighted_loss(torch.tensor(weights, dtype=torch.float32), prior=self.prior_ is not None)
+        elif soft_targets is not None or self.prior_ is not None:
+            loss_fn = weighted_loss(None, prior=self.prior_ is not None)  # the models' own loss would take float targets for multi-label ones
         callbacks = list(callbacks or []) + ([EarlyStoppingCallback(cfg.early_stopping_patience)] if (cfg.early_stopping_patience and has_val) else [])
         trainer = Trainer(
             model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
@@ -239,6 +268,8 @@ class TransformerClassifier(Classifier):
 
     def run_info(self) -> dict:
         info = {"history": self.history_, "best_epoch": self.best_epoch_} if hasattr(self, "history_") else {}
+        if getattr(self, "prior_", None) is not None:
+            info["prior"] = {**self.prior_.info, "temperature": round(self.prior_.temperature, 4)}
         return {**info, "teacher": self.teacher_info_} if getattr(self, "teacher_info_", None) else info
 
     # -- prediction --
@@ -257,7 +288,8 @@ class TransformerClassifier(Classifier):
             for batch, input_ids, mask in padded_batches(ids, cfg.eval_batch_size, tokenizer.pad_token_id or 0):
                 out = model(input_ids=torch.from_numpy(input_ids).to(device), attention_mask=torch.from_numpy(mask).to(device)).logits
                 logits[batch] = out.float().cpu().numpy()
-        return pooled_softmax(logits, owner, len(X))
+        prior = getattr(self, "prior_", None)
+        return pooled_softmax(logits, owner, len(X), offset=None if prior is None else prior.logits(X, self.classes_))
 
     # -- persistence --
     def save(self, folder: str | os.PathLike) -> None:
@@ -267,6 +299,8 @@ class TransformerClassifier(Classifier):
         self.model_.save_pretrained(folder, safe_serialization=True)
         self.tokenizer_.save_pretrained(folder)
         (folder / TOPICFIT_MODEL_FILE).write_text(json.dumps({"config": self.config.to_dict(), "classes": self.classes_.tolist()}, indent=2))
+        if getattr(self, "prior_", None) is not None:
+            self.prior_.save(folder)
 
     @classmethod
     def load(cls, folder: str | os.PathLike, *, run: dict | None = None, backend: str = "torch", batch_size: int | None = None,
@@ -303,6 +337,7 @@ class TransformerClassifier(Classifier):
             clf.model_ = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True)
         clf.classes_ = np.array(meta["classes"])
         clf.precision_ = choose_precision(clf.config.precision)
+        clf.prior_ = Prior.load(folder)
         return clf
 
     @staticmethod
