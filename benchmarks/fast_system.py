@@ -22,13 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from accuracy import RUNS, best_tfidf, machine, record, relative_command, topicfit  # noqa: E402
-from inference import accuracy, latency  # noqa: E402
+from inference import accuracy, docs_per_second, latency, test_sample  # noqa: E402
 from methods import validation_f1  # noqa: E402
 
 
@@ -62,21 +60,14 @@ def main() -> int:
     (student / MODEL_DIR / BACKEND_CHOICE_FILE).unlink(missing_ok=True)  # auto chooses afresh, on this machine
     run, _ = read_run(student)
     test = load_splits(DataConfig.from_dict(run["data_config"])).test
-    rng = np.random.default_rng(0)
-    sample = [test.texts[i] for i in rng.choice(len(test), size=min(args.docs, len(test)), replace=False)]
-
-    def throughput(clf) -> float:
-        clf.predict_proba(sample[:32])  # warm-up (auto times the backends here, once)
-        t = time.perf_counter()
-        clf.predict_proba(sample)
-        return round(len(sample) / (time.perf_counter() - t), 1)
+    sample = test_sample(test, args.docs)
 
     rows = []
     for label, run_dir in (("student", student), ("student + " + tfidf.name, system)):
         for backend in ("torch", "auto"):
             clf = TopicClassifier.load(run_dir, backend=backend)
             row = {"model": label, "run": str(run_dir.relative_to(ROOT.parent)), "method": read_run(run_dir)[0]["method"], "backend": backend,
-                   "docs_per_second": throughput(clf), **latency(clf, sample[:50]), **accuracy(clf, test, compute_metrics)}
+                   "docs_per_second": docs_per_second(clf, sample), **latency(clf, sample[:50]), **accuracy(clf, test, compute_metrics)}
             rows.append(row)
             print(row, flush=True)
     env = {k: info[k] for k in ("cpu", "cores")}

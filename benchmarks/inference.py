@@ -62,16 +62,12 @@ def main() -> int:
     export_seconds = round(time.perf_counter() - start, 1)
     (run_dir / MODEL_DIR / BACKEND_CHOICE_FILE).unlink(missing_ok=True)  # auto chooses afresh, on this machine
     test = load_splits(DataConfig.from_dict(run["data_config"])).test
-    rng = np.random.default_rng(0)
-    sample = [test.texts[i] for i in rng.choice(len(test), size=min(args.docs, len(test)), replace=False)]
+    sample = test_sample(test, args.docs)
     own = run["model_config"]["max_length"]
     machine = {"cpu": env["machine"]["cpu"], "cpu_flags": env["machine"]["cpu_flags"], "cores": env["machine"]["cores"]}
 
     def throughput(clf) -> float:
-        clf.predict_proba(sample[:32])  # warm-up
-        t = time.perf_counter()
-        clf.predict_proba(sample)
-        return round(len(sample) / (time.perf_counter() - t), 1)
+        return docs_per_second(clf, sample)
 
     def load(backend, precision, **options):
         clf = TopicClassifier.load(run_dir, backend=backend, **options)
@@ -119,6 +115,20 @@ def main() -> int:
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
+
+
+def test_sample(test, docs: int) -> list[str]:
+    """``docs`` test posts, a seeded sample: the same posts for every model timed."""
+    rng = np.random.default_rng(0)
+    return [test.texts[i] for i in rng.choice(len(test), size=min(docs, len(test)), replace=False)]
+
+
+def docs_per_second(clf, texts) -> float:
+    """One timed pass over ``texts`` after a warm-up batch (where ``--backend auto`` times the backends, once)."""
+    clf.predict_proba(texts[:32])
+    t = time.perf_counter()
+    clf.predict_proba(texts)
+    return round(len(texts) / (time.perf_counter() - t), 1)
 
 
 def latency(clf, texts) -> dict:

@@ -260,7 +260,26 @@ def fast_system_table() -> str:
     return "\n".join(out).rstrip()
 
 
-SECTIONS = {"fast-system-table": fast_system_table, "schemes-table": schemes_table, "topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+def single_model_table() -> str:
+    found = results("single-model-*.json")
+    if not found:
+        return "(not measured yet: python benchmarks/single_model.py)"
+    out = []
+    for r in found:
+        bar = r["best_tfidf"]
+        out += [f"**{r['scheme']}** ({r['docs']} test posts timed; accuracy on the whole test split, by the backend named): {made_by(r)} "
+                f"The best TF-IDF baseline on test: {bar['method']}, accuracy {fmt(bar['test_accuracy'])}, macro-F1 {fmt(bar['test_macro_f1'])}.", "",
+                "| run | method | backend (runs on) | docs/s | latency p50 ms | p99 ms | test accuracy | macro-F1 | weighted-F1 | validation macro-F1 |",
+                "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for row in r["rows"]:
+            out.append(f"| {row['run']} | {row['method']} | {row['backend']} ({row['runs_on']}) | {fmt(row['docs_per_second'], 1)} | "
+                       f"{fmt(row['latency_ms_p50'], 1)} | {fmt(row['latency_ms_p99'], 1)} | {fmt(row['test_accuracy'])} | "
+                       f"{fmt(row['test_macro_f1'])} | {fmt(row['test_weighted_f1'])} | {fmt(row['validation_macro_f1'])} |")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+SECTIONS = {"single-model-table": single_model_table, "fast-system-table": fast_system_table, "schemes-table": schemes_table, "topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:

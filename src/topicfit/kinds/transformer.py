@@ -25,7 +25,7 @@ from ..encoders import (LONG_DOCUMENTS, PRECISIONS, TRUNCATIONS, Encoded, autoca
 from ..errors import ConfigError
 from ..settings import Settings
 from ..metrics import compute_metrics
-from ..prior import Prior
+from ..prior import Prior, fit_prior
 from ..runs import CHECKPOINTS_DIR, TOPICFIT_MODEL_FILE
 from . import Classifier
 
@@ -173,8 +173,6 @@ class TransformerClassifier(Classifier):
         val_labels = [index[str(v)] for v in y_val] if has_val else None
         self.prior_ = None
         if cfg.prior:  # labels carry the prior's logits after the target: weighted_loss(prior=True) adds them
-            from ..prior import fit_prior
-
             self.prior_, prior_train, _ = fit_prior(cfg.prior, X, y, X_val if has_val else None, y_val if has_val else None,
                                                     self.classes_, folds=cfg.prior_folds)
             hot = np.eye(len(self.classes_), dtype=np.float32)
