@@ -32,14 +32,23 @@ def test_weighted_loss_adds_the_prior_by_hand():
     assert loss.item() == pytest.approx((math.log(1 + math.exp(-2)) + math.log(2)) / 2, rel=1e-5)
     weighted = transformer.weighted_loss(torch.tensor([1.0, 3.0]), prior=True)({"logits": logits}, torch.cat([targets, offsets], dim=-1))
     assert weighted.item() == pytest.approx((math.log(1 + math.exp(-2)) + 3 * math.log(2)) / 4, rel=1e-5)
+    # prior dropout: while training, a row's prior is left out with that probability; never at evaluation
+    training = [True]
+    dropped = transformer.weighted_loss(None, prior=True, prior_dropout=0.5, training=lambda: training[0])
+    many_targets, many_offsets = targets[:1].repeat(4000, 1), offsets[:1].repeat(4000, 1)  # -log p: log(1 + e^-2) with the prior, log 2 without
+    expected = 0.5 * math.log(1 + math.exp(-2)) + 0.5 * math.log(2)
+    assert dropped({"logits": torch.zeros(4000, 2)}, torch.cat([many_targets, many_offsets], dim=-1)).item() == pytest.approx(expected, abs=0.01)
+    training[0] = False
+    assert dropped({"logits": torch.zeros(4000, 2)}, torch.cat([many_targets, many_offsets], dim=-1)).item() == pytest.approx(
+        math.log(1 + math.exp(-2)), rel=1e-5)
 
 
 def test_a_prior_trains_out_of_fold_and_is_added_at_inference(nb_run, tiny_archive, tiny_bert, tmp_path, monkeypatch):
     seen = []
     original = transformer.weighted_loss
 
-    def spy(weights=None, prior=False):
-        loss = original(weights, prior)
+    def spy(weights=None, **options):
+        loss = original(weights, **options)
 
         def recording(outputs, labels, num_items_in_batch=None):
             seen.append(labels.detach().clone())
@@ -73,6 +82,7 @@ def test_a_prior_trains_out_of_fold_and_is_added_at_inference(nb_run, tiny_archi
     record = json.loads((run / "run.json").read_text())
     assert record["method"] == "finetune-tiny-bert0+prior-tfidf-nb"
     assert record["prior"]["folds"] == 5 and record["prior"]["method"] == "tfidf-nb" and 0 < record["prior"]["temperature"] < 50
+    assert record["model_config"]["prior_dropout"] == 0.5
     # at inference the saved prior is added to the transformer's logits: p = softmax(log p_alone + prior logits)
     clf = TopicClassifier.load(run, backend="torch")
     texts = splits.test.texts[:6] + ["orbit launch nasa moon", ""]

@@ -68,9 +68,9 @@ def test_class_weights_reach_the_loss(tiny_bert, tiny_corpus, tmp_path, monkeypa
     seen, calls = [], []
     original = transformer.weighted_loss
 
-    def spy(weights, prior=False):
+    def spy(weights, **options):
         seen.append(weights.tolist())
-        loss = original(weights, prior)
+        loss = original(weights, **options)
 
         def counted(*args, **kwargs):
             calls.append(1)
@@ -179,8 +179,8 @@ def test_distill_trains_on_the_teachers_probabilities(tiny_env, tiny_bert, tmp_p
     seen = []
     original = transformer.weighted_loss
 
-    def spy(weights=None, prior=False):
-        loss = original(weights, prior)
+    def spy(weights=None, **options):
+        loss = original(weights, **options)
 
         def recording(outputs, labels, num_items_in_batch=None):
             seen.append(labels.detach().clone())

@@ -106,6 +106,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                                    "transformer's logits: one model that learns what the bag of words misses (topicfit.prior)")
     g.add_argument("--prior-folds", type=int, help="the prior's logits on the training posts come from refits that left them out, in this "
                                                    "many folds (default 5; 0: in sample)")
+    g.add_argument("--prior-dropout", type=float, help="training: the share of posts whose prior is left out, so the transformer also "
+                                                       "learns to classify alone (default 0.5)")
 
 
 def _add_embed_args(p: argparse.ArgumentParser) -> None:

@@ -58,9 +58,12 @@ class TrainConfig(Settings):
     teacher_calibration: bool = True  # distillation: rescale the teacher's probabilities by a temperature fitted on validation
     prior: str | None = None  # a TF-IDF baseline run whose calibrated log-probabilities are added to the logits (topicfit.prior)
     prior_folds: int = 5  # the prior's logits on the training posts come from refits that left them out (0: in sample)
+    prior_dropout: float = 0.5  # training: the share of posts whose prior is left out, so the transformer also learns to classify alone
     seed: int = 42
 
     def __post_init__(self) -> None:
+        if not 0 <= self.prior_dropout < 1:
+            raise ConfigError(f"prior_dropout must be in [0, 1), got {self.prior_dropout}")
         if not 0 <= self.distill_alpha <= 1:
             raise ConfigError(f"distill_alpha must be in [0, 1], got {self.distill_alpha}")
         if self.truncation not in TRUNCATIONS:
@@ -84,13 +87,15 @@ def balanced_class_weights(label_ids: list[int], n_classes: int) -> np.ndarray:
     return len(label_ids) / (n_classes * np.maximum(counts, 1))
 
 
-def weighted_loss(weights=None, prior: bool = False):
+def weighted_loss(weights=None, prior: bool = False, prior_dropout: float = 0.0, training=None):
     """A Trainer ``compute_loss_func``: cross-entropy with per-class ``weights`` (a float tensor, or ``None``).
 
     Labels are class indices, or rows of target probabilities (distillation): then the loss is the
     cross-entropy with those soft targets, ``-sum(target * log_softmax(logits))``, each row weighted by its
     target's class weight (for one-hot rows, exactly the weighted cross-entropy of the indices). With ``prior``
-    each label row is the target followed by the prior's logits (:mod:`topicfit.prior`), added to the model's.
+    each label row is the target followed by the prior's logits (:mod:`topicfit.prior`), added to the model's;
+    while ``training()`` is true, each row's prior is left out with probability ``prior_dropout`` (as modality
+    dropout does), so the transformer cannot lean on the prior alone.
     """
     import torch
 
@@ -98,6 +103,8 @@ def weighted_loss(weights=None, prior: bool = False):
         logits = (outputs["logits"] if isinstance(outputs, dict) else outputs[0]).float()
         if prior:
             labels, offsets = labels.float().chunk(2, dim=-1)
+            if prior_dropout and training is not None and training():
+                offsets = offsets * (torch.rand(len(offsets), 1, device=offsets.device) >= prior_dropout).float()
             logits = logits + offsets
         if labels.dim() == 2:
             targets = labels.float()
@@ -199,12 +206,13 @@ class TransformerClassifier(Classifier):
             return {k: m[k] for k in ("accuracy", "macro_f1", "weighted_f1")}
 
         loss_fn = None
+        prior = {"prior": True, "prior_dropout": cfg.prior_dropout, "training": lambda: model.training} if self.prior_ is not None else {}
         if cfg.class_weight == "balanced":
             weights = balanced_class_weights([index[str(v)] for v in y], len(self.classes_))
             logger.info("class weights: %s", {str(c): round(float(w), 3) for c, w in zip(self.classes_, weights)})
-            loss_fn = weighted_loss(torch.tensor(weights, dtype=torch.float32), prior=self.prior_ is not None)
-        elif soft_targets is not None or self.prior_ is not None:
-            loss_fn = weighted_loss(None, prior=self.prior_ is not None)  # the models' own loss would take float targets for multi-label ones
+            loss_fn = weighted_loss(torch.tensor(weights, dtype=torch.float32), **prior)
+        elif soft_targets is not None or prior:
+            loss_fn = weighted_loss(None, **prior)  # the models' own loss would take float targets for multi-label ones
         callbacks = list(callbacks or []) + ([EarlyStoppingCallback(cfg.early_stopping_patience)] if (cfg.early_stopping_patience and has_val) else [])
         trainer = Trainer(
             model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
