@@ -66,6 +66,16 @@ def topicfit(*args: str) -> tuple[list[str], float]:
     return cmd, time.perf_counter() - start
 
 
+def write_result(name: str, result: dict, command: str, info: dict) -> Path:
+    """``benchmarks/results/NAME.json``: ``result`` with the command that made it, the machine (from :func:`machine`),
+    the library versions, the commit and the date."""
+    out = ROOT / "results" / f"{name}.json"
+    out.write_text(json.dumps({**result, "command": command, "machine": {k: info[k] for k in ("cpu", "cores")}, "versions": info["versions"],
+                               "git_commit": info["git_commit"], "date": dt.date.today().isoformat()}, indent=2) + "\n")
+    print(f"wrote {out}")
+    return out
+
+
 def relative_command(cmd: list[str]) -> str:
     """The topicfit command as a user types it from the repository root: no interpreter, no machine paths."""
     def rel(arg: str) -> str:

@@ -16,8 +16,6 @@ Writes ``benchmarks/results/fast-system-<scheme>.json``; the pairs also go to th
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from accuracy import RUNS, best_tfidf, machine, record, relative_command, topicfit  # noqa: E402
+from accuracy import RUNS, best_tfidf, machine, record, relative_command, topicfit, write_result  # noqa: E402
 from inference import accuracy, docs_per_second, latency, test_sample  # noqa: E402
 from methods import validation_f1  # noqa: E402
 
@@ -70,16 +68,12 @@ def main() -> int:
                    "docs_per_second": docs_per_second(clf, sample), **latency(clf, sample[:50]), **accuracy(clf, test, compute_metrics)}
             rows.append(row)
             print(row, flush=True)
-    env = {k: info[k] for k in ("cpu", "cores")}
-    result = {"scheme": args.scheme, "system": str(system.relative_to(ROOT.parent)), "student": student_name, "tfidf": tfidf.name,
-              "validation_macro_f1": {n: round(validation_f1(p), 4) for n, (p, _) in pairs.items()},
-              "system_command": relative_command(system_cmd), "export_command": relative_command(export_cmd), "export_seconds": export_seconds,
-              "docs": len(sample), "rows": rows,
-              "command": f"python benchmarks/fast_system.py --scheme {args.scheme} --students {' '.join(args.students)} --docs {args.docs}",
-              "machine": env, "versions": info["versions"], "git_commit": info["git_commit"], "date": dt.date.today().isoformat()}
-    out = ROOT / "results" / f"fast-system-{args.scheme}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_result(f"fast-system-{args.scheme}", {
+        "scheme": args.scheme, "system": str(system.relative_to(ROOT.parent)), "student": student_name, "tfidf": tfidf.name,
+        "validation_macro_f1": {n: round(validation_f1(p), 4) for n, (p, _) in pairs.items()},
+        "system_command": relative_command(system_cmd), "export_command": relative_command(export_cmd), "export_seconds": export_seconds,
+        "docs": len(sample), "rows": rows,
+    }, f"python benchmarks/fast_system.py --scheme {args.scheme} --students {' '.join(args.students)} --docs {args.docs}", info)
     return 0
 
 

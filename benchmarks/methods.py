@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--embed", nargs="*", default=["minilm", "mpnet"])
     parser.add_argument("--skip-distill", action="store_true")
     parser.add_argument("--distill-only", action="store_true", help="distill from the best ensemble already built")
+    parser.add_argument("--student-only", action="store_true", help="with --distill-only: the student, not its ensemble with its teacher's members")
     parser.add_argument("--final-ensemble-only", action="store_true", help="only the ensemble of the student and its teacher's members")
     parser.add_argument("--all-members-only", action="store_true",
                         help="only the ensemble of every finished run on the student's data (student, embed runs, fine-tuned runs, best TF-IDF)")
@@ -93,7 +94,7 @@ def main() -> int:
             cmd, seconds = topicfit("distill", str(teacher), "--student", "minilm", *DISTILL_FLAGS, *prior, *shlex.split(args.extra),
                                     "--output", str(student), "--overwrite")
             record(scheme, student, cmd, seconds, info, tag=args.tag)
-        if (student / "run.json").exists() and not args.skip_distill and not args.all_members_only:
+        if (student / "run.json").exists() and not args.skip_distill and not args.all_members_only and not args.student_only:
             # the best system: the student joins its teacher's members, weights again chosen on validation
             teacher = ROOT.parent / json.loads((student / "run.json").read_text())["model_config"]["teacher"]  # relative to the repo root
             members = [(teacher / m["path"]).resolve() for m in json.loads((teacher / "run.json").read_text())["members"]]

@@ -13,7 +13,6 @@ were chosen on validation by the scripts that made them. Writes ``benchmarks/res
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from accuracy import RUNS, machine, relative_command, topicfit  # noqa: E402
+from accuracy import RUNS, machine, relative_command, topicfit, write_result  # noqa: E402
 from inference import accuracy, docs_per_second, latency, test_sample  # noqa: E402
 
 
@@ -71,14 +70,9 @@ def main() -> int:
                    "validation_macro_f1": round(json.loads((run_dir / "metrics.json").read_text())["validation"]["macro_f1"], 4)}
             rows.append(row)
             print(row, flush=True)
-    result = {"scheme": args.scheme, "docs": len(sample), "rows": rows, "exports": exports,
-              "best_tfidf": best_tfidf_on_test(RUNS / args.scheme / "baselines"),
-              "command": f"python benchmarks/single_model.py --scheme {args.scheme} --runs {' '.join(args.runs)} --docs {args.docs}",
-              "machine": {k: info[k] for k in ("cpu", "cores")}, "versions": info["versions"], "git_commit": info["git_commit"],
-              "date": dt.date.today().isoformat()}
-    out = ROOT / "results" / f"single-model-{args.scheme}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_result(f"single-model-{args.scheme}", {"scheme": args.scheme, "docs": len(sample), "rows": rows, "exports": exports,
+                                                 "best_tfidf": best_tfidf_on_test(RUNS / args.scheme / "baselines")},
+                 f"python benchmarks/single_model.py --scheme {args.scheme} --runs {' '.join(args.runs)} --docs {args.docs}", info)
     return 0
 
 

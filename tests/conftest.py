@@ -105,6 +105,27 @@ def tiny_distilbert(tmp_path_factory) -> Path:
 
 
 @pytest.fixture()
+def loss_labels(monkeypatch) -> list:
+    """Every label tensor a fine-tuned transformer's loss is given (training and evaluation batches), in order."""
+    from topicfit.kinds import transformer
+
+    seen = []
+    original = transformer.weighted_loss
+
+    def spy(weights=None, **options):
+        loss = original(weights, **options)
+
+        def recording(outputs, labels, num_items_in_batch=None):
+            seen.append(labels.detach().clone())
+            return loss(outputs, labels, num_items_in_batch)
+
+        return recording
+
+    monkeypatch.setattr(transformer, "weighted_loss", spy)
+    return seen
+
+
+@pytest.fixture()
 def tiny_env(tiny_archive, monkeypatch):
     """Point $TOPICFIT_DATA at the tiny archive for CLI tests."""
     monkeypatch.setenv(DATA_ENV, str(tiny_archive))

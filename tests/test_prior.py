@@ -43,20 +43,8 @@ def test_weighted_loss_adds_the_prior_by_hand():
         math.log(1 + math.exp(-2)), rel=1e-5)
 
 
-def test_a_prior_trains_out_of_fold_and_is_added_at_inference(nb_run, tiny_archive, tiny_bert, tmp_path, monkeypatch):
-    seen = []
-    original = transformer.weighted_loss
-
-    def spy(weights=None, **options):
-        loss = original(weights, **options)
-
-        def recording(outputs, labels, num_items_in_batch=None):
-            seen.append(labels.detach().clone())
-            return loss(outputs, labels, num_items_in_batch)
-
-        return recording
-
-    monkeypatch.setattr(transformer, "weighted_loss", spy)
+def test_a_prior_trains_out_of_fold_and_is_added_at_inference(nb_run, tiny_archive, tiny_bert, tmp_path, loss_labels):
+    seen = loss_labels
     run = tmp_path / "hybrid"
     assert main(["-q", "train", "--data", str(tiny_archive), "--model", str(tiny_bert), "--prior", str(nb_run), *TINY, "--output", str(run)]) == 0
     splits = load_splits(DataConfig(data=str(tiny_archive), validation_size=0.25))

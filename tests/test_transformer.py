@@ -168,7 +168,7 @@ def test_long_documents_in_windows(tiny_bert, tiny_corpus, tmp_path):
     assert np.abs(windows[0] - cut[0]).max() > 1e-3  # a long one is read whole
 
 
-def test_distill_trains_on_the_teachers_probabilities(tiny_env, tiny_bert, tmp_path, monkeypatch):
+def test_distill_trains_on_the_teachers_probabilities(tiny_env, tiny_bert, tmp_path, loss_labels):
     import json
 
     from topicfit.cli import main
@@ -176,19 +176,7 @@ def test_distill_trains_on_the_teachers_probabilities(tiny_env, tiny_bert, tmp_p
     assert main(["-q", "baseline", "--method", "majority", "--labels", "coarse", "--validation-size", "0.25", "--output", str(tmp_path / "t")]) == 0
     teacher = [json.loads(line)["probabilities"] for line in (tmp_path / "t" / "predictions-train.jsonl").read_text().splitlines()][0]
     classes = sorted(teacher)
-    seen = []
-    original = transformer.weighted_loss
-
-    def spy(weights=None, **options):
-        loss = original(weights, **options)
-
-        def recording(outputs, labels, num_items_in_batch=None):
-            seen.append(labels.detach().clone())
-            return loss(outputs, labels, num_items_in_batch)
-
-        return recording
-
-    monkeypatch.setattr(transformer, "weighted_loss", spy)
+    seen = loss_labels
     student = ["--student", str(tiny_bert), "--epochs", "1", "--batch-size", "8", "--max-length", "16", "--precision", "fp32"]
     assert main(["-q", "distill", str(tmp_path / "t"), *student, "--distill-alpha", "0.6", "--teacher-folds", "0", "--no-teacher-calibration",
                  "--output", str(tmp_path / "s")]) == 0
