@@ -279,7 +279,22 @@ def single_model_table() -> str:
     return "\n".join(out).rstrip()
 
 
-SECTIONS = {"single-model-table": single_model_table, "fast-system-table": fast_system_table, "schemes-table": schemes_table, "topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+def prior_parts_table() -> str:
+    found = results("prior-parts.json")
+    if not found:
+        return "(not measured yet: python benchmarks/prior_parts.py)"
+    r = found[0]
+    parts = list(r["rows"][0]["test"])
+    out = [made_by(r), "", "Accuracy / macro-F1.", "", "| run | prior dropout | split | " + " | ".join(parts) + " |",
+           "|---|---:|---|" + "---:|" * len(parts)]
+    for row in r["rows"]:
+        for split in ("validation", "test"):
+            out.append(f"| `{row['run']}` | {row['prior_dropout']} | {split} | "
+                       + " | ".join(f"{fmt(row[split][p]['accuracy'])} / {fmt(row[split][p]['macro_f1'])}" for p in parts) + " |")
+    return "\n".join(out)
+
+
+SECTIONS = {"prior-parts-table": prior_parts_table, "single-model-table": single_model_table, "fast-system-table": fast_system_table, "schemes-table": schemes_table, "topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
 
 
 def main() -> None:
