@@ -27,7 +27,7 @@ def speed(r: dict) -> str:
 
 def table() -> str:
     results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json"))
-               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-", "inference", "fast-system"))]
+               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-", "inference", "fast-system", "single-model", "prior-parts"))]
     out = []
     for task in sorted({r["task"] for r in results}):
         rows = [r for r in results if r["task"] == task]
