@@ -275,7 +275,9 @@ def single_model_table() -> str:
             out.append(f"| {row['run']} | {row['method']} | {row['backend']} ({row['runs_on']}) | {fmt(row['docs_per_second'], 1)} | "
                        f"{fmt(row['latency_ms_p50'], 1)} | {fmt(row['latency_ms_p99'], 1)} | {fmt(row['test_accuracy'])} | "
                        f"{fmt(row['test_macro_f1'])} | {fmt(row['test_weighted_f1'])} | {fmt(row['validation_macro_f1'])} |")
-        out.append("")
+        served = [row for row in r["rows"] if row["backend"] == "auto"]
+        out += ["", "Served (`auto`), as a share of the first run's throughput: "
+                + ", ".join(f"{row['run']} {100 * row['docs_per_second'] / served[0]['docs_per_second']:.0f}%" for row in served[1:]) + ".", ""]
     return "\n".join(out).rstrip()
 
 
