@@ -7,7 +7,8 @@ from topicfit.cli import main
 from topicfit.data import DataConfig, load_splits
 from topicfit.kinds.baseline import BaselineClassifier
 from topicfit.registry import load_run
-from topicfit.teacher import fit_temperature, fold_of, out_of_fold, run_name, teacher_probabilities, with_temperature
+from topicfit.refits import fit_temperature, fold_of, run_name, with_temperature
+from topicfit.teacher import out_of_fold, teacher_probabilities
 
 COMMON = ["--validation-split", "random", "--validation-size", "0.3"]
 

@@ -188,7 +188,8 @@ def test_distill_trains_on_the_teachers_probabilities(tiny_env, tiny_bert, tmp_p
     assert run["teacher"]["folds"] == 0 and run["teacher"]["temperature"] == 1.0
     # by default the teacher answers out of fold, calibrated on validation (topicfit.teacher)
     from topicfit.data import DataConfig, load_splits
-    from topicfit.teacher import run_name, teacher_probabilities
+    from topicfit.refits import run_name
+    from topicfit.teacher import teacher_probabilities
 
     seen.clear()
     assert main(["-q", "distill", str(tmp_path / "t"), *student, "--output", str(tmp_path / "d")]) == 0

@@ -13,10 +13,10 @@ Two details keep training honest:
 
 - **out of fold**: on its own training posts a fitted baseline is far more confident than on new posts, and the
   transformer would learn to trust it too much. During training each post's prior comes from a refit that
-  left the post's fold out (:func:`topicfit.teacher.out_of_fold`); at inference, from the baseline fitted on
+  left the post's fold out (:func:`topicfit.refits.refit_out_of_fold`); at inference, from the baseline fitted on
   every training post.
 - **calibrated**: one temperature ``T`` is fitted by log-loss on the validation posts
-  (:func:`topicfit.teacher.fit_temperature`); naive Bayes' probabilities are nearly uniform (``T`` well under 1).
+  (:func:`topicfit.refits.fit_temperature`); naive Bayes' probabilities are nearly uniform (``T`` well under 1).
 
 >>> prior, train_logits, info = fit_prior("runs/tfidf-nb", X, y, X_val, y_val, classes)  # doctest: +SKIP
 """
@@ -29,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoders import text_keys
 from .errors import ConfigError
 from .kinds.baseline import BaselineClassifier
-from .runs import PRIOR_DIR, PRIOR_FILE, read_json, read_run, write_json
-from .teacher import fit_temperature, out_of_fold, run_name, scores
+from .refits import fit_temperature, refit_out_of_fold, run_name, scores
+from .runs import MODEL_DIR, PRIOR_DIR, PRIOR_FILE, read_json, read_run, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -84,25 +83,21 @@ def fit_prior(run_dir: str | Path, X, y, X_val, y_val, classes, *, folds: int = 
         run_dir: a finished TF-IDF baseline run with probabilities (e.g. ``tfidf-nb``) on the same classes.
         folds (int): refits for the training posts' logits (< 2: the fitted baseline's own, in sample).
     """
-    from .registry import load_run
-
     run, _ = read_run(run_dir)
     classes = [str(c) for c in classes]
-    baseline = load_run(run_dir)
-    if not isinstance(baseline, BaselineClassifier) or not baseline.has_probabilities or baseline.fold_copy() is None:
+    baseline = BaselineClassifier.load(Path(run_dir) / MODEL_DIR, run=run) if run.get("kind") == BaselineClassifier.kind else None
+    if baseline is None or not baseline.has_probabilities:
         raise ConfigError(f"--prior {run_dir}: expected a finished TF-IDF baseline run with probabilities (e.g. `topicfit baseline "
                           f"--method tfidf-nb`); it is a {run.get('kind')} run ({run.get('method')})")
     if sorted(str(c) for c in baseline.classes_) != sorted(classes):
         raise ConfigError(f"--prior {run_dir}: its classes {list(baseline.classes_)} differ from the data's {classes}")
     index = {c: i for i, c in enumerate(classes)}
     columns = [str(c) for c in baseline.classes_]
-    sources: dict[str, str] = {}
     if folds >= 2:
-        train = out_of_fold(run_dir, list(X), text_keys(list(X)), folds, sources, model=baseline)
+        train = refit_out_of_fold(baseline, run, list(X), folds)
     else:
         train = baseline.predict_proba(list(X))
-        sources[run_name(run_dir)] = "in sample"
-    info = {"run": run_name(run_dir), "method": baseline.method, "folds": folds if folds >= 2 else 0, "sources": sources}
+    info = {"run": run_name(run_dir), "method": baseline.method, "folds": folds if folds >= 2 else 0}
     temperature = 1.0
     if X_val is not None and len(X_val):
         val_proba = baseline.predict_proba(list(X_val))
