@@ -104,3 +104,11 @@ def test_a_prior_must_be_a_baseline_on_the_same_classes(nb_run, tiny_archive, ti
     assert main(["-q", "ensemble", str(nb_run), str(nb_run), "--output", str(tmp_path / "e")]) == 0
     with pytest.raises(ConfigError, match="expected a finished TF-IDF baseline run"):
         fit_prior(tmp_path / "e", coarse.train.texts, coarse.train.labels, None, None, coarse.classes)
+
+
+def test_tune_keeps_the_prior_in_every_trial_and_the_best_run(nb_run, tiny_archive, tiny_bert, tmp_path):
+    assert main(["-q", "tune", "--data", str(tiny_archive), "--validation-size", "0.25", "--model", str(tiny_bert), "--prior", str(nb_run),
+                 "--trials", "1", "--epochs", "1", "--max-length", "16", "--precision", "fp32", "--output", str(tmp_path / "tune")]) == 0
+    best = json.loads((tmp_path / "tune" / "best" / "run.json").read_text())
+    assert best["method"] == "finetune-tiny-bert0+prior-tfidf-nb" and best["prior"]["method"] == "tfidf-nb"
+    assert Prior.load(tmp_path / "tune" / "best" / "model") is not None
