@@ -50,6 +50,15 @@ def results(pattern: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob(pattern))]
 
 
+def each_result(pattern: str, command: str, lines) -> str:
+    """The result files matching ``pattern``, each rendered by ``lines(result) -> list of lines``; until one
+    exists, how to make it (``command``)."""
+    found = results(pattern)
+    if not found:
+        return f"(not measured yet: {command})"
+    return "\n".join(line for r in found for line in lines(r)).rstrip()
+
+
 def made_by(r: dict) -> str:
     """The line that names a result's command, date and machine."""
     return f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']}."
@@ -166,31 +175,30 @@ def truncation_table() -> str:
 
 def inference_table() -> str:
     """One table per CPU type seen (benchmarks/results/inference-<cpu>.json)."""
-    found = results("inference-*.json")
-    if not found:
-        return "(not measured yet: python benchmarks/inference.py RUN)"
-    out = []
-    for r in found:
-        m = r["machine"]
-        out += [f"#### {m['cpu']}, {m['cores']} cores, flags: {', '.join(m['cpu_flags']) or 'none of avx512_vnni/avx512_bf16/amx'}", "",
-                f"`{r['command']}` ({r['method']}, {r['labels']} labels, trained at {r['run_max_length']} tokens; {r['docs']} test posts "
-                f"for throughput, the whole test split for accuracy); {r['date']}. Export with `--int8` and the validation check: "
-                f"{r['export_seconds']:.0f} s.", "",
-                "| max length | backend | batch size | docs/s | vs PyTorch fp32 | latency p50 ms | latency p99 ms | test accuracy | test macro-F1 |",
-                "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for row in r["rows"]:
-            base = next(x for x in r["rows"] if x["backend"] == "pytorch fp32" and x["max_length"] == row["max_length"])
-            out.append(f"| {row['max_length']} | {row['backend']} | {row['batch_size']} | {row['docs_per_second']:.1f} | "
-                       f"{row['docs_per_second'] / base['docs_per_second']:.2f}x | {row.get('latency_ms_p50', '')} | {row.get('latency_ms_p99', '')} | "
-                       f"{fmt(row['test_accuracy']) if 'test_accuracy' in row else ''} | {fmt(row['test_macro_f1']) if 'test_macro_f1' in row else ''} |")
-        autos = [row for row in r["rows"] if row["backend"].startswith("auto")]
-        out += ["", *[f"- auto at {row['max_length']} tokens: {row['auto_reason']}." for row in autos]]
-        check = r["validation_check"]
-        ref = check["reference"]
-        out += [f"- Validation check ({check['n']} posts, `model/backends.json`; PyTorch fp32 {ref['accuracy']:.4f} / {ref['macro_f1']:.4f}): "
-                + "; ".join(f"{name} {s['accuracy']:.4f} / {s['macro_f1']:.4f}{'' if s['within_budget'] else ' (over the budget)'}"
-                            for name, s in check["backends"].items()) + ".", ""]
-    return "\n".join(out).rstrip()
+    return each_result("inference-*.json", "python benchmarks/inference.py RUN", inference_lines)
+
+
+def inference_lines(r: dict) -> list[str]:
+    m = r["machine"]
+    out = [f"#### {m['cpu']}, {m['cores']} cores, flags: {', '.join(m['cpu_flags']) or 'none of avx512_vnni/avx512_bf16/amx'}", "",
+            f"`{r['command']}` ({r['method']}, {r['labels']} labels, trained at {r['run_max_length']} tokens; {r['docs']} test posts "
+            f"for throughput, the whole test split for accuracy); {r['date']}. Export with `--int8` and the validation check: "
+            f"{r['export_seconds']:.0f} s.", "",
+            "| max length | backend | batch size | docs/s | vs PyTorch fp32 | latency p50 ms | latency p99 ms | test accuracy | test macro-F1 |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        base = next(x for x in r["rows"] if x["backend"] == "pytorch fp32" and x["max_length"] == row["max_length"])
+        out.append(f"| {row['max_length']} | {row['backend']} | {row['batch_size']} | {row['docs_per_second']:.1f} | "
+                   f"{row['docs_per_second'] / base['docs_per_second']:.2f}x | {row.get('latency_ms_p50', '')} | {row.get('latency_ms_p99', '')} | "
+                   f"{fmt(row['test_accuracy']) if 'test_accuracy' in row else ''} | {fmt(row['test_macro_f1']) if 'test_macro_f1' in row else ''} |")
+    autos = [row for row in r["rows"] if row["backend"].startswith("auto")]
+    out += ["", *[f"- auto at {row['max_length']} tokens: {row['auto_reason']}." for row in autos]]
+    check = r["validation_check"]
+    ref = check["reference"]
+    out += [f"- Validation check ({check['n']} posts, `model/backends.json`; PyTorch fp32 {ref['accuracy']:.4f} / {ref['macro_f1']:.4f}): "
+            + "; ".join(f"{name} {s['accuracy']:.4f} / {s['macro_f1']:.4f}{'' if s['within_budget'] else ' (over the budget)'}"
+                        for name, s in check["backends"].items()) + ".", ""]
+    return out
 
 
 def load_table() -> str:
@@ -244,41 +252,39 @@ def retrain_table() -> str:
 
 
 def fast_system_table() -> str:
-    found = results("fast-system-*.json")
-    if not found:
-        return "(not measured yet: python benchmarks/fast_system.py)"
-    out = []
-    for r in found:
-        out += [f"**{r['scheme']}** ({r['docs']} test posts timed; accuracy on the whole test split): {made_by(r)} "
-                f"The system: `{r['system_command']}` (the pair with the best validation macro-F1; with each student: "
-                + ", ".join(f"{k} {fmt(v)}" for k, v in r["validation_macro_f1"].items()) + f"); `{r['export_command']}` took {r['export_seconds']:.0f} s.", "",
-                "| model | backend | docs/s | latency p50 ms | p99 ms | test accuracy | macro-F1 | weighted-F1 |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-        for row in r["rows"]:
-            out.append(f"| {row['model']} | {row['backend']} | {fmt(row['docs_per_second'], 1)} | {fmt(row['latency_ms_p50'], 1)} | "
-                       f"{fmt(row['latency_ms_p99'], 1)} | {fmt(row['test_accuracy'])} | {fmt(row['test_macro_f1'])} | {fmt(row['test_weighted_f1'])} |")
-        out.append("")
-    return "\n".join(out).rstrip()
+    return each_result("fast-system-*.json", "python benchmarks/fast_system.py", fast_system_lines)
+
+
+def fast_system_lines(r: dict) -> list[str]:
+    out = [f"**{r['scheme']}** ({r['docs']} test posts timed; accuracy on the whole test split): {made_by(r)} "
+            f"The system: `{r['system_command']}` (the pair with the best validation macro-F1; with each student: "
+            + ", ".join(f"{k} {fmt(v)}" for k, v in r["validation_macro_f1"].items()) + f"); `{r['export_command']}` took {r['export_seconds']:.0f} s.", "",
+            "| model | backend | docs/s | latency p50 ms | p99 ms | test accuracy | macro-F1 | weighted-F1 |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        out.append(f"| {row['model']} | {row['backend']} | {fmt(row['docs_per_second'], 1)} | {fmt(row['latency_ms_p50'], 1)} | "
+                   f"{fmt(row['latency_ms_p99'], 1)} | {fmt(row['test_accuracy'])} | {fmt(row['test_macro_f1'])} | {fmt(row['test_weighted_f1'])} |")
+    out.append("")
+    return out
 
 
 def single_model_table() -> str:
-    found = results("single-model-*.json")
-    if not found:
-        return "(not measured yet: python benchmarks/single_model.py)"
-    out = []
-    for r in found:
-        bar = r["best_tfidf"]
-        out += [f"**{r['scheme']}** ({r['docs']} test posts timed; accuracy on the whole test split, by the backend named): {made_by(r)} "
-                f"The best TF-IDF baseline on test: {bar['method']}, accuracy {fmt(bar['test_accuracy'])}, macro-F1 {fmt(bar['test_macro_f1'])}.", "",
-                "| run | method | backend (runs on) | docs/s | latency p50 ms | p99 ms | test accuracy | macro-F1 | weighted-F1 | validation macro-F1 |",
-                "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for row in r["rows"]:
-            out.append(f"| {row['run']} | {row['method']} | {row['backend']} ({row['runs_on']}) | {fmt(row['docs_per_second'], 1)} | "
-                       f"{fmt(row['latency_ms_p50'], 1)} | {fmt(row['latency_ms_p99'], 1)} | {fmt(row['test_accuracy'])} | "
-                       f"{fmt(row['test_macro_f1'])} | {fmt(row['test_weighted_f1'])} | {fmt(row['validation_macro_f1'])} |")
-        served = [row for row in r["rows"] if row["backend"] == "auto"]
-        out += ["", "Served (`auto`), as a share of the first run's throughput: "
-                + ", ".join(f"{row['run']} {100 * row['docs_per_second'] / served[0]['docs_per_second']:.0f}%" for row in served[1:]) + ".", ""]
-    return "\n".join(out).rstrip()
+    return each_result("single-model-*.json", "python benchmarks/single_model.py", single_model_lines)
+
+
+def single_model_lines(r: dict) -> list[str]:
+    bar = r["best_tfidf"]
+    out = [f"**{r['scheme']}** ({r['docs']} test posts timed; accuracy on the whole test split, by the backend named): {made_by(r)} "
+            f"The best TF-IDF baseline on test: {bar['method']}, accuracy {fmt(bar['test_accuracy'])}, macro-F1 {fmt(bar['test_macro_f1'])}.", "",
+            "| run | method | backend (runs on) | docs/s | latency p50 ms | p99 ms | test accuracy | macro-F1 | weighted-F1 | validation macro-F1 |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        out.append(f"| {row['run']} | {row['method']} | {row['backend']} ({row['runs_on']}) | {fmt(row['docs_per_second'], 1)} | "
+                   f"{fmt(row['latency_ms_p50'], 1)} | {fmt(row['latency_ms_p99'], 1)} | {fmt(row['test_accuracy'])} | "
+                   f"{fmt(row['test_macro_f1'])} | {fmt(row['test_weighted_f1'])} | {fmt(row['validation_macro_f1'])} |")
+    served = [row for row in r["rows"] if row["backend"] == "auto"]
+    out += ["", "Served (`auto`), as a share of the first run's throughput: "
+            + ", ".join(f"{row['run']} {100 * row['docs_per_second'] / served[0]['docs_per_second']:.0f}%" for row in served[1:]) + ".", ""]
+    return out
 
 
 def prior_parts_table() -> str:
