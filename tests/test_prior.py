@@ -112,3 +112,19 @@ def test_tune_keeps_the_prior_in_every_trial_and_the_best_run(nb_run, tiny_archi
     best = json.loads((tmp_path / "tune" / "best" / "run.json").read_text())
     assert best["method"] == "finetune-tiny-bert0+prior-tfidf-nb" and best["prior"]["method"] == "tfidf-nb"
     assert Prior.load(tmp_path / "tune" / "best" / "model") is not None
+
+
+def test_a_prior_on_a_users_csv(tmp_path, tiny_bert):
+    """A user's file, three labels, one rare: the prior's out-of-fold refits cover every class and every test row gets an answer."""
+    rows = ["text,label"] + [f"{w} {w} story {i},{lab}" for lab, w, n in (("space", "rocket", 12), ("cars", "engine", 12), ("food", "bread", 4))
+                             for i in range(n)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    data = ["--dataset", str(tmp_path / "d.csv"), "--validation-split", "random", "--validation-size", "0.25"]
+    assert main(["-q", "baseline", *data, "--method", "tfidf-nb", "--output", str(tmp_path / "nb")]) == 0
+    assert main(["-q", "train", *data, "--model", str(tiny_bert), "--prior", str(tmp_path / "nb"), "--epochs", "1", "--batch-size", "8",
+                 "--max-length", "16", "--precision", "fp32", "--output", str(tmp_path / "s")]) == 0
+    run = json.loads((tmp_path / "s" / "run.json").read_text())
+    assert run["classes"] == ["cars", "food", "space"] and run["prior"]["folds"] == 5 and run["prior"]["train"]["accuracy"] > 0.5
+    predictions = [json.loads(line) for line in (tmp_path / "s" / "predictions.jsonl").read_text().splitlines()]
+    assert len(predictions) == json.loads((tmp_path / "s" / "metrics.json").read_text())["test"]["n"]
+    assert np.mean([p["prediction"] == p["label"] for p in predictions]) > 0.5  # the prior alone knows these words
