@@ -105,6 +105,15 @@ def tiny_distilbert(tmp_path_factory) -> Path:
 
 
 @pytest.fixture()
+def users_csv(tmp_path) -> list[str]:
+    """The data flags of a user's CSV (tmp_path/d.csv): three labels, one rare (4 posts of 28), a random validation split."""
+    rows = ["text,label"] + [f"{w} {w} story {i},{lab}" for lab, w, n in (("space", "rocket", 12), ("cars", "engine", 12), ("food", "bread", 4))
+                             for i in range(n)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    return ["--dataset", str(tmp_path / "d.csv"), "--validation-split", "random", "--validation-size", "0.25"]
+
+
+@pytest.fixture()
 def loss_labels(monkeypatch) -> list:
     """Every label tensor a fine-tuned transformer's loss is given (training and evaluation batches), in order."""
     from topicfit.kinds import transformer

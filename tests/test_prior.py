@@ -114,12 +114,9 @@ def test_tune_keeps_the_prior_in_every_trial_and_the_best_run(nb_run, tiny_archi
     assert Prior.load(tmp_path / "tune" / "best" / "model") is not None
 
 
-def test_a_prior_on_a_users_csv(tmp_path, tiny_bert):
+def test_a_prior_on_a_users_csv(tmp_path, tiny_bert, users_csv):
     """A user's file, three labels, one rare: the prior's out-of-fold refits cover every class and every test row gets an answer."""
-    rows = ["text,label"] + [f"{w} {w} story {i},{lab}" for lab, w, n in (("space", "rocket", 12), ("cars", "engine", 12), ("food", "bread", 4))
-                             for i in range(n)]
-    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
-    data = ["--dataset", str(tmp_path / "d.csv"), "--validation-split", "random", "--validation-size", "0.25"]
+    data = users_csv
     assert main(["-q", "baseline", *data, "--method", "tfidf-nb", "--output", str(tmp_path / "nb")]) == 0
     assert main(["-q", "train", *data, "--model", str(tiny_bert), "--prior", str(tmp_path / "nb"), "--epochs", "1", "--batch-size", "8",
                  "--max-length", "16", "--precision", "fp32", "--output", str(tmp_path / "s")]) == 0

@@ -124,12 +124,9 @@ def test_a_member_that_costs_a_training_run_answers_in_sample(tiny_env, tiny_ber
     assert np.allclose(ft, saved_probabilities(tmp_path / "ft", "train", splits.train.ids, list(splits.classes)))
 
 
-def test_distill_from_a_users_csv(tmp_path, tiny_bert):
+def test_distill_from_a_users_csv(tmp_path, tiny_bert, users_csv):
     """A user's file, three labels, one of them rare: the out-of-fold teacher still covers every class."""
-    rows = ["text,label"] + [f"{w} {w} story {i},{lab}" for lab, w, n in (("space", "rocket", 12), ("cars", "engine", 12), ("food", "bread", 4))
-                             for i in range(n)]
-    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
-    data = ["--dataset", str(tmp_path / "d.csv"), "--validation-split", "random", "--validation-size", "0.25"]
+    data = users_csv
     assert main(["-q", "baseline", *data, "--method", "tfidf-logreg", "--output", str(tmp_path / "t")]) == 0
     assert main(["-q", "distill", str(tmp_path / "t"), "--student", str(tiny_bert), "--epochs", "1", "--batch-size", "8", "--max-length", "16",
                  "--precision", "fp32", "--output", str(tmp_path / "s")]) == 0
