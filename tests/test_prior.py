@@ -50,7 +50,7 @@ def test_a_prior_trains_out_of_fold_and_is_added_at_inference(nb_run, tiny_archi
     splits = load_splits(DataConfig(data=str(tiny_archive), validation_size=0.25))
     k = len(splits.classes)
     # the training labels are [one-hot target | the prior's out-of-fold logits], as fit_prior computes them
-    _, train_logits, _ = fit_prior(nb_run, splits.train.texts, splits.train.labels, splits.validation.texts, splits.validation.labels, splits.classes)
+    _, train_logits = fit_prior(nb_run, splits.train.texts, splits.train.labels, splits.validation.texts, splits.validation.labels, splits.classes)
     rows = np.array([row for batch in seen for row in batch.numpy()])
     assert rows.shape[1] == 2 * k
     hot = np.eye(k)[[list(splits.classes).index(y) for y in splits.train.labels]]

@@ -18,7 +18,7 @@ Two details keep training honest:
 - **calibrated**: one temperature ``T`` is fitted by log-loss on the validation posts
   (:func:`topicfit.refits.fit_temperature`); naive Bayes' probabilities are nearly uniform (``T`` well under 1).
 
->>> prior, train_logits, info = fit_prior("runs/tfidf-nb", X, y, X_val, y_val, classes)  # doctest: +SKIP
+>>> prior, train_logits = fit_prior("runs/tfidf-nb", X, y, X_val, y_val, classes)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .kinds.baseline import BaselineClassifier
-from .refits import fit_temperature, refit_out_of_fold, run_name, scores
+from .refits import fit_temperature, refit_out_of_fold, run_name, scores, with_temperature
 from .runs import MODEL_DIR, PRIOR_DIR, PRIOR_FILE, read_json, read_run, write_json
 
 logger = logging.getLogger(__name__)
@@ -76,8 +76,9 @@ def as_logits(probabilities: np.ndarray, temperature: float, columns, classes) -
     return (np.log(np.clip(ordered, 1e-12, 1.0)) / temperature).astype(np.float32)
 
 
-def fit_prior(run_dir: str | Path, X, y, X_val, y_val, classes, *, folds: int = 5) -> tuple[Prior, np.ndarray, dict]:
-    """The prior of a finished baseline run, its out-of-fold logits for the training texts ``X``, and what was done.
+def fit_prior(run_dir: str | Path, X, y, X_val, y_val, classes, *, folds: int = 5) -> tuple[Prior, np.ndarray]:
+    """The prior of a finished baseline run (what was done in its ``info``) and its out-of-fold logits for the
+    training texts ``X``.
 
     Args:
         run_dir: a finished TF-IDF baseline run with probabilities (e.g. ``tfidf-nb``) on the same classes.
@@ -91,7 +92,6 @@ def fit_prior(run_dir: str | Path, X, y, X_val, y_val, classes, *, folds: int = 
                           f"--method tfidf-nb`); it is a {run.get('kind')} run ({run.get('method')})")
     if sorted(str(c) for c in baseline.classes_) != sorted(classes):
         raise ConfigError(f"--prior {run_dir}: its classes {list(baseline.classes_)} differ from the data's {classes}")
-    index = {c: i for i, c in enumerate(classes)}
     columns = [str(c) for c in baseline.classes_]
     if folds >= 2:
         train = refit_out_of_fold(baseline, run, list(X), folds)
@@ -104,8 +104,6 @@ def fit_prior(run_dir: str | Path, X, y, X_val, y_val, classes, *, folds: int = 
         val_y = np.array([columns.index(str(v)) for v in y_val])
         temperature = fit_temperature(val_proba, val_y)
         info.update(validation=scores(val_proba, val_y))
-    train_y = np.array([index[str(v)] for v in y])
-    train_logits = as_logits(train, temperature, columns, classes)
-    info.update(temperature=round(temperature, 4), train=scores(np.exp(train_logits) / np.exp(train_logits).sum(1, keepdims=True), train_y))
+    info.update(temperature=round(temperature, 4), train=scores(with_temperature(train, temperature), np.array([columns.index(str(v)) for v in y])))
     logger.info("prior %s: %s", run_dir, info)
-    return Prior(baseline, temperature, info), train_logits, info
+    return Prior(baseline, temperature, info), as_logits(train, temperature, columns, classes)

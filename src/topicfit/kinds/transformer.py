@@ -180,8 +180,8 @@ class TransformerClassifier(Classifier):
         val_labels = [index[str(v)] for v in y_val] if has_val else None
         self.prior_ = None
         if cfg.prior:  # labels carry the prior's logits after the target: weighted_loss(prior=True) adds them
-            self.prior_, prior_train, _ = fit_prior(cfg.prior, X, y, X_val if has_val else None, y_val if has_val else None,
-                                                    self.classes_, folds=cfg.prior_folds)
+            self.prior_, prior_train = fit_prior(cfg.prior, X, y, X_val if has_val else None, y_val if has_val else None,
+                                                 self.classes_, folds=cfg.prior_folds)
             hot = np.eye(len(self.classes_), dtype=np.float32)
             train_labels = np.hstack([np.asarray(train_labels, np.float32) if soft_targets is not None else hot[train_labels], prior_train]).tolist()
             if has_val:
@@ -275,7 +275,7 @@ class TransformerClassifier(Classifier):
     def run_info(self) -> dict:
         info = {"history": self.history_, "best_epoch": self.best_epoch_} if hasattr(self, "history_") else {}
         if getattr(self, "prior_", None) is not None:
-            info["prior"] = {**self.prior_.info, "temperature": round(self.prior_.temperature, 4)}
+            info["prior"] = self.prior_.info
         return {**info, "teacher": self.teacher_info_} if getattr(self, "teacher_info_", None) else info
 
     # -- prediction --
