@@ -66,9 +66,6 @@ def main() -> int:
     own = run["model_config"]["max_length"]
     machine = {"cpu": env["machine"]["cpu"], "cpu_flags": env["machine"]["cpu_flags"], "cores": env["machine"]["cores"]}
 
-    def throughput(clf) -> float:
-        return docs_per_second(clf, sample)
-
     def load(backend, precision, **options):
         clf = TopicClassifier.load(run_dir, backend=backend, **options)
         if precision:
@@ -83,7 +80,7 @@ def main() -> int:
             if backend != "torch" and missing(run_dir / MODEL_DIR, backend):
                 print(f"skip {name}: {missing(run_dir / MODEL_DIR, backend)}", flush=True)
                 continue
-            by_batch = {b: throughput(load(backend, precision, batch_size=b, max_length=length)) for b in args.batch_sizes}
+            by_batch = {b: docs_per_second(load(backend, precision, batch_size=b, max_length=length), sample) for b in args.batch_sizes}
             best = max(by_batch, key=by_batch.get)
             row = {"backend": name, "max_length": length, "batch_size": best, "docs_per_second": by_batch[best],
                    "docs_per_second_by_batch_size": by_batch, **machine}
@@ -96,7 +93,7 @@ def main() -> int:
         clf = TopicClassifier.load(run_dir, max_length=length)  # auto, as a user gets it
         chosen = getattr(clf.estimator, "backend", "torch")
         row = {"backend": f"auto ({chosen})", "max_length": length, "batch_size": getattr(clf.estimator, "batch_size", None)
-               or clf.estimator.config.eval_batch_size, "docs_per_second": throughput(clf), **machine}
+               or clf.estimator.config.eval_batch_size, "docs_per_second": docs_per_second(clf, sample), **machine}
         if length == own:
             row.update(latency(clf, sample[:50]))
             row.update(accuracy(clf, test, compute_metrics))

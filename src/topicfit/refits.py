@@ -9,7 +9,6 @@ run: the caller gives the fitted model and its ``run.json``.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -18,8 +17,6 @@ import numpy as np
 from .data import DataConfig, load_splits
 from .encoders import text_keys
 from .metrics import compute_metrics
-
-logger = logging.getLogger(__name__)
 
 TEMPERATURE_BOUNDS = (0.02, 50.0)
 
