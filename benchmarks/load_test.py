@@ -1,11 +1,14 @@
 """Load test: a real `topicfit serve` process on 127.0.0.1, hit by a bounded Python client.
 
     python benchmarks/load_test.py benchmarks/runs/coarse/distill-minilm [--connections 16] [--seconds 60] [--backend auto]
+        [--batch-wait-ms 5] [--max-batch 64] [--output benchmarks/results/load_test.json]
 
 Each of ``--connections`` threads keeps one HTTP connection busy for ``--seconds``, sending one test post per
 request (the test split's length mix). It records requests per second, p50/p99 latency and failures (any
 non-200 answer or transport error), then stops the server. With ``--backend auto`` (the server's default) it
-also records the backend the server chose (``model/backend-choice.json``). Writes ``benchmarks/results/load_test.json``.
+also records the backend the server chose (``model/backend-choice.json``). ``--batch-wait-ms``/``--max-batch`` go to
+``topicfit serve`` (the server gathers concurrent requests into one prediction; 0 turns that off), unset: the
+server's defaults. Writes ``--output`` (default ``benchmarks/results/load_test.json``).
 """
 
 from __future__ import annotations
@@ -38,18 +41,24 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--backend", default="auto", help="as `topicfit serve --backend` (default auto)")
+    parser.add_argument("--batch-wait-ms", type=float, help="as `topicfit serve --batch-wait-ms` (0: no batching; default: the server's)")
+    parser.add_argument("--max-batch", type=int, help="as `topicfit serve --max-batch` (default: the server's)")
+    parser.add_argument("--output", type=Path, default=ROOT / "results" / "load_test.json")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.data import DataConfig, load_splits
     from topicfit.backends import machine_key
     from topicfit.runs import BACKEND_CHOICE_FILE, MODEL_DIR, environment, read_run
+    from topicfit.serve import BATCH_WAIT_MS, MAX_BATCH
 
     env = environment()  # before the run: the commit that ran it, even if HEAD moves meanwhile
 
     run, _ = read_run(args.run)
     texts = load_splits(DataConfig.from_dict(run["data_config"])).test.texts
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "topicfit", "-q", "serve", args.run, "--port", str(port), "--backend", args.backend])
+    batching = [*(["--batch-wait-ms", f"{args.batch_wait_ms:g}"] if args.batch_wait_ms is not None else []),
+                *(["--max-batch", str(args.max_batch)] if args.max_batch is not None else [])]
+    server = subprocess.Popen([sys.executable, "-m", "topicfit", "-q", "serve", args.run, "--port", str(port), "--backend", args.backend, *batching])
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -100,14 +109,17 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    result = {"run": args.run, "backend": backend, "connections": args.connections, "seconds": round(elapsed, 1),
+    wait_ms = BATCH_WAIT_MS if args.batch_wait_ms is None else args.batch_wait_ms
+    result = {"run": args.run, "backend": backend, "batch_wait_ms": wait_ms, "max_batch": (args.max_batch or MAX_BATCH) if wait_ms else None,
+              "connections": args.connections, "seconds": round(elapsed, 1),
               "requests": len(latencies), "failed": failures[0], "requests_per_second": round(len(latencies) / elapsed, 1),
               "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1), "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),
-              "command": f"python benchmarks/load_test.py {args.run} --connections {args.connections} --seconds {args.seconds:g} --backend {args.backend}",
+              "command": f"python benchmarks/load_test.py {args.run} --connections {args.connections} --seconds {args.seconds:g} --backend {args.backend}"
+                         + "".join(f" {flag}" for flag in batching) + (f" --output {args.output}" if args.output != ROOT / "results" / "load_test.json" else ""),
               "machine": {"cpu": env["machine"]["cpu"], "cpu_flags": env["machine"]["cpu_flags"], "cores": env["machine"]["cores"]},
               "git_commit": env["git_commit"],
               "date": dt.date.today().isoformat()}
-    (ROOT / "results" / "load_test.json").write_text(json.dumps(result, indent=2) + "\n")
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0 if failures[0] == 0 else 1
 

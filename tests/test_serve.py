@@ -1,17 +1,22 @@
+import asyncio
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
+import httpx  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
+from topicfit import serve as serve_module  # noqa: E402
 from topicfit.cli import main  # noqa: E402
 from topicfit.predict import TopicClassifier  # noqa: E402
 from topicfit.serve import create_app  # noqa: E402
@@ -102,3 +107,133 @@ def test_real_uvicorn_process(run_dir):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- batching across requests -----------------------------------------------------------------------
+
+
+class CountingClassifier:
+    """Answers each text with itself as the label (and ``top_k`` alternatives); records every call it gets."""
+
+    classes_ = np.array(["a", "b", "c"])
+    run = {"method": "fake", "kind": "fake", "labels": "fake"}
+    has_probabilities = True
+
+    def __init__(self, *, block: threading.Event | None = None):
+        self.calls: list[list[str]] = []
+        self.block, self.entered = block, threading.Event()
+
+    def predict_records(self, texts, *, top_k=3):
+        self.calls.append(list(texts))
+        self.entered.set()
+        if self.block is not None:
+            assert self.block.wait(10)
+        if "boom" in texts:
+            raise RuntimeError("the model failed")
+        return [{"label": t, "probability": 0.5, "top_k": [{"label": f"{t}#{j}", "probability": 0.5} for j in range(top_k)]} for t in texts]
+
+
+async def _post_all(app, requests: list[dict], **transport) -> list[httpx.Response]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, **transport), base_url="http://test") as client:
+        return await asyncio.gather(*(client.post("/predict", json=r) for r in requests))
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_answer():
+    fake = CountingClassifier()
+    app = create_app(fake, batch_wait_ms=2000, max_batch=4)
+    requests = [{"texts": [f"t{i}"], "top_k": 1 + i % 3} for i in range(16)]
+    answers = asyncio.run(_post_all(app, requests))
+    assert [r.status_code for r in answers] == [200] * 16
+    for req, r in zip(requests, answers):
+        (pred,) = r.json()["predictions"]
+        assert pred["label"] == req["texts"][0]
+        assert [a["label"] for a in pred["top_k"]] == [f"{req['texts'][0]}#{j}" for j in range(req["top_k"])]
+    assert [len(c) for c in fake.calls] == [4, 4, 4, 4]  # 16 requests, 4 calls: each batch closed when full, not at 2 s
+    assert sorted(t for c in fake.calls for t in c) == sorted(f"t{i}" for i in range(16))
+
+
+def test_batching_off_and_a_large_request_alone():
+    fake = CountingClassifier()
+    asyncio.run(_post_all(create_app(fake, batch_wait_ms=0), [{"texts": [f"t{i}"]} for i in range(6)]))
+    assert sorted(fake.calls) == [[f"t{i}"] for i in range(6)]  # one call per request
+    fake = CountingClassifier()
+    answers = asyncio.run(_post_all(create_app(fake, batch_wait_ms=2000, max_batch=3), [{"texts": ["a", "b", "c", "d", "e"]}]))
+    assert fake.calls == [["a", "b", "c", "d", "e"]] and [p["label"] for p in answers[0].json()["predictions"]] == list("abcde")
+
+
+def test_a_failing_batch_answers_500_and_the_server_goes_on():
+    fake = CountingClassifier()
+    app = create_app(fake, batch_wait_ms=2000, max_batch=2)
+    answers = asyncio.run(_post_all(app, [{"texts": ["boom"]}, {"texts": ["fine"]}], raise_app_exceptions=False))
+    assert [r.status_code for r in answers] == [500, 500] and fake.calls == [["boom", "fine"]]
+    assert asyncio.run(_post_all(app, [{"texts": ["x"]}, {"texts": ["y"]}]))[1].json()["predictions"][0]["label"] == "y"
+
+
+def test_the_event_loop_stays_free_while_a_batch_is_predicted():
+    release = threading.Event()
+    fake = CountingClassifier(block=release)
+    app = create_app(fake, batch_wait_ms=1)
+
+    async def scenario():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            pending = asyncio.create_task(client.post("/predict", json={"texts": ["slow"]}))
+            assert await asyncio.to_thread(fake.entered.wait, 10)
+            health = await asyncio.wait_for(client.get("/health"), 5)  # answered while the model is busy
+            assert not pending.done()
+            release.set()
+            return health, await pending
+
+    health, answer = asyncio.run(scenario())
+    assert health.status_code == 200 and answer.json()["predictions"][0]["label"] == "slow"
+
+
+def test_batched_answers_equal_unbatched_ones(run_dir):
+    clf = TopicClassifier.load(run_dir)
+    requests = [{"texts": ["orbit launch nasa", "gun law"], "top_k": 2}, {"texts": ["church prayer"], "top_k": 7},
+                {"texts": ["car engine dealer"], "top_k": 1}, {"texts": ["", "image pixel"], "top_k": 3}]
+    batched = asyncio.run(_post_all(create_app(clf, batch_wait_ms=2000, max_batch=6), requests))
+    alone = asyncio.run(_post_all(create_app(clf, batch_wait_ms=0), requests))
+    assert [r.json() for r in batched] == [r.json() for r in alone]
+    assert [len(r.json()["predictions"][0]["top_k"]) for r in batched] == [2, 7, 1, 3]
+
+
+# --- API key ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keyed(run_dir):
+    return TestClient(create_app(TopicClassifier.load(run_dir), api_key="s3cret", max_body_bytes=20_000))
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "s3cre"}, {"Authorization": "s3cret"},
+                                     {"Authorization": "Basic s3cret"}])
+def test_predict_without_the_right_key_is_401(keyed, headers):
+    r = keyed.post("/predict", json={"texts": ["gun law"]}, headers=headers)
+    assert r.status_code == 401 and "API key" in r.json()["error"] and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_predict_with_the_key_and_open_paths(keyed):
+    for headers in ({"Authorization": "Bearer s3cret"}, {"authorization": "bearer s3cret"}, {"X-API-Key": "s3cret"}):
+        r = keyed.post("/predict", json={"texts": ["church prayer bible"]}, headers=headers)
+        assert r.status_code == 200 and r.json()["predictions"][0]["label"] == "soc"
+    for path in ("/health", "/labels", "/", "/docs", "/openapi.json"):  # open: none runs the model or sees a text
+        assert keyed.get(path).status_code == 200
+    # the key is checked before the body: a client without it learns nothing about the request's validity or size
+    assert keyed.post("/predict", content=b'{"texts": ["a"', headers={"content-type": "application/json"}).status_code == 401
+    assert keyed.post("/predict", content=b"x" * 30_000, headers={"content-type": "application/json"}).status_code == 401
+    assert keyed.post("/predict", content=b'{"texts": ["a"', headers={"content-type": "application/json", "X-API-Key": "s3cret"}).status_code == 400
+
+
+def test_serve_takes_the_key_from_the_environment(run_dir, monkeypatch):
+    import uvicorn
+
+    apps = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: apps.append(app))
+    monkeypatch.setenv(serve_module.API_KEY_ENV, "from-env")
+    serve_module.serve(run_dir, batch_wait_ms=0)
+    client = TestClient(apps[0])
+    assert client.post("/predict", json={"texts": ["gun law"]}).status_code == 401
+    assert client.post("/predict", json={"texts": ["gun law"]}, headers={"X-API-Key": "from-env"}).status_code == 200
+    monkeypatch.setenv(serve_module.API_KEY_ENV, "")
+    serve_module.serve(run_dir)  # empty: no key
+    assert TestClient(apps[1]).post("/predict", json={"texts": ["gun law"]}).status_code == 200
