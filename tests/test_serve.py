@@ -224,6 +224,12 @@ def test_predict_with_the_key_and_open_paths(keyed):
     assert keyed.post("/predict", content=b'{"texts": ["a"', headers={"content-type": "application/json", "X-API-Key": "s3cret"}).status_code == 400
 
 
+def test_a_key_beyond_ascii_is_compared_as_utf8_bytes():
+    client = TestClient(create_app(CountingClassifier(), api_key="clé-🔑", batch_wait_ms=0))
+    assert client.post("/predict", json={"texts": ["x"]}, headers={"X-API-Key": "clé-🔑".encode()}).status_code == 200
+    assert client.post("/predict", json={"texts": ["x"]}, headers={"X-API-Key": "clé-🔑".encode("latin-1", "replace")}).status_code == 401
+
+
 def test_serve_takes_the_key_from_the_environment(run_dir, monkeypatch):
     import uvicorn
 

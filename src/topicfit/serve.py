@@ -185,7 +185,7 @@ def create_app(clf: TopicClassifier, *, max_texts: int = MAX_TEXTS, max_text_cha
         if given is None:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             given = token.strip() if scheme.lower() == "bearer" else ""
-        return hmac.compare_digest(given.encode("utf-8"), key)
+        return hmac.compare_digest(given.encode("latin-1"), key)  # the header's own bytes (Starlette decodes them as latin-1)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
