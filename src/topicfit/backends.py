@@ -69,6 +69,7 @@ BACKEND_SPECS: dict[str, Backend] = {b.name: b for b in (
     Backend("openvino-int8", STATIC_INT8_FILE, "openvino", "openvino", 16),
 )}
 BACKENDS = ("auto", *BACKEND_SPECS)
+DEFAULT_BACKEND = "auto"  # of load_run, TopicClassifier.load and the CLI's --backend; torch for a run never exported
 
 
 def has_bf16() -> bool:

@@ -6,6 +6,11 @@
     topicfit evaluate runs/coarse-minilm [--data my_labelled.csv]
     topicfit predict  runs/coarse-minilm posts.jsonl --top-k 3
     topicfit compare  runs/*
+
+The settings' flags are generated from the settings dataclasses (:func:`topicfit.settings.add_settings`), so
+their names, types, help and defaults are written once, in the library; :data:`COMMAND_ARGS` says which
+dataclasses each command takes, and the few flags that are no setting (``--output``, ``--resume``, ...) are
+written here.
 """
 
 from __future__ import annotations
@@ -17,33 +22,29 @@ import logging
 import os
 import sys
 import traceback
-from dataclasses import fields
 from pathlib import Path
-
-import yaml
+from typing import Callable, NamedTuple
 
 from . import __version__
-from .data import DATA_ENV, VALIDATION_SPLITS, DataConfig, Documents, load_newsgroups, load_splits, load_table
-from .encoders import LONG_DOCUMENTS, MODELS, PRECISIONS, TRUNCATIONS, embed_texts, process_group
+from .backends import BACKENDS, DEFAULT_BACKEND
+from .data import CorpusConfig, DataConfig, load_corpus, load_splits, load_table
+from .encoders import LONG_DOCUMENTS, embed_texts, process_group
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
-from .kinds.ensemble import COMBINES, EnsembleClassifier, EnsembleConfig, ensemble_splits
-from .backends import BACKENDS
+from .kinds.ensemble import EnsembleClassifier, EnsembleConfig, ensemble_splits
 from .export import CHECK_POSTS, export_run
 from .kinds.transformer import TrainConfig, TransformerClassifier
-from .labels import UNMAPPED_CHOICES, get_scheme
 from .metrics import metrics_table, split_metrics
 from .predict import INPUT_FORMATS, MAX_TEXT_CHARS, TopicClassifier, guess_format, predict_inputs, read_inputs
 from .registry import KINDS, get_kind, load_run
 from .render import compare_table
 from .runs import SPLITS, read_run, write_json
 from .serve import MAX_BODY_BYTES, MAX_TEXTS
-from .topics import CLUSTERERS, REDUCERS, TopicsConfig, fit_topics_run, rename_topics
+from .settings import add_settings, apply_config, read_config, settings_from_args
+from .topics import TopicsConfig, fit_topics_run, rename_topics
 from .teacher import teacher_probabilities
-from .workflow import fit_run, predict_documents
-
-TRAIN_EVAL_SAMPLES = 2000  # training posts scored after fine-tuning (over-fitting shows on a sample; all of them cost minutes)
+from .workflow import TRAIN_EVAL_SAMPLES, fit_run, predict_documents
 
 logger = logging.getLogger("topicfit")
 
@@ -51,221 +52,166 @@ logger = logging.getLogger("topicfit")
 # --- arguments ------------------------------------------------------------------------------------
 
 
-def _add_data_args(p: argparse.ArgumentParser, *, for_eval: bool = False) -> None:
-    g = p.add_argument_group("data")
-    if not for_eval:
-        g.add_argument("--dataset", help="'20newsgroups' (default) or a labelled CSV/JSONL/Parquet file")
-        g.add_argument("--data", help=f"20 Newsgroups archive (20news-bydate.tar.gz) or folder; overrides ${DATA_ENV}")
-        g.add_argument("--labels", help="label scheme: fine | coarse (default) | identity | a JSON/YAML mapping file")
-        g.add_argument("--unmapped", choices=UNMAPPED_CHOICES, help="mapping files: what to do with unmapped labels")
-        g.add_argument("--keep-headers", action="store_true", default=None, help="keep message headers (LEAKS the label via metadata)")
-        g.add_argument("--drop-empty-train", action="store_true", default=None, help="drop documents with no text from train/validation")
-        g.add_argument("--validation-size", type=float, help="share of training data for model selection (default 0.1)")
-        g.add_argument("--validation-split", choices=VALIDATION_SPLITS,
-                       help="auto (default): date where posts have dates (20 Newsgroups: article order; --date-column), else random; "
-                            "date: each class's latest 10%% of posts; random: stratified, seeded (BENCHMARKS.md: date predicts test better)")
-        g.add_argument("--date-column", help="user data: column of dates, for --validation-split date")
-        g.add_argument("--test-file", help="user data: a separate labelled test file")
-        g.add_argument("--test-size", type=float, help="user data without --test-file: stratified test share (default 0.2)")
-        g.add_argument("--max-train-samples", type=int, help="debug: cap the training split")
-    g.add_argument("--text-column", help="column holding the text (default 'text')")
-    g.add_argument("--label-column", help="column holding the label (default 'label')")
-    g.add_argument("--id-column", help="optional column holding a document id")
-    g.add_argument("--max-eval-samples", type=int, help="debug: cap the validation and test splits")
+class Section(NamedTuple):
+    """A settings dataclass as one group of flags: ``add_settings(group, cls, **options)``."""
+
+    title: str
+    cls: type
+    options: dict = {}
 
 
-def _add_run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--output", "-o", required=True, help="run folder to write, e.g. runs/coarse-minilm")
+DISTILL_SETTINGS = ("distill_alpha", "teacher_folds", "teacher_calibration")  # TrainConfig's fields only `distill` takes
+EVAL_DATA_SETTINGS = ("text_column", "label_column", "id_column", "max_eval_samples")  # what `evaluate` reads a file or split with
+BACKEND_HELP = ("transformer runtime; auto: the fastest this machine has for the run within 0.3 points of fp32 "
+                "(after `topicfit export RUN --int8`; torch otherwise) (default: %(default)s)")
+
+
+def _run_args(p: argparse.ArgumentParser, *, output_required: bool = True) -> None:
+    p.add_argument("--output", "-o", required=output_required, help="run folder to write, e.g. runs/coarse-minilm")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    p.add_argument("--seed", type=int, help="random seed for splits and training (default 42)")
     p.add_argument("--config", help="JSON or YAML file with the same settings as the flags (flags win)")
 
 
-def _add_train_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("fine-tuning")
-    g.add_argument("--model", help=f"{' | '.join(MODELS)} (minilm: bundled, offline; default) | a Hub id | a local folder")
-    g.add_argument("--epochs", type=float)
-    g.add_argument("--learning-rate", type=float)
-    g.add_argument("--batch-size", type=int)
-    g.add_argument("--gradient-accumulation-steps", type=int)
-    g.add_argument("--max-length", type=int, help="tokens per document (default 256)")
-    g.add_argument("--truncation", choices=TRUNCATIONS)
-    g.add_argument("--warmup", type=float, help="share of steps for learning-rate warm-up (default 0.06)")
-    g.add_argument("--weight-decay", type=float)
-    g.add_argument("--class-weight", choices=("none", "balanced"))
-    g.add_argument("--attention-dropout", type=float, help="attention dropout (default 0: fast fused attention); -1 keeps the model's")
-    g.add_argument("--early-stopping-patience", type=int, help="epochs without better validation macro-F1 before stopping")
-    g.add_argument("--precision", choices=PRECISIONS)
-    g.add_argument("--eval-batch-size", type=int)
-    g.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
-    g.add_argument("--no-train-eval", action="store_true", help="skip evaluating on the training split")
-    g.add_argument("--train-eval-samples", type=int, default=TRAIN_EVAL_SAMPLES,
-                   help=f"score a stratified sample of this many training posts (default {TRAIN_EVAL_SAMPLES}; 0: all)")
-    g.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="inference on long posts: cut (default) or windows (pool overlapping windows)")
-    g.add_argument("--prior", help="a finished TF-IDF baseline run (e.g. tfidf-nb) whose calibrated log-probabilities are added to the "
-                                   "transformer's logits: one model that learns what the bag of words misses (topicfit.prior)")
-    g.add_argument("--prior-folds", type=int, help="the prior's logits on the training posts come from refits that left them out, in this "
-                                                   "many folds (default 5; 0: in sample)")
-    g.add_argument("--prior-dropout", type=float, help="training: the share of posts whose prior is left out, so the transformer also "
-                                                       "learns to classify alone (default 0.5)")
+def _fit_args(p: argparse.ArgumentParser) -> None:
+    """A fine-tuning run's flags that are no model setting."""
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--no-train-eval", action="store_true", help="skip evaluating on the training split")
+    p.add_argument("--train-eval-samples", type=int, default=TRAIN_EVAL_SAMPLES, metavar="INT",
+                   help="score a stratified sample of this many training posts; 0: all (default: %(default)s)")
 
 
-def _add_embed_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("embedding")
-    g.add_argument("--model", help=f"{' | '.join(m for m in MODELS if m != 'distilbert')} (default minilm) | a Hub id | a local folder")
-    g.add_argument("--max-length", type=int, help="tokens per window (default 256)")
-    g.add_argument("--cut", dest="whole", action="store_false", default=None, help="cut each post to --max-length instead of reading it whole")
-    g.add_argument("--max-windows", type=int, help="windows per post at most (default 16)")
-    g.add_argument("--C", dest="C", type=float, help="logistic regression's C (default: the best on validation)")
-    g.add_argument("--batch-size", type=int)
-    g.add_argument("--precision", choices=PRECISIONS)
+def _inference_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help=BACKEND_HELP)
+    p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
+    p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
 
 
-BACKEND_HELP = ("transformer runtime; auto (default): the fastest this machine has for the run within 0.3 points of fp32 "
-                "(after `topicfit export RUN --int8`; torch otherwise)")
+def _train_args(p: argparse.ArgumentParser) -> None:
+    _run_args(p)
+    _fit_args(p)
+
+
+def _topics_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", nargs="?", help="with --names: a finished topics run to rename")
+    p.add_argument("--names", help="YAML/JSON {topic id: name} (ids sharing a name merge); writes RUN/labelled.jsonl")
+    _run_args(p, output_required=False)
+
+
+def _tune_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", choices=TUNABLE, help="tune a TF-IDF baseline instead of a transformer")
+    p.add_argument("--trials", type=int, default=10, help="settings tried (default: %(default)s)")
+    p.add_argument("--timeout", type=float, help="minutes to search at most (a transformer trial still training then is stopped)")
+    p.add_argument("--quick", action="store_true", help="transformers: trials train on a stratified subset of --quick-samples posts")
+    p.add_argument("--quick-samples", type=int, default=1000, help="training posts of a quick trial (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted search")
+    _run_args(p)
+
+
+def _distill_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("teacher", help="a finished run (any kind with probabilities) whose data the student trains on")
+    _run_args(p)
+    _fit_args(p)
+
+
+def _ensemble_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="two or more finished runs trained on the same posts (their label schemes may differ, see --labels)")
+    p.add_argument("--labels", help="the ensemble's label scheme (default: the first run's); runs trained on a finer scheme "
+                                    "join by summing their probabilities, e.g. fine runs in a coarse ensemble")
+    _run_args(p)
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run")
+    p.add_argument("--data", help="a labelled CSV/JSONL/Parquet file (default: the run's own test split)")
+    p.add_argument("--output", "-o", help="write the metrics JSON here")
+    _inference_args(p)
+
+
+def _predict_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run")
+    p.add_argument("input", nargs="?", default="-", help="file of plain-text lines, JSONL with 'text', or CSV; '-' is stdin")
+    p.add_argument("--format", choices=INPUT_FORMATS, default="auto", help="input format; auto: by the file name (default: %(default)s)")
+    p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text (default: %(default)s)")
+    p.add_argument("--top-k", type=int, default=3, help="labels listed per record, best first (default: %(default)s)")
+    p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
+    _inference_args(p)
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, loopback only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
+    p.add_argument("--max-texts", type=int, default=MAX_TEXTS, help="texts per request (default: %(default)s)")
+    p.add_argument("--max-text-chars", type=int, default=MAX_TEXT_CHARS, help="characters per text (413 above; default: %(default)s)")
+    p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="bytes per request body (413 above; default: %(default)s)")
+    _inference_args(p)
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run")
+    p.add_argument("--format", choices=("onnx",), default="onnx")
+    p.add_argument("--int8", action="store_true", help="also write the int8 models (dynamic for onnxruntime, static for OpenVINO)")
+    p.add_argument("--check-posts", type=int, default=CHECK_POSTS,
+                   help="validation posts every backend is scored on against fp32 (backends.json; 0: no check; default: %(default)s)")
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--output", "-o", required=True, help="report.html (figures embedded) or report.md (figures beside it)")
+
+
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--split", default="test", choices=SPLITS, help="the split whose scores are compared (default: %(default)s)")
+    p.add_argument("--output", "-o", help="also write the table to this file")
+
+
+# command -> (help, the settings dataclasses it takes, in order, and a function adding its other arguments). A
+# setting two dataclasses share (seed) is one flag, in the first group, and fills both (settings_from_args).
+COMMAND_ARGS: dict[str, tuple[str, list[Section], Callable[[argparse.ArgumentParser], None]]] = {
+    "baseline": ("train and evaluate scikit-learn baselines",
+                 [Section("data", DataConfig),
+                  Section("baseline", BaselineConfig, {"overrides": {"method": {
+                      "choices": (*BASELINES, "all"), "required": True, "help": "a baseline, or 'all' (one sub-folder each)"}}})],
+                 _run_args),
+    "train": ("fine-tune a transformer and evaluate it",
+              [Section("data", DataConfig), Section("fine-tuning", TrainConfig, {"exclude": DISTILL_SETTINGS})], _train_args),
+    "embed": ("frozen encoder (mean-pooled over the whole post) + logistic regression; no backpropagation",
+              [Section("data", DataConfig), Section("embedding", EmbedConfig)], _run_args),
+    "topics": ("discover topics in texts (labels optional); or, with RUN --names, name and merge them",
+               [Section("data", CorpusConfig), Section("topics", TopicsConfig)], _topics_args),
+    "tune": ("Optuna hyperparameter search on the validation split, then retrain the best",
+             [Section("data", DataConfig), Section("fine-tuning", TrainConfig, {"exclude": DISTILL_SETTINGS})], _tune_args),
+    "distill": ("train a small transformer on a finished run's probabilities (e.g. an ensemble's): one fast model",
+                [Section("data", DataConfig, {"only": ("max_train_samples",)}),
+                 Section("distillation", TrainConfig,
+                         {"overrides": {"model": {"flags": ["--student", "--model"], "help": "the student encoder"}}})],
+                _distill_args),
+    "ensemble": ("combine finished runs' probabilities (weights or a stacker), chosen on validation",
+                 [Section("ensemble", EnsembleConfig)], _ensemble_args),
+    "evaluate": ("re-evaluate a finished run on the test split or a labelled file",
+                 [Section("data", DataConfig, {"only": EVAL_DATA_SETTINGS})], _evaluate_args),
+    "predict": ("predict topics for texts; writes one JSON line per input record", [], _predict_args),
+    "serve": ("serve a finished run over HTTP (FastAPI + uvicorn)", [], _serve_args),
+    "export": ("export a fine-tuned run to ONNX (and int8) for fast CPU inference", [], _export_args),
+    "report": ("HTML or Markdown report comparing runs: scores, per-class F1, confusions, calibration", [], _report_args),
+    "compare": ("Markdown table comparing finished runs", [], _compare_args),
+}
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The parser and its sub-parsers by command name."""
+    """The parser and its sub-parsers by command name, from :data:`COMMAND_ARGS`."""
     parser = argparse.ArgumentParser(prog="topicfit", description="Fine-tune transformers and baselines to sort documents into topics.")
     parser.add_argument("--version", action="version", version=f"topicfit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("baseline", help="train and evaluate scikit-learn baselines")
-    p.add_argument("--method", required=True, choices=(*BASELINES, "all"), help="a baseline, or 'all' (one sub-folder each)")
-    _add_run_args(p)
-    _add_data_args(p)
-
-    p = sub.add_parser("train", help="fine-tune a transformer and evaluate it")
-    _add_run_args(p)
-    _add_data_args(p)
-    _add_train_args(p)
-
-    p = sub.add_parser("embed", help="frozen encoder (mean-pooled over the whole post) + logistic regression; no backpropagation")
-    _add_run_args(p)
-    _add_data_args(p)
-    _add_embed_args(p)
-
-    p = sub.add_parser("topics", help="discover topics in texts (labels optional); or, with RUN --names, name and merge them")
-    p.add_argument("run", nargs="?", help="with --names: a finished topics run to rename")
-    p.add_argument("--names", help="YAML/JSON {topic id: name} (ids sharing a name merge); writes RUN/labelled.jsonl")
-    p.add_argument("--output", "-o", help="run folder to write")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--config", help="JSON or YAML file with the same settings as the flags (flags win)")
-    g = p.add_argument_group("data")
-    g.add_argument("--dataset", help="'20newsgroups' (default: train and test, every post) or a CSV/JSONL/Parquet file")
-    g.add_argument("--data", help=f"20 Newsgroups archive or folder; overrides ${DATA_ENV}")
-    g.add_argument("--labels", choices=("fine", "coarse", "none"), default="fine", help="20 Newsgroups: reference labels for NMI/ARI")
-    g.add_argument("--text-column", default="text")
-    g.add_argument("--label-column", help="user data: optional reference labels")
-    g.add_argument("--id-column")
-    g = p.add_argument_group("topics")
-    g.add_argument("--model", help="encoder: minilm (default) | mpnet | a Hub id | a local folder")
-    g.add_argument("--n-topics", type=int, help="number of topics (default: automatic)")
-    g.add_argument("--reducer", choices=REDUCERS)
-    g.add_argument("--clusterer", choices=CLUSTERERS)
-    g.add_argument("--minibatch", action="store_true", default=None, help="memory flat in the corpus size (IncrementalPCA + MiniBatchKMeans)")
-    g.add_argument("--seed", type=int)
-
-    p = sub.add_parser("tune", help="Optuna hyperparameter search on the validation split, then retrain the best")
-    p.add_argument("--method", choices=TUNABLE, help="tune a TF-IDF baseline instead of a transformer")
-    p.add_argument("--trials", type=int, default=10)
-    p.add_argument("--timeout", type=float, help="minutes to search at most (a transformer trial still training then is stopped)")
-    p.add_argument("--quick", action="store_true", help="transformers: trials train on a stratified subset of --quick-samples posts")
-    p.add_argument("--quick-samples", type=int, default=1000)
-    _add_run_args(p)
-    _add_data_args(p)
-    _add_train_args(p)
-
-    p = sub.add_parser("distill", help="train a small transformer on a finished run's probabilities (e.g. an ensemble's): one fast model")
-    p.add_argument("teacher", help="a finished run (any kind with probabilities) whose data the student trains on")
-    p.add_argument("--student", dest="model", help="the student encoder (default minilm)")
-    p.add_argument("--distill-alpha", type=float, help="weight of the teacher's probabilities against the true label (default 0.7)")
-    p.add_argument("--teacher-folds", type=int, help="score the training posts with refits of the teacher that left them out, in this many "
-                   "folds (baselines, embed heads and ensembles of them; other members answer in sample); 0: the teacher's own "
-                   "in-sample probabilities (default 5)")
-    p.add_argument("--no-teacher-calibration", dest="teacher_calibration", action="store_false", default=None,
-                   help="use the teacher's probabilities as they are, not rescaled by a temperature fitted on validation")
-    p.add_argument("--output", "-o", required=True)
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--config", help="JSON or YAML file with the same settings as the flags (flags win)")
-    p.add_argument("--max-train-samples", type=int, help="debug: cap the training split")
-    _add_train_args(p)
-
-    p = sub.add_parser("ensemble", help="combine finished runs' probabilities (weights or a stacker), chosen on validation")
-    p.add_argument("runs", nargs="+", help="two or more finished runs trained on the same posts (their label schemes may differ, see --labels)")
-    p.add_argument("--labels", help="the ensemble's label scheme (default: the first run's); runs trained on a finer scheme "
-                                    "join by summing their probabilities, e.g. fine runs in a coarse ensemble")
-    p.add_argument("--output", "-o", required=True)
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--combine", choices=COMBINES, default="auto",
-                   help="weights: a weighted average; stack: logistic regression on the members' log-probabilities; "
-                        "auto (default): the better of the two by cross-validation inside the validation split")
-
-    p = sub.add_parser("evaluate", help="re-evaluate a finished run on the test split or a labelled file")
-    p.add_argument("run")
-    p.add_argument("--data", help="a labelled CSV/JSONL/Parquet file (default: the run's own test split)")
-    p.add_argument("--output", "-o", help="write the metrics JSON here")
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
-    p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
-    p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
-    _add_data_args(p, for_eval=True)
-
-    p = sub.add_parser("predict", help="predict topics for texts; writes one JSON line per input record")
-    p.add_argument("run")
-    p.add_argument("input", nargs="?", default="-", help="file of plain-text lines, JSONL with 'text', or CSV; '-' is stdin")
-    p.add_argument("--format", choices=INPUT_FORMATS, default="auto")
-    p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text")
-    p.add_argument("--top-k", type=int, default=3)
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
-    p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
-    p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
-    p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
-
-    p = sub.add_parser("serve", help="serve a finished run over HTTP (FastAPI + uvicorn)")
-    p.add_argument("run")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-texts", type=int, default=MAX_TEXTS, help=f"texts per request (default {MAX_TEXTS})")
-    p.add_argument("--max-text-chars", type=int, default=MAX_TEXT_CHARS, help=f"characters per text (413 above; default {MAX_TEXT_CHARS})")
-    p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help=f"bytes per request body (413 above; default {MAX_BODY_BYTES})")
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help=BACKEND_HELP)
-    p.add_argument("--long-documents", choices=LONG_DOCUMENTS, help="transformers: cut long texts or pool overlapping windows (default: the run's)")
-    p.add_argument("--trust", action="store_true", help="load baseline files with non-scikit-learn types")
-
-    p = sub.add_parser("export", help="export a fine-tuned run to ONNX (and int8) for fast CPU inference")
-    p.add_argument("run")
-    p.add_argument("--format", choices=("onnx",), default="onnx")
-    p.add_argument("--int8", action="store_true", help="also write the int8 models (dynamic for onnxruntime, static for OpenVINO)")
-    p.add_argument("--check-posts", type=int, default=CHECK_POSTS,
-                   help=f"validation posts every backend is scored on against fp32 (backends.json; 0: no check; default {CHECK_POSTS})")
-
-    p = sub.add_parser("report", help="HTML or Markdown report comparing runs: scores, per-class F1, confusions, calibration")
-    p.add_argument("runs", nargs="+")
-    p.add_argument("--output", "-o", required=True, help="report.html (figures embedded) or report.md (figures beside it)")
-
-    p = sub.add_parser("compare", help="Markdown table comparing finished runs")
-    p.add_argument("runs", nargs="+")
-    p.add_argument("--split", default="test", choices=SPLITS)
-    p.add_argument("--output", "-o", help="also write the table to this file")
+    for name, (help_text, sections, add_args) in COMMAND_ARGS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_args(p)
+        for section in sections:
+            add_settings(p.add_argument_group(section.title), section.cls, **section.options)
     return parser, dict(sub.choices)
-
-
-def _file_config(path: str) -> dict:
-    """The settings in a JSON or YAML ``--config`` file, keys as flag names with underscores."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
-    try:
-        cfg = (yaml.safe_load(text) if Path(path).suffix.lower() in (".yaml", ".yml") else json.loads(text)) or {}
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid {'YAML' if Path(path).suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {exc}") from None
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings, got {type(cfg).__name__}")
-    return {str(k).replace("-", "_"): v for k, v in cfg.items()}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -276,29 +222,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser, commands = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "config", None):
-        sub = commands[args.command]
-        valid = sorted(a.dest for a in sub._actions if a.dest not in ("help", "config", "output", "overwrite") and a.option_strings)
-        cfg = _file_config(args.config)
-        unknown = sorted(set(cfg) - set(valid))
-        if unknown:
-            raise ConfigError(f"{args.config}: unknown setting(s) {', '.join(map(repr, unknown))} for `topicfit {args.command}`; "
-                              f"valid names: {', '.join(valid)}")
-        sub.set_defaults(**cfg)
+        apply_config(commands[args.command], read_config(args.config), source=args.config)
         args = parser.parse_args(argv)
     return args
 
 
-def _settings(args: argparse.Namespace, cls) -> dict:
-    """Field values for dataclass ``cls`` from the parsed arguments (flags, else the config file)."""
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in vars(args).items() if k in names and v is not None}
-
-
 def data_config(args: argparse.Namespace) -> DataConfig:
-    values = _settings(args, DataConfig)
-    if values.get("dataset", "20newsgroups") != "20newsgroups" and "labels" not in values:
-        values["labels"] = "identity"
-    return DataConfig(**values)
+    """The run's data settings; a user's file without ``--labels`` keeps its own labels (identity)."""
+    if getattr(args, "labels", None) is None and (getattr(args, "dataset", None) or "20newsgroups") != "20newsgroups":
+        return settings_from_args(args, DataConfig, labels="identity")
+    return settings_from_args(args, DataConfig)
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -311,30 +244,21 @@ def cmd_baseline(args) -> int:
     written = []
     for method in methods:
         output = Path(args.output) / method if args.method == "all" else Path(args.output)
-        model = BaselineClassifier(BaselineConfig(method=method, seed=config.seed))
+        model = BaselineClassifier(settings_from_args(args, BaselineConfig, method=method))
         run_dir, run, metrics = fit_run(model, config, output, splits=splits, overwrite=args.overwrite)
         written.append((str(run_dir), run, metrics))
     print(compare_table(written))
     return 0
 
 
-def train_config_from(args) -> TrainConfig:
-    values = _settings(args, TrainConfig)
-    if values.get("class_weight") == "none":
-        values["class_weight"] = None
-    if values.get("attention_dropout") is not None and values["attention_dropout"] < 0:
-        values["attention_dropout"] = None
-    return TrainConfig(**values)
-
-
 def cmd_train(args) -> int:
     config = data_config(args)
-    train_config = train_config_from(args)
+    train_config = settings_from_args(args, TrainConfig)
     # under torchrun / accelerate launch every process runs this; process 0 owns the run folder
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     logger.info("training %s on %s labels -> %s (process %d of %d)", train_config.model, config.labels, args.output, rank, world)
     written = fit_run(TransformerClassifier(train_config), config, args.output, overwrite=args.overwrite, resume=args.resume,
-                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples or None,
+                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples,
                       process_index=rank)
     if written is not None:
         _print_summary(*written)
@@ -356,7 +280,7 @@ def embed_first(texts, config) -> bool:
 
 def cmd_embed(args) -> int:
     config = data_config(args)
-    embed_config = EmbedConfig(**_settings(args, EmbedConfig))
+    embed_config = settings_from_args(args, EmbedConfig)
     splits = load_splits(config)
     if not embed_first([t for docs in (splits.train, splits.validation, splits.test) for t in docs.texts], embed_config):
         return 0
@@ -366,12 +290,15 @@ def cmd_embed(args) -> int:
 
 def cmd_distill(args) -> int:
     teacher, _ = read_run(args.teacher)
-    config = DataConfig.from_dict({**teacher["data_config"], **({"max_train_samples": args.max_train_samples} if args.max_train_samples else {})})
+    config = DataConfig.from_dict(teacher["data_config"])  # the teacher's data, perhaps with a smaller training split
+    cap = settings_from_args(args, DataConfig).max_train_samples
+    if cap:
+        config = dataclasses.replace(config, max_train_samples=cap)
     splits = load_splits(config)
-    train_config = dataclasses.replace(train_config_from(args), teacher=os.path.relpath(Path(args.teacher).resolve()))
+    train_config = settings_from_args(args, TrainConfig, teacher=os.path.relpath(Path(args.teacher).resolve()))
     soft, info = teacher_probabilities(args.teacher, splits, folds=train_config.teacher_folds, calibrate=train_config.teacher_calibration)
     written = fit_run(TransformerClassifier(train_config), config, args.output, splits=splits, overwrite=args.overwrite, resume=args.resume,
-                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples or None,
+                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples,
                       fit_options={"soft_targets": soft, "teacher_info": info})
     _print_summary(*written)
     return 0
@@ -387,14 +314,8 @@ def cmd_topics(args) -> int:
         return 0
     if not args.output:
         raise ConfigError("topicfit topics needs --output (or RUN --names FILE to rename a finished run)")
-    config = TopicsConfig(**_settings(args, TopicsConfig))
-    if (args.dataset or "20newsgroups") == "20newsgroups":
-        scheme = get_scheme("fine" if args.labels == "none" else args.labels)
-        parts = [load_newsgroups(data=args.data, subset=subset) for subset in ("train", "test")]
-        docs = Documents([i for d in parts for i in d.ids], [t for d in parts for t in d.texts],
-                         [scheme.map_label(y) if args.labels != "none" else "" for d in parts for y in d.labels])
-    else:
-        docs = load_table(args.dataset, text_column=args.text_column, label_column=args.label_column, id_column=args.id_column)
+    config = settings_from_args(args, TopicsConfig)
+    docs = load_corpus(settings_from_args(args, CorpusConfig))
     if not embed_first(docs.texts, config):
         return 0
     run_dir, metrics = fit_topics_run(docs, args.output, config, labels=any(docs.labels), overwrite=args.overwrite)
@@ -405,21 +326,22 @@ def cmd_topics(args) -> int:
 
 def cmd_ensemble(args) -> int:
     config, splits = ensemble_splits([read_run(r)[0] for r in args.runs], args.labels)
-    model = EnsembleClassifier.from_runs(args.runs, load_run=load_run, splits=splits, config=EnsembleConfig(combine=args.combine))
+    model = EnsembleClassifier.from_runs(args.runs, load_run=load_run, splits=splits, config=settings_from_args(args, EnsembleConfig))
     _print_summary(*fit_run(model, config, args.output, splits=splits, overwrite=args.overwrite))
     return 0
 
 
 def cmd_evaluate(args) -> int:
     clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend, long_documents=args.long_documents)
+    reading = settings_from_args(args, DataConfig)  # only the flags of EVAL_DATA_SETTINGS exist here
     if args.data:
-        docs = load_table(args.data, text_column=args.text_column or "text", label_column=args.label_column or "label", id_column=args.id_column)
+        docs = load_table(args.data, text_column=reading.text_column, label_column=reading.label_column, id_column=reading.id_column)
         unknown = sorted(set(docs.labels) - set(map(str, clf.classes_)))
         if unknown:
             raise DataError(f"{args.data}: labels {unknown[:10]} are not among the run's classes {list(clf.classes_)}")
         name = str(args.data)
     else:
-        config = DataConfig.from_dict({**clf.run["data_config"], **({"max_eval_samples": args.max_eval_samples} if args.max_eval_samples else {})})
+        config = DataConfig.from_dict({**clf.run["data_config"], **({"max_eval_samples": reading.max_eval_samples} if reading.max_eval_samples else {})})
         docs = load_splits(config).test
         name = "test"
     labels, proba, seconds = predict_documents(clf.estimator, docs.texts)
@@ -483,9 +405,9 @@ def cmd_tune(args) -> int:
     from .tune import tune
 
     if args.method:
-        kind, config = "baseline", BaselineConfig(method=args.method, seed=args.seed or 42)
+        kind, config = "baseline", settings_from_args(args, BaselineConfig, method=args.method)
     else:
-        kind, config = "transformer", train_config_from(args)
+        kind, config = "transformer", settings_from_args(args, TrainConfig)
     summary = tune(data_config(args), args.output, kind=kind, config=config, trials=args.trials, timeout_minutes=args.timeout,
                    quick=args.quick, quick_samples=args.quick_samples, resume=args.resume, overwrite=args.overwrite)
     print(json.dumps(summary, indent=2))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .errors import ConfigError, DataError
 from .settings import Settings
-from .labels import LabelScheme, get_scheme
+from .labels import UNMAPPED_CHOICES, LabelScheme, get_scheme
 
 logger = logging.getLogger(__name__)
 
@@ -339,24 +339,31 @@ def load_table(path: str | os.PathLike, *, text_column: str = "text", label_colu
 class DataConfig(Settings):
     """Which data a run uses and how it is split. Round-trips through ``to_dict``/``from_dict``."""
 
-    dataset: str = "20newsgroups"  # "20newsgroups" or the path of a labelled CSV/JSONL/Parquet file
-    data: str | None = None  # 20 Newsgroups archive or folder (overrides $TOPICFIT_DATA)
-    labels: str = "coarse"  # fine | coarse | identity | mapping file; user files default to identity
-    unmapped: str = "error"  # for mapping files: error | drop
-    keep_headers: bool = False  # keep message headers: leaks metadata such as the Newsgroups: line
-    drop_empty_train: bool = False  # drop documents with no text after cleaning (empty or blank) from train/validation
-    validation_size: float = 0.1  # share of the training data held out for model selection
-    validation_split: str = "auto"  # date: each class's latest posts (by date / article order); random: stratified, seeded;
-    # auto: date where the documents have dates (20 Newsgroups, --date-column), else random (BENCHMARKS.md: date predicts test better)
-    seed: int = 42
-    test_file: str | None = None  # user data: a separate labelled test file
-    test_size: float = 0.2  # user data without test_file: stratified share held out for test
-    text_column: str = "text"
-    label_column: str = "label"
-    id_column: str | None = None
-    date_column: str | None = None  # user data: a column of dates (for validation_split="date")
-    max_train_samples: int | None = None  # debug cap on the training split (stratified)
-    max_eval_samples: int | None = None  # debug cap on validation and test (stratified)
+    dataset: str = field(default="20newsgroups", metadata={"help": "'20newsgroups' or the path of a labelled CSV/JSONL/Parquet file"})
+    data: str | None = field(default=None, metadata={
+        "help": f"20 Newsgroups archive (20news-bydate.tar.gz) or folder; overrides ${DATA_ENV}"})
+    labels: str = field(default="coarse", metadata={
+        "help": "label scheme: fine | coarse | identity | a JSON/YAML mapping file; the command line gives user files identity"})
+    unmapped: str = field(default="error", metadata={"help": "mapping files: what to do with labels the mapping leaves out",
+                                                     "choices": UNMAPPED_CHOICES})
+    keep_headers: bool = field(default=False, metadata={
+        "help": "keep message headers: LEAKS the label via metadata such as the Newsgroups: line"})
+    drop_empty_train: bool = field(default=False, metadata={
+        "help": "drop documents with no text after cleaning (empty or blank) from train/validation"})
+    validation_size: float = field(default=0.1, metadata={"help": "share of the training data held out for model selection"})
+    validation_split: str = field(default="auto", metadata={
+        "help": "date: each class's latest posts (by date / article order); random: stratified, seeded; auto: date where the "
+                "documents have dates (20 Newsgroups, --date-column), else random (BENCHMARKS.md: date predicts test better)",
+        "choices": VALIDATION_SPLITS})
+    seed: int = field(default=42, metadata={"help": "random seed for splits and training"})
+    test_file: str | None = field(default=None, metadata={"help": "user data: a separate labelled test file"})
+    test_size: float = field(default=0.2, metadata={"help": "user data without --test-file: stratified share held out for test"})
+    text_column: str = field(default="text", metadata={"help": "user data: column holding the text"})
+    label_column: str = field(default="label", metadata={"help": "user data: column holding the label"})
+    id_column: str | None = field(default=None, metadata={"help": "user data: optional column holding a document id"})
+    date_column: str | None = field(default=None, metadata={"help": "user data: a column of dates (for --validation-split date)"})
+    max_train_samples: int | None = field(default=None, metadata={"help": "debug: cap the training split (stratified)"})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "debug: cap the validation and test splits (stratified)"})
 
     def __post_init__(self) -> None:
         if self.validation_split not in VALIDATION_SPLITS:
@@ -518,3 +525,37 @@ def load_splits(config: DataConfig) -> Splits:
         info["empty_after_cleaning"]["train"], info["empty_after_cleaning"]["test"],
     )
     return splits
+
+
+# --- a whole corpus, for topic discovery ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorpusConfig(Settings):
+    """Which texts topic discovery reads: every post of 20 Newsgroups (train and test), or a user's file."""
+
+    dataset: str = field(default="20newsgroups", metadata={
+        "help": "'20newsgroups' (its train and test posts, all of them) or a CSV/JSONL/Parquet file"})
+    data: str | None = field(default=None, metadata={"help": f"20 Newsgroups archive or folder; overrides ${DATA_ENV}"})
+    labels: str | None = field(default="fine", metadata={"help": "20 Newsgroups: the reference labels for NMI/ARI; none: no labels",
+                                                         "choices": ("fine", "coarse")})
+    text_column: str = field(default="text", metadata={"help": "user data: column holding the text"})
+    label_column: str | None = field(default=None, metadata={"help": "user data: optional column of reference labels"})
+    id_column: str | None = field(default=None, metadata={"help": "user data: optional column holding a document id"})
+
+
+def load_corpus(config: CorpusConfig | None = None) -> Documents:
+    """Every document of a corpus: 20 Newsgroups' train and test posts together, labelled by the ``labels``
+    scheme (empty labels with ``labels=None``), or every row of a user's file (labels from ``label_column``).
+
+    >>> docs = load_corpus(CorpusConfig(labels="coarse"))  # doctest: +SKIP
+    >>> len(docs), docs.labels[0]                          # doctest: +SKIP
+    (18846, 'alt')
+    """
+    config = config if config is not None else CorpusConfig()
+    if config.dataset != "20newsgroups":
+        return load_table(config.dataset, text_column=config.text_column, label_column=config.label_column, id_column=config.id_column)
+    scheme = get_scheme(config.labels) if config.labels else None
+    parts = [load_newsgroups(data=config.data, subset=subset) for subset in ("train", "test")]
+    return Documents([i for d in parts for i in d.ids], [t for d in parts for t in d.texts],
+                     [scheme.map_label(y) if scheme else "" for d in parts for y in d.labels])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from .backends import DEFAULT_BACKEND
 from .errors import RunError
 from .kinds import Classifier
 from .kinds.baseline import BaselineClassifier
@@ -37,11 +38,13 @@ def get_kind(name: str) -> type[Classifier]:
     return KINDS[name]
 
 
-def load_run(run_dir: str | Path, **options) -> Classifier:
+def load_run(run_dir: str | Path, *, backend: str = DEFAULT_BACKEND, **options) -> Classifier:
     """The fitted model of a finished run folder, loaded by its kind.
 
-    ``options`` go to the kind's ``load`` (``trust`` for baselines, ``backend`` and ``batch_size`` for transformers);
-    an ensemble loads its members through this same function with the same options.
+    ``backend`` (default :data:`topicfit.backends.DEFAULT_BACKEND`, ``auto``: torch until ``topicfit export``)
+    and ``options`` go to the kind's ``load`` (``trust`` for baselines, ``backend`` and ``batch_size`` for
+    transformers; kinds ignore the options they do not take); an ensemble loads its members through this same
+    function with the same options.
     """
     run_dir = Path(run_dir)
     run, _ = read_run(run_dir)
@@ -50,6 +53,6 @@ def load_run(run_dir: str | Path, **options) -> Classifier:
         cls = get_kind(kind)
     except RunError as exc:
         raise RunError(f"{run_dir}: {exc}") from None
-    model = cls.load(run_dir / MODEL_DIR, run=run, load_member=load_run, **options)
+    model = cls.load(run_dir / MODEL_DIR, run=run, load_member=load_run, backend=backend, **options)
     logger.info("loaded %s run %s (%s)", kind, run_dir, run.get("method"))
     return model

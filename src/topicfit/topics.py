@@ -26,7 +26,7 @@ import os
 import resource
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
 from .data import Documents
+from .encoders import PRECISIONS
 from .errors import ConfigError, DataError, RunError
 from .settings import Settings
 from .runs import (ASSIGNMENTS_FILE, CENTROIDS_FILE, DOCUMENTS_FILE, LABELLED_FILE, METRICS_FILE, MODEL_DIR, RUN_FILE, TOPIC_MODEL_FILE,
@@ -53,32 +54,45 @@ AUTO_TOPICS = (*range(5, 21), 25, 30, 35, 40, 45, 50)  # k-means candidates for 
 class TopicsConfig(Settings):
     """Settings of topic discovery. Round-trips through ``to_dict``/``from_dict``."""
 
-    model: str = "minilm"  # encoder: minilm | mpnet | a local folder (ignored when embeddings are passed in)
-    max_length: int = 256  # encoder tokens per window (the embed kind's settings, so the embedding cache is shared)
-    whole: bool = True  # read each whole text in overlapping windows and average them
-    max_windows: int = 16  # at most this many windows per text
-    batch_size: int = 32  # texts per encoder batch
-    precision: str = "auto"  # encoder precision: auto | bf16 | fp16 | fp32
-    n_topics: int | None = None  # number of topics; None: automatic (k-means: best silhouette of AUTO_TOPICS; hdbscan: its own)
-    reducer: str = "pca"  # umap | pca | none: the space clusters are found in (mini-batch mode: pca or none)
-    n_components: int = 50  # dimensions of the reduced space
-    n_neighbors: int = 15  # UMAP's neighbourhood size
-    clusterer: str = "kmeans"  # kmeans | hdbscan (hdbscan: n_topics, if given, merges its clusters down to n_topics)
-    min_cluster_size: int | None = None  # HDBSCAN; None: max(10, n / 200)
-    temperature: float = 0.05  # softmax temperature over cosine similarities (smaller: more confident)
-    outlier_quantile: float = 0.05  # a document below this quantile of its topic's members' similarities is an outlier; 0: none
-    stop_words: str | None = "english"  # the count vectorizer's stop words (scikit-learn's list) or None
-    min_df: int = 5  # a topic word occurs in at least this many documents (of the vocabulary sample)
-    token_pattern: str = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words of two or more letters (no numbers, which make poor topic words)
-    top_n_words: int = 10  # words kept per topic
-    n_representative: int = 3  # representative documents per topic (the most similar to its centroid)
-    minibatch: bool = False  # IncrementalPCA + MiniBatchKMeans + a sampled vocabulary: memory flat in the corpus size
-    chunk_size: int = 8192  # documents per chunk (assignment, counting, mini-batch fitting)
-    vocabulary_sample: int = 200_000  # mini-batch mode: the vocabulary is fitted on this many documents (seeded sample)
-    metrics_sample: int = 50_000  # NPMI is computed on at most this many documents (seeded sample)
-    map_sample: int = 5_000  # documents drawn on the report's 2-D map
-    save_texts: bool = True  # keep ids and texts in documents.jsonl.gz, so rename_topics needs no source data
-    seed: int = 42
+    model: str = field(default="minilm", metadata={
+        "help": "encoder: minilm | mpnet | a Hub id | a local folder (ignored when embeddings are passed in)"})
+    max_length: int = field(default=256, metadata={
+        "help": "encoder tokens per window (the embed kind's settings, so the embedding cache is shared)"})
+    whole: bool = field(default=True, metadata={
+        "help": "read each whole text in overlapping windows and average them; --cut: cut it to --max-length (head+tail)",
+        "false_flags": ["--cut"]})
+    max_windows: int = field(default=16, metadata={"help": "at most this many windows per text"})
+    batch_size: int = field(default=32, metadata={"help": "texts per encoder batch"})
+    precision: str = field(default="auto", metadata={"help": "encoder precision", "choices": PRECISIONS})
+    n_topics: int | None = field(default=None, metadata={
+        "help": "number of topics; none: automatic (k-means: best silhouette of AUTO_TOPICS; hdbscan: its own)"})
+    reducer: str = field(default="pca", metadata={"help": "the space clusters are found in (mini-batch mode: pca or none)",
+                                                  "choices": REDUCERS})
+    n_components: int = field(default=50, metadata={"help": "dimensions of the reduced space"})
+    n_neighbors: int = field(default=15, metadata={"help": "UMAP's neighbourhood size"})
+    clusterer: str = field(default="kmeans", metadata={
+        "help": "hdbscan: --n-topics, if given, merges its clusters down to n_topics", "choices": CLUSTERERS})
+    min_cluster_size: int | None = field(default=None, metadata={"help": "HDBSCAN's; none: max(10, n / 200)"})
+    temperature: float = field(default=0.05, metadata={"help": "softmax temperature over cosine similarities (smaller: more confident)"})
+    outlier_quantile: float = field(default=0.05, metadata={
+        "help": "a document below this quantile of its topic's members' similarities is an outlier; 0: none"})
+    stop_words: str | None = field(default="english", metadata={"help": "the count vectorizer's stop words (scikit-learn's list) or none"})
+    min_df: int = field(default=5, metadata={"help": "a topic word occurs in at least this many documents (of the vocabulary sample)"})
+    token_pattern: str = field(default=r"(?u)\b[^\W\d_][^\W\d_]+\b", metadata={
+        "help": "the count vectorizer's token pattern; the default: words of two or more letters (no numbers, which make poor "
+                "topic words)"})
+    top_n_words: int = field(default=10, metadata={"help": "words kept per topic"})
+    n_representative: int = field(default=3, metadata={"help": "representative documents per topic (the most similar to its centroid)"})
+    minibatch: bool = field(default=False, metadata={
+        "help": "IncrementalPCA + MiniBatchKMeans + a sampled vocabulary: memory flat in the corpus size"})
+    chunk_size: int = field(default=8192, metadata={"help": "documents per chunk (assignment, counting, mini-batch fitting)"})
+    vocabulary_sample: int = field(default=200_000, metadata={
+        "help": "mini-batch mode: the vocabulary is fitted on this many documents (seeded sample)"})
+    metrics_sample: int = field(default=50_000, metadata={"help": "NPMI is computed on at most this many documents (seeded sample)"})
+    map_sample: int = field(default=5_000, metadata={"help": "documents drawn on the report's 2-D map"})
+    save_texts: bool = field(default=True, metadata={
+        "help": "keep ids and texts in documents.jsonl.gz, so rename_topics needs no source data"})
+    seed: int = field(default=42, metadata={"help": "random seed"})
 
     def __post_init__(self) -> None:
         if self.reducer not in REDUCERS:

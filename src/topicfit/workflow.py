@@ -24,6 +24,8 @@ from .runs import (CARD_FILE, CONFUSION_FILE, LEARNING_CURVE_FILE, METRICS_FILE,
 
 logger = logging.getLogger(__name__)
 
+TRAIN_EVAL_SAMPLES = 2000  # training posts a slow kind scores after fitting (over-fitting shows on a sample; all of them cost minutes)
+
 
 def predict_documents(model: Classifier, texts) -> tuple[list[str], np.ndarray | None, float]:
     """Predicted labels, probabilities (``None`` for a kind without them) and the seconds it took."""
@@ -63,14 +65,16 @@ def evaluate(model: Classifier, splits: Splits, run_dir: str | Path | None = Non
 
 
 def fit_run(model: Classifier, data_config: DataConfig, output: str | Path, *, splits: Splits | None = None, overwrite: bool = False,
-            resume: bool = False, split_names=SPLITS, train_sample: int | None = None, process_index: int = 0,
+            resume: bool = False, split_names=SPLITS, train_sample: int | None = TRAIN_EVAL_SAMPLES, process_index: int = 0,
             fit_options: dict | None = None) -> tuple[Path, dict, dict] | None:
     """Fit ``model`` and write a finished run folder at ``output``; returns ``(run_dir, run, metrics)``.
 
     Args:
         splits (Splits | None): already loaded data (they must come from ``data_config``); loaded here if ``None``.
         split_names: the splits to evaluate (``--no-train-eval`` leaves out ``train``).
-        train_sample (int | None): score this many training posts (stratified sample), not all of them.
+        train_sample (int | None, default TRAIN_EVAL_SAMPLES): for a kind slow to score (``sample_train_eval``: the
+            transformer), score a stratified sample of this many training posts, not all of them; ``None`` or 0: all.
+            Other kinds score every training post: it is cheap, and ensembles and teachers reuse those scores.
         process_index (int): under torchrun/accelerate every process fits; only process 0 (the others return
             ``None``) saves, evaluates and writes the folder.
         fit_options (dict | None): extra keyword arguments for the kind's ``fit`` (e.g. Trainer callbacks).
@@ -90,7 +94,8 @@ def fit_run(model: Classifier, data_config: DataConfig, output: str | Path, *, s
     # 4. save
     model.save(run_dir / MODEL_DIR)
     # 5. evaluate every split
-    results = evaluate(model, splits, run_dir, split_names=[s for s in split_names if s in model.splits], train_sample=train_sample,
+    sample = (train_sample or None) if getattr(model, "sample_train_eval", False) else None
+    results = evaluate(model, splits, run_dir, split_names=[s for s in split_names if s in model.splits], train_sample=sample,
                        seed=data_config.seed)
     # 6. render
     timings = {"train_seconds": round(train_seconds, 1), "test_docs_per_second": results.get("test", {}).get("docs_per_second"),

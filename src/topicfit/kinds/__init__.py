@@ -34,6 +34,7 @@ class Classifier:
     library: ClassVar[str] = "sklearn"  # the Hub's library_name for the model card
     has_probabilities: bool = True
     splits: tuple[str, ...] = ("train", "validation", "test")  # the splits the workflow may score it on
+    sample_train_eval: ClassVar[bool] = False  # slow to score: the workflow scores a sample of the training posts
     validation_macro_f1_: float | None = None  # set by kinds that score the validation split while fitting
 
     def __init__(self, config=None):

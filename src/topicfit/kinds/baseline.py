@@ -77,9 +77,10 @@ TUNABLE = tuple(name for name, spec in BASELINES.items() if spec.regulariser)
 class BaselineConfig(Settings):
     """A baseline from :data:`BASELINES`, with optional scikit-learn ``set_params`` overrides."""
 
-    method: str = "tfidf-svm"
-    params: dict = field(default_factory=dict)  # e.g. {"clf__C": 10.0, "tfidf__ngram_range": [1, 2]}
-    seed: int = 42
+    method: str = field(default="tfidf-svm", metadata={"help": "a pipeline of BASELINES", "choices": tuple(BASELINES)})
+    params: dict = field(default_factory=dict, metadata={
+        "help": 'scikit-learn set_params overrides, e.g. {"clf__C": 10.0, "tfidf__ngram_range": [1, 2]}', "cli": False})
+    seed: int = field(default=42, metadata={"help": "random seed"})
 
     def __post_init__(self) -> None:
         if self.method not in BASELINES:

@@ -9,12 +9,12 @@ bigger encoder is affordable on a CPU; embeddings are cached on disk by texts an
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..encoders import base_model_id, embed_texts
+from ..encoders import PRECISIONS, base_model_id, embed_texts
 from ..errors import ConfigError, ModelError
 from ..settings import Settings
 from ..metrics import compute_metrics
@@ -30,14 +30,18 @@ C_GRID = (1.0, 4.0, 16.0)  # searched on validation when C is None; the best of 
 class EmbedConfig(Settings):
     """Settings of the frozen-encoder kind."""
 
-    model: str = "minilm"  # minilm | mpnet | a Hub id | a local folder (any encoder; mean pooling)
-    max_length: int = 256  # tokens per window
-    whole: bool = True  # read the whole post in overlapping windows and average them (False: head+tail cut)
-    max_windows: int = 16  # at most this many windows per post
-    C: float | None = None  # logistic regression's inverse regularisation; None: the best of C_GRID on validation
-    batch_size: int = 32
-    precision: str = "auto"
-    seed: int = 42
+    model: str = field(default="minilm", metadata={"help": "minilm | mpnet | a Hub id | a local folder (any encoder; mean pooling)"})
+    max_length: int = field(default=256, metadata={"help": "tokens per window"})
+    whole: bool = field(default=True, metadata={
+        "help": "read the whole post in overlapping windows and average them; --cut: cut each post to --max-length (head+tail)",
+        "false_flags": ["--cut"]})
+    max_windows: int = field(default=16, metadata={"help": "at most this many windows per post"})
+    C: float | None = field(default=None, metadata={
+        "help": f"logistic regression's inverse regularisation; none: the best of {C_GRID} on validation"})
+    batch_size: int = field(default=32, metadata={"help": "texts per encoder batch"})
+    precision: str = field(default="auto", metadata={"help": "encoder precision (auto: bf16 on CPUs that support it)",
+                                                     "choices": PRECISIONS})
+    seed: int = field(default=42, metadata={"help": "random seed"})
 
     def __post_init__(self) -> None:
         if not 8 <= self.max_length <= 8192:

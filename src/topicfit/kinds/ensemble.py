@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -41,22 +41,27 @@ logger = logging.getLogger(__name__)
 SPEED_SAMPLE = 500  # texts timed through the real members (not the reused probabilities) for docs/s
 
 
+COMBINES = ("auto", "weights", "stack")
+
+
 @dataclass(frozen=True)
 class EnsembleConfig(Settings):
     """How the members are combined."""
 
-    weight_step: float | None = None  # grid step on the simplex of weights; None: 0.05 for up to 3 members, else 0.1
-    # beyond GRID_MEMBERS members the grid is too big: greedy ensemble selection, SELECTION_ROUNDS picks
-    combine: str = "auto"  # weights | stack | auto (stack only if its out-of-fold macro-F1 gain on validation exceeds one standard error)
-    folds: int = 5  # cross-validation folds inside the validation split, for combine="auto"
-    seed: int = 42
+    weight_step: float | None = field(default=None, metadata={
+        "help": "grid step on the simplex of weights; none: 0.05 for up to 3 members, else 0.1 (beyond GRID_MEMBERS members the "
+                "grid is too big: greedy ensemble selection, SELECTION_ROUNDS picks)"})
+    combine: str = field(default="auto", metadata={
+        "help": "weights: a weighted average; stack: logistic regression on the members' log-probabilities; auto: stack only if its "
+                "out-of-fold macro-F1 gain on validation exceeds one standard error", "choices": COMBINES})
+    folds: int = field(default=5, metadata={"help": "cross-validation folds inside the validation split, for --combine auto"})
+    seed: int = field(default=42, metadata={"help": "random seed"})
 
     def __post_init__(self):
         if self.combine not in COMBINES:
             raise ConfigError(f"combine must be one of {COMBINES}, got {self.combine!r}")
 
 
-COMBINES = ("auto", "weights", "stack")
 GRID_MEMBERS = 5  # up to this many members the weights are searched on a grid (1,001 points for 5 at step 0.1)
 SELECTION_ROUNDS = 20  # beyond it, greedy selection with replacement: weights in multiples of 1/20
 BOOTSTRAP_RESAMPLES = 1000  # for the standard error of the stacker's gain over the weights (stack_wins)

@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,29 +37,46 @@ logger = logging.getLogger(__name__)
 class TrainConfig(Settings):
     """Fine-tuning settings. Every field has a default; ``to_dict``/``from_dict`` round-trip JSON."""
 
-    model: str = "minilm"  # minilm (bundled all-MiniLM-L6-v2) | mpnet | distilbert | a Hub id | a local folder
-    epochs: float = 3.0
-    learning_rate: float = 1e-4
-    batch_size: int = 16
-    gradient_accumulation_steps: int = 1
-    max_length: int = 256  # tokens per document, special tokens included
-    truncation: str = "head+tail"  # head: first tokens; head+tail: first 3/4 and last 1/4 of the budget
-    long_documents: str = "cut"  # at inference: cut (by truncation) | windows (average the logits of overlapping windows)
-    warmup: float = 0.06  # share of the optimisation steps spent warming up the learning rate
-    weight_decay: float = 0.01
-    class_weight: str | None = None  # None or "balanced" (inverse class frequency in the loss)
-    attention_dropout: float | None = 0.0  # None keeps the checkpoint's; 0 lets PyTorch's fused attention kernel run (faster on CPU)
-    early_stopping_patience: int | None = None  # epochs without a better validation macro-F1 before stopping
-    precision: str = "auto"  # auto: bf16 on CPUs that support it (mixed precision on GPUs), else fp32
-    eval_batch_size: int = 16  # texts per inference batch; 64 was slower on CPUs (benchmarks/inference.py)
-    teacher: str | None = None  # distillation: the run whose probabilities on the training posts are the soft targets
-    distill_alpha: float = 0.7  # distillation: target = alpha * teacher probabilities + (1 - alpha) * the true label
-    teacher_folds: int = 5  # distillation: the teacher's training-post probabilities out of fold (0: in sample; topicfit.teacher)
-    teacher_calibration: bool = True  # distillation: rescale the teacher's probabilities by a temperature fitted on validation
-    prior: str | None = None  # a TF-IDF baseline run whose calibrated log-probabilities are added to the logits (topicfit.prior)
-    prior_folds: int = 5  # the prior's logits on the training posts come from refits that left them out (0: in sample)
-    prior_dropout: float = 0.5  # training: the share of posts whose prior is left out, so the transformer also learns to classify alone
-    seed: int = 42
+    model: str = field(default="minilm", metadata={
+        "help": "minilm (bundled all-MiniLM-L6-v2, offline) | mpnet | distilbert | a Hub id | a local folder"})
+    epochs: float = field(default=3.0, metadata={"help": "passes over the training posts (a fraction stops part-way)"})
+    learning_rate: float = field(default=1e-4, metadata={"help": "peak learning rate (after warm-up, then decaying linearly)"})
+    batch_size: int = field(default=16, metadata={"help": "training posts per step and device"})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "steps whose gradients add up to one update"})
+    max_length: int = field(default=256, metadata={"help": "tokens per document, special tokens included"})
+    truncation: str = field(default="head+tail", metadata={"help": "head: first tokens; head+tail: first 3/4 and last 1/4 of the budget",
+                                                           "choices": TRUNCATIONS})
+    long_documents: str = field(default="cut", metadata={
+        "help": "at inference: cut (by --truncation) | windows (average the logits of overlapping windows)", "choices": LONG_DOCUMENTS})
+    warmup: float = field(default=0.06, metadata={"help": "share of the optimisation steps spent warming up the learning rate"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW's decoupled weight decay"})
+    class_weight: str | None = field(default=None, metadata={"help": "none, or balanced: inverse class frequency in the loss",
+                                                             "choices": ("balanced",)})
+    attention_dropout: float | None = field(default=0.0, metadata={
+        "help": "0 lets PyTorch's fused attention kernel run (faster on CPU); -1 or none keeps the checkpoint's", "none": -1})
+    early_stopping_patience: int | None = field(default=None, metadata={
+        "help": "epochs without a better validation macro-F1 before stopping; none: train every epoch"})
+    precision: str = field(default="auto", metadata={"help": "auto: bf16 on CPUs that support it (mixed precision on GPUs), else fp32",
+                                                     "choices": PRECISIONS})
+    eval_batch_size: int = field(default=16, metadata={
+        "help": "texts per inference batch; 64 was slower on CPUs (benchmarks/inference.py)"})
+    teacher: str | None = field(default=None, metadata={
+        "help": "distillation: the run whose probabilities on the training posts are the soft targets", "cli": False})
+    distill_alpha: float = field(default=0.7, metadata={
+        "help": "distillation: target = alpha * teacher probabilities + (1 - alpha) * the true label"})
+    teacher_folds: int = field(default=5, metadata={
+        "help": "distillation: score the training posts with refits of the teacher that left them out, in this many folds (baselines, "
+                "embed heads and ensembles of them; other members answer in sample); 0: the teacher's own in-sample probabilities"})
+    teacher_calibration: bool = field(default=True, metadata={
+        "help": "distillation: rescale the teacher's probabilities by a temperature fitted on validation"})
+    prior: str | None = field(default=None, metadata={
+        "help": "a finished TF-IDF baseline run (e.g. tfidf-nb) whose calibrated log-probabilities are added to the transformer's "
+                "logits: one model that learns what the bag of words misses (topicfit.prior)"})
+    prior_folds: int = field(default=5, metadata={
+        "help": "the prior's logits on the training posts come from refits that left them out, in this many folds (0: in sample)"})
+    prior_dropout: float = field(default=0.5, metadata={
+        "help": "training: the share of posts whose prior is left out, so the transformer also learns to classify alone"})
+    seed: int = field(default=42, metadata={"help": "random seed"})
 
     def __post_init__(self) -> None:
         if not 0 <= self.prior_dropout < 1:
@@ -128,6 +145,7 @@ class TransformerClassifier(Classifier):
     kind = "transformer"
     config_class = TrainConfig
     library = "transformers"
+    sample_train_eval = True  # scoring every training post costs minutes: the workflow scores a sample (workflow.TRAIN_EVAL_SAMPLES)
 
     @property
     def method(self) -> str:
