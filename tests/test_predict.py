@@ -63,6 +63,16 @@ def test_predict_cli_stdin_and_files(baseline_run, tmp_path, capsys, monkeypatch
     assert out[0]["id"] == "a" and out[0]["label"] == "sci" and out[1]["id"] == "b" and "error" in out[1]
 
 
+def test_predict_cli_resumes_with_output_and_chunk_size(baseline_run, tmp_path):
+    (tmp_path / "in.txt").write_text("".join(f"orbit moon {i}\ngun law {i}\n" for i in range(5)))
+    argv = ["-q", "predict", str(baseline_run), str(tmp_path / "in.txt"), "--output", str(tmp_path / "out.jsonl"), "--chunk-size", "3"]
+    assert main(argv) == 0
+    full = (tmp_path / "out.jsonl").read_bytes()
+    (tmp_path / "out.jsonl").write_bytes(full[: len(full) // 2])  # killed mid-way
+    assert main(argv + ["--resume"]) == 0
+    assert (tmp_path / "out.jsonl").read_bytes() == full and full.count(b"\n") == 10
+
+
 def test_unfinished_run_is_refused(tmp_path, capsys):
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "metrics.json").write_text("{}")

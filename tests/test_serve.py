@@ -230,6 +230,15 @@ def test_a_key_beyond_ascii_is_compared_as_utf8_bytes():
     assert client.post("/predict", json={"texts": ["x"]}, headers={"X-API-Key": "clé-🔑".encode("latin-1", "replace")}).status_code == 401
 
 
+def test_serve_command_passes_batching_and_key(run_dir, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(serve_module, "serve", lambda run, **kw: seen.update(kw, run=run))
+    assert main(["-q", "serve", str(run_dir), "--batch-wait-ms", "0", "--max-batch", "8", "--api-key", "k"]) == 0
+    assert (seen["run"], seen["batch_wait_ms"], seen["max_batch"], seen["api_key"]) == (str(run_dir), 0, 8, "k")
+    assert main(["-q", "serve", str(run_dir)]) == 0
+    assert (seen["batch_wait_ms"], seen["max_batch"], seen["api_key"]) == (serve_module.BATCH_WAIT_MS, serve_module.MAX_BATCH, None)
+
+
 def test_serve_takes_the_key_from_the_environment(run_dir, monkeypatch):
     import uvicorn
 

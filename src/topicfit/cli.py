@@ -28,7 +28,8 @@ from typing import Callable, NamedTuple
 from . import __version__
 from .backends import BACKENDS, DEFAULT_BACKEND
 from .data import CorpusConfig, DataConfig, load_corpus, load_splits, load_table
-from .encoders import LONG_DOCUMENTS, embed_texts, process_group
+from .embeddings import embed_texts
+from .encoders import LONG_DOCUMENTS, process_group
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
@@ -36,14 +37,15 @@ from .kinds.ensemble import EnsembleClassifier, EnsembleConfig, ensemble_splits
 from .export import CHECK_POSTS, export_run
 from .kinds.transformer import TrainConfig, TransformerClassifier
 from .metrics import metrics_table, split_metrics
-from .predict import INPUT_FORMATS, MAX_TEXT_CHARS, TopicClassifier, guess_format, predict_inputs, read_inputs
+from .predict import CHUNK_SIZE, INPUT_FORMATS, MAX_TEXT_CHARS, TopicClassifier, predict_file
 from .registry import KINDS, get_kind, load_run
 from .render import compare_table
 from .runs import SPLITS, read_run, write_json
-from .serve import MAX_BODY_BYTES, MAX_TEXTS
+from .serve import API_KEY_ENV, BATCH_WAIT_MS, MAX_BATCH, MAX_BODY_BYTES, MAX_TEXTS
 from .settings import add_settings, apply_config, read_config, settings_from_args
 from .topics import TopicsConfig, fit_topics_run, rename_topics
-from .teacher import teacher_probabilities
+from .auto import LEADERBOARD_TABLE, FitConfig, FitJob
+from .teacher import Teacher
 from .workflow import TRAIN_EVAL_SAMPLES, fit_run, predict_documents
 
 logger = logging.getLogger("topicfit")
@@ -133,7 +135,10 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=INPUT_FORMATS, default="auto", help="input format; auto: by the file name (default: %(default)s)")
     p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text (default: %(default)s)")
     p.add_argument("--top-k", type=int, default=3, help="labels listed per record, best first (default: %(default)s)")
-    p.add_argument("--output", "-o", help="write JSONL here instead of stdout")
+    p.add_argument("--output", "-o", help="write JSONL here instead of stdout (a chunk at a time, as it goes)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a killed run: keep the complete lines already in --output, skip that many input records, append the rest")
+    p.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="records read, predicted and written together (default: %(default)s)")
     _inference_args(p)
 
 
@@ -144,6 +149,11 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-texts", type=int, default=MAX_TEXTS, help="texts per request (default: %(default)s)")
     p.add_argument("--max-text-chars", type=int, default=MAX_TEXT_CHARS, help="characters per text (413 above; default: %(default)s)")
     p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="bytes per request body (413 above; default: %(default)s)")
+    p.add_argument("--batch-wait-ms", type=float, default=BATCH_WAIT_MS,
+                   help="gather concurrent requests this long into one prediction; 0: each request alone (default: %(default)s)")
+    p.add_argument("--max-batch", type=int, default=MAX_BATCH, help="texts in one batched prediction (default: %(default)s)")
+    p.add_argument("--api-key", help=f"require this key on /predict (header 'Authorization: Bearer KEY' or 'X-API-Key: KEY'); "
+                                     f"${API_KEY_ENV} keeps it out of the process list (default: ${API_KEY_ENV}, else none)")
     _inference_args(p)
 
 
@@ -169,6 +179,9 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 # command -> (help, the settings dataclasses it takes, in order, and a function adding its other arguments). A
 # setting two dataclasses share (seed) is one flag, in the first group, and fills both (settings_from_args).
 COMMAND_ARGS: dict[str, tuple[str, list[Section], Callable[[argparse.ArgumentParser], None]]] = {
+    "fit": ("the best model for your data within a time budget: baselines, frozen encoders, their ensemble and a distilled "
+            "student, chosen on validation; writes a leaderboard and best/",
+            [Section("data", DataConfig), Section("fit", FitConfig)], _run_args),
     "baseline": ("train and evaluate scikit-learn baselines",
                  [Section("data", DataConfig),
                   Section("baseline", BaselineConfig, {"overrides": {"method": {
@@ -237,6 +250,14 @@ def data_config(args: argparse.Namespace) -> DataConfig:
 # --- commands -------------------------------------------------------------------------------------
 
 
+def cmd_fit(args) -> int:
+    job = FitJob(data_config(args), args.output, settings_from_args(args, FitConfig), overwrite=args.overwrite)
+    best, _ = job.run()
+    print((Path(args.output) / LEADERBOARD_TABLE).read_text())
+    print(f"best model: {best}\n  topicfit predict {best} posts.txt\n  topicfit serve {best}")
+    return 0
+
+
 def cmd_baseline(args) -> int:
     config = data_config(args)
     splits = load_splits(config)  # loaded once for every method
@@ -267,7 +288,7 @@ def cmd_train(args) -> int:
 
 def embed_first(texts, config) -> bool:
     """Under ``torchrun``/``accelerate launch``: every process embeds its share of ``texts`` into the cache (the
-    costly step, see ``encoders.embed_texts``); returns False in the processes other than 0, which stop there."""
+    costly step, see ``embeddings.embed_texts``); returns False in the processes other than 0, which stop there."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return True
     embed_texts(texts, model=config.model, max_length=config.max_length, whole=config.whole, max_windows=config.max_windows,
@@ -295,11 +316,10 @@ def cmd_distill(args) -> int:
     if cap:
         config = dataclasses.replace(config, max_train_samples=cap)
     splits = load_splits(config)
-    train_config = settings_from_args(args, TrainConfig, teacher=os.path.relpath(Path(args.teacher).resolve()))
-    soft, info = teacher_probabilities(args.teacher, splits, folds=train_config.teacher_folds, calibrate=train_config.teacher_calibration)
-    written = fit_run(TransformerClassifier(train_config), config, args.output, splits=splits, overwrite=args.overwrite, resume=args.resume,
-                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples,
-                      fit_options={"soft_targets": soft, "teacher_info": info})
+    train_config = settings_from_args(args, TrainConfig)
+    teacher = Teacher(args.teacher, folds=train_config.teacher_folds, calibrate=train_config.teacher_calibration, splits=splits)
+    written = fit_run(TransformerClassifier(train_config, teacher=teacher), config, args.output, splits=splits, overwrite=args.overwrite,
+                      resume=args.resume, split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples)
     _print_summary(*written)
     return 0
 
@@ -355,25 +375,12 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     clf = TopicClassifier.load(args.run, trust=args.trust, backend=args.backend, long_documents=args.long_documents)  # fails before stdin
-    fmt = guess_format(args.input) if args.format == "auto" else args.format
-    raw = sys.stdin.buffer.read() if args.input == "-" else _read_bytes(args.input)
-    records = read_inputs(raw, fmt=fmt, text_field=args.text_field)
-    out = predict_inputs(clf, records, top_k=args.top_k)
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out)
-    if args.output:
-        Path(args.output).write_text(lines, encoding="utf-8")
-    else:
-        sys.stdout.write(lines)
-    errors = sum(1 for r in out if "error" in r)
-    logger.info("%d records, %d predicted, %d errors", len(out), len(out) - errors, errors)
+    source = sys.stdin.buffer if args.input == "-" else args.input
+    done = predict_file(clf, source, args.output or sys.stdout, fmt=args.format, text_field=args.text_field, top_k=args.top_k,
+                        chunk_size=args.chunk_size, resume=args.resume, progress=not args.quiet)
+    logger.info("%d records, %d predicted, %d errors%s", done["records"], done["predicted"], done["errors"],
+                f" (after {done['skipped']} already written)" if done["skipped"] else "")
     return 0
-
-
-def _read_bytes(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def cmd_compare(args) -> int:
@@ -396,8 +403,8 @@ def cmd_serve(args) -> int:
     from .serve import serve
 
     serve(args.run, host=args.host, port=args.port, trust=args.trust, backend=args.backend, long_documents=args.long_documents,
-          max_texts=args.max_texts,
-          max_text_chars=args.max_text_chars, max_body_bytes=args.max_body_bytes)
+          max_texts=args.max_texts, max_text_chars=args.max_text_chars, max_body_bytes=args.max_body_bytes,
+          batch_wait_ms=args.batch_wait_ms, max_batch=args.max_batch, api_key=args.api_key)
     return 0
 
 
@@ -437,7 +444,7 @@ def _print_summary(run_dir: Path, run: dict, metrics: dict) -> None:
     print(f"run written to {run_dir}")
 
 
-COMMANDS = {"topics": cmd_topics, "baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
+COMMANDS = {"fit": cmd_fit, "topics": cmd_topics, "baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare}
 
 
