@@ -95,7 +95,8 @@ def tfidf_svd(texts: list[str], path: Path, seed: int) -> np.memmap:
 def minilm(texts: list[str], path: Path, *, max_length: int = 32, batch_size: int = 128) -> np.memmap:
     """MiniLM embeddings cut to ``max_length`` tokens, chunk by chunk into a memmap (no cache: a million vectors
     would not fit the cache's in-memory index)."""
-    from topicfit.encoders import embed, load_encoder, resolve_model
+    from topicfit.embeddings import embed
+    from topicfit.encoders import load_encoder, resolve_model
 
     tokenizer, model = load_encoder(resolve_model("minilm"))
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(texts), model.config.hidden_size))
@@ -108,7 +109,8 @@ def minilm(texts: list[str], path: Path, *, max_length: int = 32, batch_size: in
 
 def minilm_speed(texts: list[str], n: int, seed: int) -> dict:
     """MiniLM's throughput on ``n`` sampled windows (cut to 32 tokens), and what all of them would take."""
-    from topicfit.encoders import embed, load_encoder, resolve_model
+    from topicfit.embeddings import embed
+    from topicfit.encoders import load_encoder, resolve_model
 
     tokenizer, model = load_encoder(resolve_model("minilm"))
     rng = np.random.default_rng(seed)

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from topicfit import backends  # noqa: E402
+from topicfit import backends, export  # noqa: E402
 from topicfit.backends import ACCURACY_BUDGET, BACKEND_SPECS, choose_backend  # noqa: E402
 from topicfit.cli import main  # noqa: E402
 from topicfit.errors import ConfigError, ModelError  # noqa: E402
@@ -87,9 +87,12 @@ def test_auto_takes_the_fastest_within_budget_and_caches_it(run, monkeypatch, ca
     speeds = {"torch": 10.0, "onnx": 20.0, "onnx-int8": 99.0, "openvino": 30.0, "openvino-int8": 25.0}
     timed = []
 
+    probe = json.loads((model / backends.PROBE_FILE).read_text())["texts"]
+    assert len(probe) == min(export.PROBE_POSTS, check["n"]) and probe[0] != probe[1]  # real validation posts saved at export
+
     def fake_speed(clf, texts, repeats=2):
         timed.append(clf.backend if hasattr(clf, "backend") else "torch")
-        assert len(texts) == backends.CALIBRATION_TEXTS and len(clf.tokenizer_(texts[0])["input_ids"]) > 32  # full length
+        assert texts == probe  # timed on the run's own posts (their length mix), not synthetic full-length texts
         return speeds[timed[-1]]
 
     monkeypatch.setattr(backends, "docs_per_second", fake_speed)

@@ -38,7 +38,7 @@ def test_two_processes(launcher, tiny_archive, tiny_bert, tmp_path):
 def test_topics_embed_across_two_processes(tiny_bert, tmp_path):
     """``torchrun -m topicfit topics``: each process embeds half of the posts, both get every vector, process 0
     alone fits and writes the run, and the shared vectors equal one process's own."""
-    from topicfit.encoders import embed_texts
+    from topicfit.embeddings import embed_texts
     from topicfit.topics import ASSIGNMENTS_FILE
     from topicfit.weights import CACHE_ENV
 
@@ -64,5 +64,5 @@ def test_topics_embed_across_two_processes(tiny_bert, tmp_path):
         assert stats["texts_from_cache"] == 40 and stats["texts_embedded"] == 0
     finally:
         os.environ[CACHE_ENV] = old
-    alone = embed_texts(texts, model=str(tiny_bert), cache=False)
+    alone = embed_texts(texts, model=str(tiny_bert), cache=False, backend="torch")  # shared embedding runs in PyTorch (GPUs)
     np.testing.assert_allclose(shared, alone, atol=1e-5)

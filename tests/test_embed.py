@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 
-from topicfit import encoders
+from topicfit import embeddings, encoders
 from topicfit.cli import main
 from topicfit.data import DataConfig, load_splits
 from topicfit.kinds.embed import C_GRID, EmbedClassifier, EmbedConfig
@@ -24,16 +24,16 @@ def test_embed_kind_fits_saves_and_reloads(tiny_bert, tiny_corpus, tmp_path):
 
 def test_embeddings_are_cached_per_text(tiny_bert, monkeypatch):
     calls = []
-    real = encoders.embed
+    real = embeddings.embed
 
     def counting(tokenizer, model, texts, **kw):
         calls.append(list(texts))
         return real(tokenizer, model, texts, **kw)
 
-    monkeypatch.setattr(encoders, "embed", counting)
-    first = encoders.embed_texts(["alpha beta", "gamma"], model=str(tiny_bert), max_length=16)
+    monkeypatch.setattr(embeddings, "embed", counting)
+    first = embeddings.embed_texts(["alpha beta", "gamma"], model=str(tiny_bert), max_length=16)
     stats = {}
-    again = encoders.embed_texts(["gamma", "delta", "alpha beta", "gamma"], model=str(tiny_bert), max_length=16, stats=stats)
+    again = embeddings.embed_texts(["gamma", "delta", "alpha beta", "gamma"], model=str(tiny_bert), max_length=16, stats=stats)
     assert calls == [["alpha beta", "gamma"], ["delta"]]  # only the new text reaches the encoder
     assert np.allclose(again[[2, 0]], first) and np.allclose(again[0], again[3])
     assert stats["texts_embedded"] == 1 and stats["texts_from_cache"] == 3

@@ -39,14 +39,15 @@ from .encoders import encode_documents, padded_batches, pooled_softmax
 from .errors import ConfigError, ModelError
 from .kinds import Classifier
 from .prior import Prior
-from .runs import (BACKEND_CHECK_FILE, BACKEND_CHOICE_FILE, INT8_FILE, ONNX_FILE, STATIC_INT8_FILE, TOPICFIT_MODEL_FILE, cpu_flags,
+from .runs import (PROBE_FILE, BACKEND_CHECK_FILE, has_bf16, machine_key, BACKEND_CHOICE_FILE, INT8_FILE, ONNX_FILE, STATIC_INT8_FILE, TOPICFIT_MODEL_FILE, cpu_flags,
                    cpu_name, read_json, write_json)
 
 logger = logging.getLogger(__name__)
 
 ACCURACY_BUDGET = 0.003  # auto keeps a backend only if it loses at most 0.3 points of accuracy and of macro-F1 to fp32
-CALIBRATION_TEXTS = 16  # full-length texts timed per backend when auto chooses
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+CALIBRATION_TEXTS = 16  # full-length texts timed per backend when auto chooses for a run without probe texts
+PROBE_VERSION = 2  # choices cached by an older probe (synthetic texts) are made again
+PROBE_SECONDS = 3.0  # auto times each backend for at least this long
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,6 @@ BACKEND_SPECS: dict[str, Backend] = {b.name: b for b in (
 )}
 BACKENDS = ("auto", *BACKEND_SPECS)
 DEFAULT_BACKEND = "auto"  # of load_run, TopicClassifier.load and the CLI's --backend; torch for a run never exported
-
-
-def has_bf16() -> bool:
-    """Whether this CPU has bf16 instructions (AVX-512 BF16 or AMX)."""
-    return any(flag in cpu_flags() for flag in BF16_FLAGS)
 
 
 def _importable(package: str) -> bool:
@@ -192,19 +188,6 @@ RUNTIMES: dict[str, Callable[..., RuntimeClassifier]] = {
 # --- auto --------------------------------------------------------------------------------------------------
 
 
-def machine_key() -> str:
-    """What decides which backend is fastest: the CPU, its bf16/int8 flags, the cores and the runtimes' versions."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = []
-    for pkg in ("torch", "onnxruntime", "openvino"):
-        try:
-            versions.append(f"{pkg}=={version(pkg)}")
-        except PackageNotFoundError:
-            pass
-    return " | ".join([cpu_name(), ",".join(cpu_flags()) or "no bf16/int8 flags", f"{os.cpu_count()} cores", *versions])
-
-
 def allowed_backends(model_dir: Path) -> tuple[list[str], dict[str, str]]:
     """The backends ``auto`` may choose for ``model_dir``, and why each other one is left out."""
     check = read_json(model_dir / BACKEND_CHECK_FILE) if (model_dir / BACKEND_CHECK_FILE).exists() else None
@@ -228,18 +211,30 @@ def allowed_backends(model_dir: Path) -> tuple[list[str], dict[str, str]]:
 
 
 def calibration_texts(max_length: int) -> list[str]:
-    """Texts of at least ``max_length`` tokens: the timing of full batches, where the backends differ most."""
+    """Texts of at least ``max_length`` tokens, for a run exported before it kept probe texts (``probe-texts.json``)."""
     return ["the satellite reached orbit after launch and the engine of the car needs a new part " * (max_length // 12 + 1)] * CALIBRATION_TEXTS
 
 
-def docs_per_second(clf, texts: list[str], repeats: int = 2) -> float:
-    """Best of ``repeats`` timed passes over ``texts`` after one warm-up batch."""
+def probe_texts(model_dir: Path, max_length: int) -> tuple[list[str], str]:
+    """What ``auto`` times: the run's own validation posts saved at export (their real length mix), else
+    synthetic full-length texts; and which it was."""
+    path = Path(model_dir) / PROBE_FILE
+    if path.exists():
+        texts = read_json(path)["texts"]
+        return texts, f"{len(texts)} validation posts"
+    return calibration_texts(max_length), f"{CALIBRATION_TEXTS} synthetic full-length texts"
+
+
+def docs_per_second(clf, texts: list[str], repeats: int = 2, min_seconds: float = PROBE_SECONDS) -> float:
+    """Best of at least ``repeats`` timed passes over ``texts`` (more until ``min_seconds`` have been timed, at
+    most 10), after one warm-up batch: stable enough to rank backends whose speeds differ by 10%."""
     clf.predict_proba(texts[:4])
-    best = float("inf")
-    for _ in range(repeats):
+    best, timed, passes = float("inf"), 0.0, 0
+    while passes < repeats or (timed < min_seconds and passes < 10):
         start = time.perf_counter()
         clf.predict_proba(texts)
-        best = min(best, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        best, timed, passes = min(best, seconds), timed + seconds, passes + 1
     return len(texts) / best
 
 
@@ -261,19 +256,19 @@ def choose_backend(model_dir: str | Path, load: Callable[[str], Classifier], *, 
     stamp = check_file.stat().st_mtime_ns if check_file.exists() else None
     choice_file = model_dir / BACKEND_CHOICE_FILE
     cached = read_json(choice_file).get(key) if choice_file.exists() else None
-    if cached and cached.get("check_stamp") == stamp and cached.get("allowed") == allowed and cached.get("max_length") == max_length:
+    if cached and cached.get("check_stamp") == stamp and cached.get("probe") == PROBE_VERSION and cached.get("allowed") == allowed and cached.get("max_length") == max_length:
         logger.info("backend auto: %s (chosen on this machine before: %s)", cached["backend"], cached["reason"])
         return cached["backend"]
     for name, why in excluded.items():
         logger.info("backend auto: not %s: %s", name, why)
-    texts = calibration_texts(max_length)
+    texts, what = probe_texts(model_dir, max_length)
     speeds = {name: round(docs_per_second(load(name), texts), 1) for name in allowed}
     chosen = max(speeds, key=speeds.get)
     reason = (f"fastest of {', '.join(f'{n} {s:.0f}' for n, s in sorted(speeds.items(), key=lambda kv: -kv[1]))} texts/s "
-              f"at {max_length} tokens; within {100 * ACCURACY_BUDGET:.1f} points of fp32 on validation")
+              f"on {what} at up to {max_length} tokens, each at its own batch size; within {100 * ACCURACY_BUDGET:.1f} points of fp32 on validation")
     logger.info("backend auto: %s (%s)", chosen, reason)
     entry = {"backend": chosen, "reason": reason, "docs_per_second": speeds, "allowed": allowed, "excluded": excluded,
-             "max_length": max_length, "check_stamp": stamp, "date": time.strftime("%Y-%m-%d")}
+             "max_length": max_length, "check_stamp": stamp, "probe": PROBE_VERSION, "date": time.strftime("%Y-%m-%d")}
     try:
         write_json(choice_file, {**(read_json(choice_file) if choice_file.exists() else {}), key: entry})
     except OSError as exc:  # a read-only run folder: choose again next time

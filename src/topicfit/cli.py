@@ -28,7 +28,8 @@ from typing import Callable, NamedTuple
 from . import __version__
 from .backends import BACKENDS, DEFAULT_BACKEND
 from .data import CorpusConfig, DataConfig, load_corpus, load_splits, load_table
-from .encoders import LONG_DOCUMENTS, embed_texts, process_group
+from .embeddings import embed_texts
+from .encoders import LONG_DOCUMENTS, process_group
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
@@ -43,7 +44,8 @@ from .runs import SPLITS, read_run, write_json
 from .serve import API_KEY_ENV, BATCH_WAIT_MS, MAX_BATCH, MAX_BODY_BYTES, MAX_TEXTS
 from .settings import add_settings, apply_config, read_config, settings_from_args
 from .topics import TopicsConfig, fit_topics_run, rename_topics
-from .teacher import teacher_probabilities
+from .auto import LEADERBOARD_TABLE, FitConfig, FitJob
+from .teacher import Teacher
 from .workflow import TRAIN_EVAL_SAMPLES, fit_run, predict_documents
 
 logger = logging.getLogger("topicfit")
@@ -177,6 +179,9 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 # command -> (help, the settings dataclasses it takes, in order, and a function adding its other arguments). A
 # setting two dataclasses share (seed) is one flag, in the first group, and fills both (settings_from_args).
 COMMAND_ARGS: dict[str, tuple[str, list[Section], Callable[[argparse.ArgumentParser], None]]] = {
+    "fit": ("the best model for your data within a time budget: baselines, frozen encoders, their ensemble and a distilled "
+            "student, chosen on validation; writes a leaderboard and best/",
+            [Section("data", DataConfig), Section("fit", FitConfig)], _run_args),
     "baseline": ("train and evaluate scikit-learn baselines",
                  [Section("data", DataConfig),
                   Section("baseline", BaselineConfig, {"overrides": {"method": {
@@ -245,6 +250,14 @@ def data_config(args: argparse.Namespace) -> DataConfig:
 # --- commands -------------------------------------------------------------------------------------
 
 
+def cmd_fit(args) -> int:
+    job = FitJob(data_config(args), args.output, settings_from_args(args, FitConfig), overwrite=args.overwrite)
+    best, _ = job.run()
+    print((Path(args.output) / LEADERBOARD_TABLE).read_text())
+    print(f"best model: {best}\n  topicfit predict {best} posts.txt\n  topicfit serve {best}")
+    return 0
+
+
 def cmd_baseline(args) -> int:
     config = data_config(args)
     splits = load_splits(config)  # loaded once for every method
@@ -275,7 +288,7 @@ def cmd_train(args) -> int:
 
 def embed_first(texts, config) -> bool:
     """Under ``torchrun``/``accelerate launch``: every process embeds its share of ``texts`` into the cache (the
-    costly step, see ``encoders.embed_texts``); returns False in the processes other than 0, which stop there."""
+    costly step, see ``embeddings.embed_texts``); returns False in the processes other than 0, which stop there."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return True
     embed_texts(texts, model=config.model, max_length=config.max_length, whole=config.whole, max_windows=config.max_windows,
@@ -303,11 +316,10 @@ def cmd_distill(args) -> int:
     if cap:
         config = dataclasses.replace(config, max_train_samples=cap)
     splits = load_splits(config)
-    train_config = settings_from_args(args, TrainConfig, teacher=os.path.relpath(Path(args.teacher).resolve()))
-    soft, info = teacher_probabilities(args.teacher, splits, folds=train_config.teacher_folds, calibrate=train_config.teacher_calibration)
-    written = fit_run(TransformerClassifier(train_config), config, args.output, splits=splits, overwrite=args.overwrite, resume=args.resume,
-                      split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples,
-                      fit_options={"soft_targets": soft, "teacher_info": info})
+    train_config = settings_from_args(args, TrainConfig)
+    teacher = Teacher(args.teacher, folds=train_config.teacher_folds, calibrate=train_config.teacher_calibration, splits=splits)
+    written = fit_run(TransformerClassifier(train_config, teacher=teacher), config, args.output, splits=splits, overwrite=args.overwrite,
+                      resume=args.resume, split_names=SPLITS[1:] if args.no_train_eval else SPLITS, train_sample=args.train_eval_samples)
     _print_summary(*written)
     return 0
 
@@ -432,7 +444,7 @@ def _print_summary(run_dir: Path, run: dict, metrics: dict) -> None:
     print(f"run written to {run_dir}")
 
 
-COMMANDS = {"topics": cmd_topics, "baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
+COMMANDS = {"fit": cmd_fit, "topics": cmd_topics, "baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare}
 
 

@@ -28,11 +28,12 @@ from .data import DataConfig, Documents, load_splits, sample_documents
 from .encoders import encode
 from .errors import TopicfitError
 from .metrics import compute_metrics
-from .runs import BACKEND_CHECK_FILE, INT8_FILE, MODEL_DIR, ONNX_FILE, STATIC_INT8_FILE, TOPICFIT_MODEL_FILE, cpu_flags, cpu_name, read_json, read_run, write_json
+from .runs import BACKEND_CHECK_FILE, INT8_FILE, PROBE_FILE, MODEL_DIR, ONNX_FILE, STATIC_INT8_FILE, TOPICFIT_MODEL_FILE, cpu_flags, cpu_name, read_json, read_run, write_json
 
 logger = logging.getLogger(__name__)
 
-CALIBRATION_POSTS = 32  # training posts whose activations set the static int8 ranges (onnxruntime keeps all of them in memory)
+CALIBRATION_POSTS = 256  # training posts whose activations set the static int8 ranges (streamed: ranges merged every 4 batches)
+PROBE_POSTS = 64  # validation posts kept in model/probe-texts.json: what `--backend auto` times each backend on (their real lengths)
 CHECK_POSTS = 1000  # validation posts each backend is scored on
 
 
@@ -50,6 +51,10 @@ def export_run(run_dir: str | Path, export, load, *, int8: bool = False, check_p
         splits = None
     calibration = sample_documents(splits.train, CALIBRATION_POSTS, seed=0).texts if splits and int8 else None
     written = export(run_dir / MODEL_DIR, int8=int8, calibration_texts=calibration)
+    if splits and len(splits.validation):
+        probe = run_dir / MODEL_DIR / PROBE_FILE
+        write_json(probe, {"split": "validation", "texts": sample_documents(splits.validation, PROBE_POSTS, seed=1).texts})
+        written.append(probe)
     if splits and check_posts:
         written.append(check_backends(run_dir / MODEL_DIR, sample_documents(splits.validation, check_posts, seed=0), load))
     return written
@@ -70,18 +75,23 @@ def check_backends(model_dir: str | Path, docs: Documents, load) -> Path:
         m = compute_metrics(references=docs.labels, predictions=predictions, classes=classes, probabilities=proba)
         return {"accuracy": round(m["accuracy"], 4), "macro_f1": round(m["macro_f1"], 4)}, proba.argmax(axis=1)
 
+    from .progress import progress
+
+    names = [name for name in BACKEND_SPECS if not missing(model_dir, name)]
+    bar = progress(total=len(names) + 1, desc=f"backend check ({len(docs)} posts each)", unit="backend")
     reference, ref_pred = score(load(model_dir, backend="torch", precision="fp32"))
+    bar.update()
     backends = {}
-    for name in BACKEND_SPECS:
-        if missing(model_dir, name):
-            continue
+    for name in names:
         scores, pred = score(load(model_dir, backend=name))
+        bar.update()
         scores["agreement"] = round(float(np.mean(pred == ref_pred)), 4)
         scores["within_budget"] = bool(scores["accuracy"] >= reference["accuracy"] - ACCURACY_BUDGET - 1e-9
                                        and scores["macro_f1"] >= reference["macro_f1"] - ACCURACY_BUDGET - 1e-9)
         backends[name] = scores
         logger.info("check %s: accuracy %.4f, macro-F1 %.4f (fp32 %.4f, %.4f), agreement %.4f", name, scores["accuracy"],
                     scores["macro_f1"], reference["accuracy"], reference["macro_f1"], scores["agreement"])
+    bar.close()
     path = model_dir / BACKEND_CHECK_FILE
     write_json(path, {"split": "validation", "n": len(docs), "reference": {"backend": "torch fp32", **reference},
                       "budget": ACCURACY_BUDGET, "backends": backends, "cpu": cpu_name(), "cpu_flags": cpu_flags()})
@@ -204,6 +214,7 @@ def quantize_static_int8(onnx_path: Path, calibration_ids: list[list[int]], outp
         quantize_static(str(prepared), str(output), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_quantize=nodes,
                         calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
+                        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False,
+                                       "CalibMaxIntermediateOutputs": 4})  # merge ranges every 4 batches: memory stays flat
     logger.info("static int8: %d weight MatMuls quantised, calibrated on %d posts", len(nodes), len(calibration_ids))
     return output

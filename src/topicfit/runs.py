@@ -56,6 +56,7 @@ INT8_FILE = "model.int8.onnx"  # onnxruntime: fused attention, dynamic int8
 STATIC_INT8_FILE = "model.int8-static.onnx"  # OpenVINO: static int8 (QDQ), calibrated on training posts
 BACKEND_CHECK_FILE = "backends.json"  # export's validation scores of every backend against PyTorch fp32
 BACKEND_CHOICE_FILE = "backend-choice.json"  # what `--backend auto` chose, per machine
+PROBE_FILE = "probe-texts.json"  # validation posts (their real length mix) that `--backend auto` times each backend on
 PRIOR_DIR = "prior"  # a transformer's bag-of-words prior (topicfit.prior): the baseline's pipeline.skops and prior.json
 PRIOR_FILE = "prior.json"  # the prior's method, temperature and baseline settings
 # a topics run (topicfit topics)
@@ -227,6 +228,27 @@ def cpu_flags(wanted: tuple[str, ...] = ("avx512_vnni", "avx512_bf16", "amx_bf16
         return []
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
     return [f for f in wanted if f in flags]
+
+
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def has_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX-512 BF16 or AMX)."""
+    return any(flag in cpu_flags() for flag in BF16_FLAGS)
+
+
+def machine_key() -> str:
+    """What decides which runtime is fastest: the CPU, its bf16/int8 flags, the cores and the runtimes' versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = []
+    for pkg in ("torch", "onnxruntime", "openvino"):
+        try:
+            versions.append(f"{pkg}=={version(pkg)}")
+        except PackageNotFoundError:
+            pass
+    return " | ".join([cpu_name(), ",".join(cpu_flags()) or "no bf16/int8 flags", f"{os.cpu_count()} cores", *versions])
 
 
 def environment() -> dict:

@@ -74,6 +74,43 @@ def out_of_fold(run_dir: str | Path, texts, ids, folds: int, sources: dict[str, 
     return out
 
 
+class Teacher:
+    """A finished run that teaches a student: pass it to the transformer kind, which asks it for soft targets
+    (as setfit's ``DistillationTrainer(teacher_model=...)``), so distillation needs no assembly by the caller.
+
+    Args:
+        run_dir: the teacher run (any kind with probabilities, trained on the student's data and classes).
+        folds (int, default 5): out-of-fold refits for the training posts (< 2: in sample; see the module docstring).
+        calibrate (bool, default True): one temperature fitted on validation.
+        splits (Splits | None): the data the student fits on, if loaded: its ids match the teacher's saved
+            probabilities (otherwise a member without a cheap refit predicts its training posts now).
+
+    >>> student = TransformerClassifier(TrainConfig(model="minilm"), teacher=Teacher("runs/ensemble"))  # doctest: +SKIP
+    >>> fit_run(student, data_config, "runs/student")                                              # doctest: +SKIP
+    """
+
+    def __init__(self, run_dir: str | Path, *, folds: int = 5, calibrate: bool = True, splits=None):
+        self.run_dir, self.folds, self.calibrate, self.splits = Path(run_dir), folds, calibrate, splits
+
+    def soft_targets(self, X, y, X_val=None, y_val=None, classes=None) -> tuple[np.ndarray, dict]:
+        """The teacher's probabilities for ``X`` (columns in ``classes`` order) and how they were made."""
+        from types import SimpleNamespace
+
+        from .data import Documents
+
+        X = list(X)
+        if self.splits is not None and X == list(self.splits.train.texts):
+            return teacher_probabilities(self.run_dir, self.splits, folds=self.folds, calibrate=self.calibrate)
+
+        def docs(texts, labels, prefix):  # no ids: nothing saved can be matched, so what is needed is predicted
+            texts = list(texts if texts is not None else [])
+            return Documents([f"{prefix}{i}" for i in range(len(texts))], texts, [str(v) for v in (labels if labels is not None else [])])
+
+        splits = SimpleNamespace(classes=[str(c) for c in (classes if classes is not None else sorted(set(map(str, y))))],
+                                 train=docs(X, y, "\0train:"), validation=docs(X_val, y_val, "\0validation:"))
+        return teacher_probabilities(self.run_dir, splits, folds=self.folds, calibrate=self.calibrate)
+
+
 def teacher_probabilities(run_dir: str | Path, splits, *, folds: int = 5, calibrate: bool = True) -> tuple[np.ndarray, dict]:
     """The soft targets for ``splits.train`` (columns in ``splits.classes`` order) and what was done to them.
 

