@@ -141,12 +141,18 @@ def test_predict_file_resumes_a_killed_run_without_loss_or_duplicates(baseline_r
 
 
 MEMORY_CHILD = """
-import json, resource, sys
+import json, re, sys
 from topicfit.predict import TopicClassifier, predict_file, predict_inputs, read_inputs
 run, source, output, mode = sys.argv[1:]
+
+def peak_mb():
+    return int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) / 1024
+
 clf = TopicClassifier.load(run)
 clf.predict_records(["warm up"])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # Linux: the peak RSS starts again from the current RSS, so loading's own peak is not counted
+before = peak_mb()
 if mode == "stream":
     n = predict_file(clf, source, output, progress=False)["records"]
 else:  # what `topicfit predict` did before it streamed
@@ -155,10 +161,11 @@ else:  # what `topicfit predict` did before it streamed
     with open(output, "w") as f:
         f.write("".join(json.dumps(r) + "\\n" for r in out))
     n = len(out)
-print(json.dumps({"records": n, "growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}))
+print(json.dumps({"records": n, "growth_mb": peak_mb() - before}))
 """
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="resets the peak RSS through /proc/self/clear_refs")
 def test_predict_file_memory_stays_flat(baseline_run, tmp_path):
     words = "orbit launch nasa car engine dealer gun law church prayer image pixel sale price".split()
     n = 100_000
@@ -171,7 +178,6 @@ def test_predict_file_memory_stays_flat(baseline_run, tmp_path):
         assert result["records"] == n and (tmp_path / f"{mode}.jsonl").read_bytes().count(b"\n") == n
         return result["growth_mb"]
 
-    # measured: streamed 0 MB (the model's loading peak is never passed), in memory about 150 MB
-    streamed, in_memory = growth("stream"), growth("memory")
+    streamed, in_memory = growth("stream"), growth("memory")  # measured: 3 MB and 190 MB
     assert streamed < 20, f"streaming {n} lines grew the peak RSS by {streamed:.0f} MB"
-    assert in_memory > 75 and in_memory > 5 * streamed, (streamed, in_memory)
+    assert in_memory > 100 and in_memory > 10 * streamed, (streamed, in_memory)
