@@ -45,6 +45,7 @@ LEADERBOARD_TABLE = "leaderboard.md"
 CANDIDATES_DIR = "candidates"
 SPEED_TEXTS = 100  # validation posts timed through each candidate as served (embeddings not from the cache)
 PROBE_TEXTS = 400  # posts whose windows time each encoder here
+STUDENT_PROBE_POSTS = 80  # training posts whose forward and backward passes time the student here
 FLOORS = ("random", "majority")
 # Expected macro-F1 gain of each optional stage over what came before it, measured on 20 Newsgroups (7 classes,
 # BENCHMARKS.md): the ensemble with frozen MiniLM +0.017 over the best TF-IDF model, with mpnet +0.028 more,
@@ -129,26 +130,26 @@ def data_profile(splits: Splits) -> dict:
 
 
 def _train_seconds_per_post(model: str, texts: list[str], *, max_length: int, batch_size: int = 16, n_classes: int = 2) -> float:
-    """Seconds per training post of a transformer here: forward and backward of two real batches after a warm-up."""
+    """Seconds per training post of a transformer here: forward and backward passes over batches of similar
+    lengths (as the Trainer's length-grouped sampler makes them), timed after one warm-up batch."""
     import torch
 
     from .encoders import autocast, choose_precision, encode, load_encoder, padded_batches, resolve_model
 
-    tokenizer, net = load_encoder(resolve_model(model), num_labels=n_classes)
+    tokenizer, net = load_encoder(resolve_model(model), num_labels=n_classes, attention_dropout=0.0)  # as TrainConfig trains it
     net.train()
-    ids = encode(tokenizer, texts[: 3 * batch_size], max_length=max_length)
-    rng = np.random.default_rng(0)
-    rng.shuffle(ids)  # batches of the real length mix, not the shortest posts
-    batches = [next(padded_batches(ids[k : k + batch_size], batch_size, tokenizer.pad_token_id or 0)) for k in range(0, len(ids), batch_size)]
+    batches = list(padded_batches(encode(tokenizer, texts, max_length=max_length), batch_size, tokenizer.pad_token_id or 0))
+    order = [len(batches) // 2] + [k for k in range(len(batches)) if k != len(batches) // 2]  # warm up on a middle-length batch
     precision = choose_precision("auto")
     seconds, n = 0.0, 0
-    for k, (_, input_ids, mask) in enumerate(batches):
+    for k in order:
+        _, input_ids, mask = batches[k]
         start = time.perf_counter()
         with autocast("cpu", precision):
             out = net(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)).logits
         out.float().logsumexp(-1).mean().backward()
         net.zero_grad()
-        if k:  # the first batch warms up
+        if k != order[0]:
             seconds, n = seconds + time.perf_counter() - start, n + len(input_ids)
     return seconds / max(n, 1)
 
@@ -307,7 +308,7 @@ class FitJob:
         """``(estimate seconds, epochs, seconds per epoch)`` for the student distilled from ``teacher`` over ``prior``:
         as many epochs as fit (up to ``student_epochs``, in quarters), after what must follow them."""
         if self.student_spp is None:
-            texts = sample_documents(self.splits.train, 48, seed=0).texts
+            texts = sample_documents(self.splits.train, STUDENT_PROBE_POSTS, seed=0).texts
             self.student_spp = _train_seconds_per_post(self.config.student, texts, max_length=self.config.student_max_length,
                                                        n_classes=len(self.splits.classes))
         per_epoch = len(self.splits.train) * self.student_spp + len(self.splits.validation) * self.student_spp / INFERENCE_SPEEDUP

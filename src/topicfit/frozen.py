@@ -2,11 +2,12 @@
 speed on this machine among those that give the same embeddings.
 
 ``auto`` times each runtime on a sample of the very windows it is about to embed (their real length mix, at the
-caller's batch size), after one warm-up batch, and keeps the fastest whose embeddings agree with PyTorch fp32
-(cosine similarity at least :data:`MIN_COSINE` on every sampled window). The choice and the measured seconds per
-window are cached per encoder, window length and machine (``$TOPICFIT_CACHE/encoders/choice.json``), so the
-probe runs once (:func:`seconds_per_window` times the chosen runtime again on each corpus' own windows); the OpenVINO model, converted from the PyTorch weights with ``openvino.convert_model``, is
-cached beside it. :func:`seconds_per_window` is what ``topicfit fit`` plans with.
+caller's batch size), after a first pass that meets every shape, and keeps the fastest whose embeddings agree
+with PyTorch fp32 (cosine similarity at least :data:`MIN_COSINE` on every window of a check batch). The choice
+and each runtime's seconds per token are cached per encoder, window length and machine
+(``$TOPICFIT_CACHE/encoders/choice.json``), so the probe runs once; the OpenVINO model, converted from the
+PyTorch weights with ``openvino.convert_model``, is cached beside it. :func:`seconds_per_window` (the cached
+speed times a corpus' own window length) is what ``topicfit fit`` plans with.
 
 >>> pooler = load_pooler("minilm", sample_ids, batch_size=32)   # doctest: +SKIP
 >>> pooler(input_ids, attention_mask).shape                       # doctest: +SKIP
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 ENCODER_BACKENDS = ("auto", "torch", "openvino")
 MIN_COSINE = 0.999  # a runtime is kept only if each probe window's embedding is this close to PyTorch fp32's
-PROBE_WINDOWS = 48  # windows timed per runtime (after a warm-up batch)
+PROBE_WINDOWS = 96  # windows timed per runtime (after a first pass over the same batches)
 CHOICE_FILE = "choice.json"
 
 
@@ -141,52 +142,61 @@ def _probe_batches(sample_ids: list[list[int]], batch_size: int, pad_id: int):
     return [(ids, mask) for _, ids, mask in padded_batches(sample_ids, batch_size, pad_id)]
 
 
-def _seconds_per_window(pooler, batches, n: int) -> float:
-    pooler(*batches[0])  # warm-up (kernels, OpenVINO's first inference)
+def _timed_pass(pooler, batches) -> float:
+    """Seconds for one pass over ``batches``, after a first pass that meets every shape once (kernel set-up,
+    OpenVINO's compilation per shape), so what is timed is what a long embedding run costs per batch."""
+    for ids, mask in batches:
+        pooler(ids, mask)
     start = time.perf_counter()
     for ids, mask in batches:
         pooler(ids, mask)
-    return (time.perf_counter() - start) / max(n, 1)
+    return time.perf_counter() - start
 
 
 def _choose(model: str, tokenizer, encoder, sample_ids, batch_size: int, precision: str, key: str) -> dict:
-    """Time each runtime on ``sample_ids`` and check it against PyTorch fp32; the cached entry for ``key``."""
+    """Time each runtime on a sample of ``sample_ids`` and check it against PyTorch fp32; the cached entry for ``key``.
+
+    Speeds are kept per token (``seconds_per_token``), so a corpus of other lengths estimates its own cost."""
     import importlib.util
 
     rng = np.random.default_rng(0)
     sample = [sample_ids[i] for i in sorted(rng.choice(len(sample_ids), min(PROBE_WINDOWS, len(sample_ids)), replace=False))]
     batches = _probe_batches(sample, batch_size, tokenizer.pad_token_id or 0)
-    reference = np.concatenate([TorchPooler(encoder, "fp32")(ids, mask) for ids, mask in batches])
-    reference /= np.maximum(np.linalg.norm(reference, axis=1, keepdims=True), 1e-12)
+    tokens = sum(len(ids) for ids in sample)
+    check = batches[len(batches) // 2]  # one batch of middle length checks the embeddings against fp32
+    reference = _normalised(TorchPooler(encoder, "fp32")(*check))
     candidates = {"torch": lambda: TorchPooler(encoder, precision)}
     if importlib.util.find_spec("openvino") is not None:
         candidates["openvino"] = lambda: OpenVinoPooler(_openvino_xml(model, encoder), encoder.config.hidden_size)
-    entry = {"seconds_per_window": {}, "min_cosine": {}, "excluded": {}, "probe_windows": len(sample), "batch_size": batch_size,
-             "date": time.strftime("%Y-%m-%d")}
+    entry = {"seconds_per_token": {}, "min_cosine": {}, "excluded": {}, "probe_windows": len(sample), "probe_tokens": tokens,
+             "batch_size": batch_size, "date": time.strftime("%Y-%m-%d")}
     for name, make in candidates.items():
         try:
             pooler = make()
         except Exception as exc:  # a runtime that cannot convert or compile this encoder is left out, with why
             entry["excluded"][name] = f"{type(exc).__name__}: {exc}"[:300]
             continue
-        out = np.concatenate([pooler(ids, mask) for ids, mask in batches])
-        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        cosine = float((out * reference).sum(1).min())
+        cosine = float((_normalised(pooler(*check)) * reference).sum(1).min())
         entry["min_cosine"][name] = round(cosine, 6)
         if cosine < MIN_COSINE:
             entry["excluded"][name] = f"embeddings differ from PyTorch fp32 (min cosine {cosine:.4f} < {MIN_COSINE})"
             continue
-        entry["seconds_per_window"][name] = _seconds_per_window(pooler, batches, len(sample))
-    entry["backend"] = min(entry["seconds_per_window"], key=entry["seconds_per_window"].get)
-    speeds = ", ".join(f"{n} {1 / s:.1f}" for n, s in sorted(entry["seconds_per_window"].items(), key=lambda kv: kv[1]))
-    logger.info("encoder %s: %s (windows/s on %d probe windows: %s; excluded: %s)", model, entry["backend"], len(sample), speeds,
-                entry["excluded"] or "none")
+        entry["seconds_per_token"][name] = _timed_pass(pooler, batches) / max(tokens, 1)
+    entry["backend"] = min(entry["seconds_per_token"], key=entry["seconds_per_token"].get)
+    per_window = tokens / max(len(sample), 1)
+    speeds = ", ".join(f"{n} {1 / (s * per_window):.1f}" for n, s in sorted(entry["seconds_per_token"].items(), key=lambda kv: kv[1]))
+    logger.info("encoder %s: %s (windows/s on %d probe windows of %.0f tokens: %s; excluded: %s)", model, entry["backend"], len(sample),
+                per_window, speeds, entry["excluded"] or "none")
     return entry
+
+
+def _normalised(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def choice(model: str, tokenizer, encoder, sample_ids, *, batch_size: int = 32, precision: str = "auto", max_length: int = 256) -> dict:
     """The cached runtime choice for this encoder, window length and machine (probed now if there is none)."""
-    key = f"{Path(model).name} | {max_length} tokens | batch {batch_size} | {precision} | {machine_key()}"
+    key = f"{Path(model).name} | {max_length} tokens | batch {batch_size} | {precision} | {machine_key()} | probe 2"
     path = _folder() / CHOICE_FILE
     cached = read_json(path) if path.exists() else {}
     if key in cached:
@@ -220,7 +230,8 @@ def load_pooler(model: str, tokenizer, encoder, sample_ids, *, backend: str = "a
 
 def seconds_per_window(model: str, sample_texts, *, max_length: int = 256, whole: bool = True, max_windows: int = 16,
                        batch_size: int = 32, precision: str = "auto") -> tuple[float, float, str]:
-    """What embedding costs here: ``(seconds per window, windows per text, backend)`` on a sample of the texts to embed."""
+    """What embedding costs here: ``(seconds per window, windows per text, backend)`` for a sample of the texts to embed
+    (the cached speed per token of the chosen runtime, times this sample's own window length)."""
     from .encoders import encode, encode_windows
 
     tokenizer, encoder = bare_encoder(model)
@@ -229,8 +240,8 @@ def seconds_per_window(model: str, sample_texts, *, max_length: int = 256, whole
         ids, _ = encode_windows(tokenizer, texts, max_length=max_length, max_windows=max_windows)
     else:
         ids = encode(tokenizer, texts, max_length=max_length)
-    pooler = load_pooler(model, tokenizer, encoder, ids, batch_size=batch_size, precision=precision, max_length=max_length)
-    rng = np.random.default_rng(1)
-    sample = [ids[i] for i in sorted(rng.choice(len(ids), min(PROBE_WINDOWS, len(ids)), replace=False))]
-    seconds = _seconds_per_window(pooler, _probe_batches(sample, batch_size, tokenizer.pad_token_id or 0), len(sample))
-    return seconds, len(ids) / max(len(texts), 1), pooler.name
+    entry = choice(model, tokenizer, encoder, ids, batch_size=batch_size, precision=precision, max_length=max_length)
+    if next(encoder.parameters()).device.type != "cpu":
+        entry = {**entry, "backend": "torch"}
+    per_window = sum(len(i) for i in ids) / max(len(ids), 1)  # this corpus' own window length
+    return entry["seconds_per_token"][entry["backend"]] * per_window, len(ids) / max(len(texts), 1), entry["backend"]
