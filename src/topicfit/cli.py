@@ -46,6 +46,7 @@ from .settings import add_settings, apply_config, read_config, settings_from_arg
 from .topics import TopicsConfig, fit_topics_run, rename_topics
 from .auto import LEADERBOARD_TABLE, FitConfig, FitJob
 from .teacher import Teacher
+from .suggest import SuggestConfig, read_pool, suggest
 from .workflow import TRAIN_EVAL_SAMPLES, fit_run, predict_documents
 
 logger = logging.getLogger("topicfit")
@@ -170,6 +171,16 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", "-o", required=True, help="report.html (figures embedded) or report.md (figures beside it)")
 
 
+def _suggest_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a finished run with probabilities, or a topics run (cold start: no labels yet)")
+    p.add_argument("--pool", required=True, help="unlabelled posts: plain-text lines, JSONL with 'text' (and 'id'), or CSV; '-' is stdin")
+    p.add_argument("--format", choices=INPUT_FORMATS, default="auto", help="pool format; auto: by the file name (default: %(default)s)")
+    p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text (default: %(default)s)")
+    p.add_argument("--n", type=int, default=50, help="posts to suggest (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=42, help="k-means' seed (default: %(default)s)")
+    p.add_argument("--output", "-o", help="write the JSON lines here instead of stdout")
+
+
 def _compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+")
     p.add_argument("--split", default="test", choices=SPLITS, help="the split whose scores are compared (default: %(default)s)")
@@ -209,6 +220,8 @@ COMMAND_ARGS: dict[str, tuple[str, list[Section], Callable[[argparse.ArgumentPar
     "export": ("export a fine-tuned run to ONNX (and int8) for fast CPU inference", [], _export_args),
     "report": ("HTML or Markdown report comparing runs: scores, per-class F1, confusions, calibration", [], _report_args),
     "compare": ("Markdown table comparing finished runs", [], _compare_args),
+    "suggest": ("the posts to label next from a pool: uncertain for the run and unlike each other (a topics run: each topic's "
+                "most representative); one JSON line each", [Section("suggest", SuggestConfig)], _suggest_args),
 }
 
 
@@ -439,13 +452,25 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_suggest(args) -> int:
+    texts, ids, indices = read_pool(args.pool, fmt=args.format, text_field=args.text_field)
+    picks = suggest(args.run, texts, n=args.n, ids=ids, seed=args.seed, config=settings_from_args(args, SuggestConfig))
+    lines = "".join(json.dumps({**p, "index": indices[p["index"]]}, ensure_ascii=False) + "\n" for p in picks)  # the record's index
+    if args.output:
+        Path(args.output).write_text(lines, encoding="utf-8")
+    else:
+        sys.stdout.write(lines)
+    return 0
+
+
 def _print_summary(run_dir: Path, run: dict, metrics: dict) -> None:
     print("\n".join(metrics_table(metrics)))
     print(f"run written to {run_dir}")
 
 
 COMMANDS = {"fit": cmd_fit, "topics": cmd_topics, "baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
-            "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare}
+            "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare,
+            "suggest": cmd_suggest}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from .kinds import Classifier
 from .kinds.baseline import BaselineClassifier
 from .kinds.embed import EmbedClassifier
 from .kinds.ensemble import EnsembleClassifier
+from .kinds.fewlabel import FewLabelClassifier
 from .kinds.topics import TopicsClassifier
 from .kinds.transformer import TransformerClassifier
 from .runs import MODEL_DIR, read_run
@@ -28,6 +29,7 @@ KINDS: dict[str, type[Classifier]] = {
     "ensemble": EnsembleClassifier,
     "embed": EmbedClassifier,
     "topics": TopicsClassifier,
+    "fewlabel": FewLabelClassifier,
 }
 
 

@@ -1,0 +1,351 @@
+"""Few labels: SetFit's method. A sentence encoder (MiniLM by default) is first fine-tuned contrastively on
+pairs of labelled posts (same class: cosine similarity pulled to 1, different classes: pushed to 0, the
+mean-squared error of SetFit's ``CosineSimilarityLoss``), then a logistic-regression head is fitted on the tuned
+encoder's mean-pooled embeddings. Eight posts a class give hundreds of pairs, which is why this beats a frozen
+encoder's head when labels are few.
+
+Why not SetFit's own library: ``setfit`` 1.2 imports with our transformers 5.x, but its trainer needs
+``datasets`` (and pyarrow, ``evaluate``, requests), and ``datasets.Dataset.from_dict`` fails here (pickling
+pyarrow's ``MonthDayNano`` type while fingerprinting, datasets 5.2 with pyarrow 24 and 26 on Python 3.11). The
+loop below is what SetFit runs (pairs drawn as its ``num_iterations`` draws them, cosine-similarity loss,
+AdamW with linear warm-up and decay), written on :mod:`topicfit.encoders`, without those dependencies.
+
+Options beyond SetFit: unlabelled posts (``fit(..., X_unlabelled=...)``) train the head once more as
+pseudo-labels (self-training); the head's macro-F1 is cross-validated on the labelled posts
+(:func:`cross_validate_head`, ``validation_macro_f1_``), so a few-label run can be compared when the
+validation split is tiny; probabilities are calibrated by one temperature fitted on validation, if any.
+
+>>> clf = FewLabelClassifier(FewLabelConfig()).fit(texts, labels, X_val=val_texts, y_val=val_labels)  # doctest: +SKIP
+>>> clf.validation_macro_f1_, clf.predict(["the shuttle launch slipped a week"])                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..encoders import PRECISIONS, base_model_id
+from ..errors import ConfigError, ModelError
+from ..metrics import compute_metrics
+from ..runs import BASELINE_FILE, read_json, write_json
+from ..settings import Settings
+from . import Classifier, load_skops, save_skops
+
+logger = logging.getLogger(__name__)
+
+BODY_DIR = "body"  # the tuned encoder and its tokenizer (save_pretrained), inside the model folder
+FEWLABEL_FILE = "fewlabel.json"  # classes, temperature and settings, beside the head's pipeline.skops
+WARMUP_SHARE = 0.1  # SetFit's warmup_proportion
+MAX_FOLDS = 5  # cross-validation of the head: min(MAX_FOLDS, the smallest class's posts) folds
+
+
+@dataclass(frozen=True)
+class FewLabelConfig(Settings):
+    """Settings of the few-label kind (SetFit's method)."""
+
+    model: str = field(default="minilm", metadata={"help": "the sentence encoder tuned on pairs: minilm | mpnet | a Hub id | a local folder"})
+    pair_iterations: int = field(default=20, metadata={
+        "help": "SetFit's num_iterations: each labelled post gets this many positive and this many negative pairs"})
+    epochs: int = field(default=1, metadata={"help": "passes over the pairs"})
+    batch_size: int = field(default=16, metadata={"help": "pairs per training step (and texts per batch when embedding)"})
+    learning_rate: float = field(default=2e-5, metadata={"help": "AdamW's peak learning rate (linear warm-up over 10%, then decay)"})
+    max_length: int = field(default=128, metadata={"help": "tokens per post (head+tail cut), in training and when embedding"})
+    whole: bool = field(default=False, metadata={
+        "help": "embed whole posts in overlapping windows when predicting (the encoder is tuned on cut posts)"})
+    max_windows: int = field(default=16, metadata={"help": "with --whole: at most this many windows per post"})
+    C: float = field(default=1.0, metadata={"help": "the logistic-regression head's inverse regularisation"})
+    class_weight: str | None = field(default="balanced", metadata={
+        "help": "the head's class weights: balanced (inverse class frequency) or none", "choices": ("balanced",)})
+    self_training: bool = field(default=True, metadata={
+        "help": "with unlabelled posts: add the confident ones as pseudo-labels and refit the head once"})
+    pseudo_threshold: float = field(default=0.9, metadata={
+        "help": "self-training: an unlabelled post is pseudo-labelled when its (calibrated) probability is at least this"})
+    pseudo_per_class: int = field(default=50, metadata={
+        "help": "self-training: at most this many pseudo-labels per class, the most confident first (keeps classes balanced)"})
+    precision: str = field(default="auto", metadata={"help": "encoder precision (auto: bf16 where the CPU or GPU supports it)",
+                                                     "choices": PRECISIONS})
+    seed: int = field(default=42, metadata={"help": "random seed (pairs, dropout, folds)"})
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.max_length <= 8192:
+            raise ConfigError(f"max_length must be between 8 and 8192, got {self.max_length}")
+        if self.pair_iterations < 0 or self.epochs < 0:
+            raise ConfigError(f"pair_iterations and epochs must be 0 or more, got {self.pair_iterations} and {self.epochs}")
+        if self.batch_size < 1 or self.learning_rate <= 0 or self.C <= 0:
+            raise ConfigError(f"batch_size, learning_rate and C must be positive, got {self.batch_size}, {self.learning_rate}, {self.C}")
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        if not 0 <= self.pseudo_threshold <= 1 or self.pseudo_per_class < 0:
+            raise ConfigError(f"pseudo_threshold must be in [0, 1] and pseudo_per_class 0 or more, got {self.pseudo_threshold} "
+                              f"and {self.pseudo_per_class}")
+
+
+# --- pairs and the contrastive loop ---------------------------------------------------------------------
+
+
+def contrastive_pairs(labels, iterations: int, seed: int = 42) -> np.ndarray:
+    """SetFit's pairs (its ``num_iterations``): per iteration, each post once with a random other post of its class
+    (target 1) and once with a random post of another class (target 0). Returns (pairs, 3) float rows
+    ``(i, j, target)``; a class of one post pairs it with itself; no negatives when there is one class."""
+    y = np.asarray([str(v) for v in labels])
+    rng = np.random.default_rng(seed)
+    members = {c: np.flatnonzero(y == c) for c in np.unique(y)}
+    others = {c: np.flatnonzero(y != c) for c in members}
+    rows = []
+    for _ in range(iterations):
+        for i, c in enumerate(y):
+            same = members[c][members[c] != i] if len(members[c]) > 1 else members[c]
+            rows.append((i, rng.choice(same), 1.0))
+            if len(others[c]):
+                rows.append((i, rng.choice(others[c]), 0.0))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def _pad(ids: list[list[int]], rows, pad_id: int):
+    import torch
+
+    width = max(len(ids[i]) for i in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, i in enumerate(rows):
+        input_ids[r, : len(ids[i])] = torch.tensor(ids[i])
+        mask[r, : len(ids[i])] = 1
+    return input_ids, mask
+
+
+def tune_body(tokenizer, encoder, texts, labels, config: FewLabelConfig) -> dict:
+    """Fine-tune ``encoder`` in place on :func:`contrastive_pairs` of the labelled ``texts``: each batch's distinct
+    posts are encoded once (mean pooling, L2-normalised), the loss is the mean-squared error between each pair's
+    cosine similarity and its target. Returns what it did (pairs, steps, first and last loss, seconds)."""
+    import torch
+
+    from ..encoders import autocast, choose_precision, encode
+    from ..frozen import _pooled
+
+    start = time.perf_counter()
+    pairs = contrastive_pairs(labels, config.pair_iterations, config.seed)
+    steps = config.epochs * math.ceil(len(pairs) / config.batch_size)
+    info = {"pairs": len(pairs), "steps": steps, "epochs": config.epochs}
+    if not steps:
+        return {**info, "seconds": 0.0}
+    torch.manual_seed(config.seed)  # dropout
+    ids = encode(tokenizer, list(texts), max_length=config.max_length)
+    device = next(encoder.parameters()).device
+    precision = choose_precision(config.precision)
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.learning_rate, weight_decay=0.01)
+    warmup = max(1, int(WARMUP_SHARE * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
+    rng = np.random.default_rng(config.seed)
+    losses = []
+    encoder.train()
+    for _ in range(config.epochs):
+        order = rng.permutation(len(pairs))
+        for b in range(0, len(order), config.batch_size):
+            batch = pairs[order[b : b + config.batch_size]]
+            left, right = batch[:, 0].astype(int), batch[:, 1].astype(int)
+            rows, where = np.unique(np.concatenate([left, right]), return_inverse=True)  # each distinct post once
+            input_ids, mask = _pad(ids, rows, tokenizer.pad_token_id or 0)
+            input_ids, mask = input_ids.to(device), mask.to(device)
+            with autocast(device.type, precision):
+                hidden = encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+            emb = torch.nn.functional.normalize(_pooled(hidden.float(), mask.float()), dim=-1)  # (distinct posts, hidden)
+            cosine = (emb[where[: len(left)]] * emb[where[len(left) :]]).sum(-1)  # (pairs,)
+            loss = torch.nn.functional.mse_loss(cosine, torch.as_tensor(batch[:, 2], dtype=torch.float32, device=device))
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            losses.append(float(loss.detach()))
+    encoder.eval()
+    info.update(loss_first=round(losses[0], 4), loss_last=round(float(np.mean(losses[-max(1, len(losses) // 10) :])), 4),
+                seconds=round(time.perf_counter() - start, 1))
+    logger.info("fewlabel: tuned %s on %d pairs in %d steps (loss %.4f -> %.4f) in %.0fs", config.model, len(pairs), steps,
+                info["loss_first"], info["loss_last"], info["seconds"])
+    return info
+
+
+# --- the head, and its cross-validation on the labelled posts ---------------------------------------------
+
+
+def make_head(config: FewLabelConfig):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=config.C, class_weight=config.class_weight, max_iter=3000, random_state=config.seed)
+
+
+def cross_validate_head(embeddings: np.ndarray, labels, make, *, max_folds: int = MAX_FOLDS, seed: int = 42) -> dict | None:
+    """Macro-F1 and accuracy of the head's out-of-fold predictions by stratified k-fold over these labelled posts,
+    ``k = min(max_folds, the smallest class's posts)``; ``None`` when a class has a single post (no k >= 2).
+
+    ``make()`` returns an unfitted head. The embeddings come from an encoder tuned on every one of these posts,
+    so the score is optimistic against held-out data (the folds' heads are honest, the encoder is not); it ranks
+    heads and settings on tiny data, where a validation split of one or two posts a class would say less.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray([str(v) for v in labels])
+    classes, counts = np.unique(y, return_counts=True)
+    folds = int(min(max_folds, counts.min())) if len(classes) > 1 else 0
+    if folds < 2:
+        return None
+    predicted = np.empty(len(y), dtype=object)
+    for train, held in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(embeddings, y):
+        predicted[held] = make().fit(embeddings[train], y[train]).predict(embeddings[held])
+    m = compute_metrics(references=list(y), predictions=list(predicted), classes=list(classes))
+    return {"folds": folds, "n": len(y), "macro_f1": round(m["macro_f1"], 4), "accuracy": round(m["accuracy"], 4)}
+
+
+def pseudo_labels(probabilities: np.ndarray, classes, *, threshold: float, per_class: int) -> tuple[np.ndarray, list[str]]:
+    """Self-training's picks: rows whose highest probability is at least ``threshold``, at most ``per_class`` per
+    predicted class, the most confident first (ties: input order). Returns ``(row indices, their labels)``."""
+    if not len(probabilities):
+        return np.zeros(0, dtype=int), []
+    best, top = probabilities.argmax(axis=1), probabilities.max(axis=1)
+    chosen = []
+    for k in range(probabilities.shape[1]):
+        rows = np.flatnonzero((best == k) & (top >= threshold))
+        chosen.extend(rows[np.argsort(-top[rows], kind="stable")][:per_class].tolist())
+    chosen = np.asarray(sorted(chosen), dtype=int)
+    return chosen, [str(classes[k]) for k in best[chosen]]
+
+
+class FewLabelClassifier(Classifier):
+    """A contrastively tuned sentence encoder + logistic regression (SetFit), behind the kind interface."""
+
+    kind = "fewlabel"
+    config_class = FewLabelConfig
+    library = "transformers"
+    sample_train_eval = False  # a few-label run's training split is small
+
+    @property
+    def method(self) -> str:
+        return f"fewlabel-{Path(self.config.model).name}"
+
+    @property
+    def base_model(self) -> str | None:
+        return base_model_id(self.config.model)
+
+    # -- the encoder --
+    def _load_body(self, source: str) -> None:
+        import torch
+
+        from ..encoders import load_encoder
+
+        self.tokenizer_, self.encoder_ = load_encoder(source)
+        if torch.cuda.is_available():
+            self.encoder_.to("cuda")
+        self.encoder_.eval()
+
+    def embed(self, X) -> np.ndarray:
+        """L2-normalised mean-pooled embeddings by the (tuned) encoder, (n, hidden); not cached (the weights are this run's)."""
+        from ..embeddings import embed
+
+        cfg = self.config
+        start = time.perf_counter()
+        out = embed(self.tokenizer_, self.encoder_, list(X), max_length=cfg.max_length, batch_size=max(cfg.batch_size, 32),
+                    precision=cfg.precision, whole=cfg.whole, max_windows=cfg.max_windows, backend="torch")
+        self.timings_["embed_seconds"] = round(self.timings_.get("embed_seconds", 0) + time.perf_counter() - start, 1)
+        return out
+
+    # -- fitting --
+    def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume=False, X_unlabelled=None) -> "FewLabelClassifier":
+        """Tune the encoder on pairs of ``X``, fit the head, cross-validate it on ``X``, self-train on
+        ``X_unlabelled`` (if given and ``self_training``), calibrate on ``X_val`` (if given)."""
+        from ..encoders import resolve_model
+
+        cfg = self.config
+        X, y = list(X), [str(v) for v in y]
+        if len(X) != len(y) or not X:
+            raise ModelError(f"fewlabel needs labelled posts, one label each; got {len(X)} texts and {len(y)} labels")
+        self._load_body(resolve_model(cfg.model))
+        # 1. contrastive tuning of the encoder on pairs of labelled posts
+        self.contrastive_ = tune_body(self.tokenizer_, self.encoder_, X, y, cfg)
+        self.timings_["tune_seconds"] = self.contrastive_["seconds"]
+        # 2. the head on the tuned embeddings, and its cross-validated score on the labelled posts only
+        train = self.embed(X)
+        self.cross_validation_ = cross_validate_head(train, y, lambda: make_head(cfg), seed=cfg.seed)
+        self.validation_macro_f1_ = self.cross_validation_["macro_f1"] if self.cross_validation_ else None
+        self.head_ = make_head(cfg).fit(train, y)
+        self.classes_ = np.asarray([str(c) for c in self.head_.classes_])
+        if classes is not None and list(self.classes_) != [str(c) for c in classes]:
+            raise ModelError(f"every class needs labelled posts; got {list(self.classes_)}, expected {list(classes)}")
+        has_val = X_val is not None and len(X_val) > 0
+        val = self.embed(X_val) if has_val else None
+        self.temperature_ = self._temperature(val, y_val) if has_val else 1.0
+        # 3. self-training: confident unlabelled posts as pseudo-labels, one refit of the head
+        self.self_training_ = None
+        if cfg.self_training and X_unlabelled is not None and len(X_unlabelled):
+            self._self_train(train, y, list(X_unlabelled))
+            if has_val:
+                self.temperature_ = self._temperature(val, y_val)
+        logger.info("fewlabel: %d labelled posts, cross-validated macro-F1 %s, temperature %.3f%s", len(X),
+                    "n/a" if self.validation_macro_f1_ is None else f"{self.validation_macro_f1_:.4f}", self.temperature_,
+                    f", {self.self_training_['added']} pseudo-labels" if self.self_training_ else "")
+        return self
+
+    def _temperature(self, val: np.ndarray, y_val) -> float:
+        from ..refits import fit_temperature
+
+        column = {c: j for j, c in enumerate(self.classes_)}
+        keep = [i for i, v in enumerate(y_val) if str(v) in column]
+        if not keep:
+            return 1.0
+        return fit_temperature(self.head_.predict_proba(val[keep]), np.array([column[str(y_val[i])] for i in keep]))
+
+    def _self_train(self, train: np.ndarray, y: list[str], unlabelled: list[str]) -> None:
+        from ..refits import with_temperature
+
+        cfg = self.config
+        pool = self.embed(unlabelled)
+        proba = with_temperature(self.head_.predict_proba(pool), self.temperature_)
+        rows, labels = pseudo_labels(proba, self.classes_, threshold=cfg.pseudo_threshold, per_class=cfg.pseudo_per_class)
+        self.pseudo_ = (rows, labels)
+        per_class = {c: labels.count(c) for c in self.classes_}
+        self.self_training_ = {"unlabelled": len(unlabelled), "added": len(rows), "threshold": cfg.pseudo_threshold, "per_class": per_class}
+        if len(rows):
+            self.head_ = make_head(cfg).fit(np.concatenate([train, pool[rows]]), y + labels)
+
+    def predict_proba(self, X) -> np.ndarray:
+        from ..refits import with_temperature
+
+        X = list(X)
+        if not X:
+            return np.zeros((0, len(self.classes_)))
+        proba = self.head_.predict_proba(self.embed(X))
+        return proba if self.temperature_ == 1.0 else with_temperature(proba, self.temperature_)
+
+    def run_info(self) -> dict:
+        return {"contrastive": self.contrastive_, "head": {"C": self.config.C, "class_weight": self.config.class_weight},
+                "cross_validation": self.cross_validation_, "self_training": self.self_training_,
+                "temperature": round(self.temperature_, 4)}
+
+    # -- a self-describing folder --
+    def save(self, folder: str | Path) -> None:
+        """``body/`` (the tuned encoder and tokenizer, ``save_pretrained``), the head as a skops file (no code runs
+        on load), and ``fewlabel.json`` (classes, temperature, settings)."""
+        folder = Path(folder)
+        self.encoder_.save_pretrained(folder / BODY_DIR)
+        self.tokenizer_.save_pretrained(folder / BODY_DIR)
+        save_skops(self.head_, folder / BASELINE_FILE)
+        write_json(folder / FEWLABEL_FILE, {"classes": [str(c) for c in self.classes_], "temperature": self.temperature_,
+                                            "config": self.config.to_dict()})
+
+    @classmethod
+    def load(cls, folder: str | Path, *, run: dict | None = None, trust: bool = False, **options) -> "FewLabelClassifier":
+        folder = Path(folder)
+        if not (folder / FEWLABEL_FILE).exists():
+            raise ModelError(f"{folder} holds no few-label model ({FEWLABEL_FILE} is missing)")
+        saved = read_json(folder / FEWLABEL_FILE)
+        clf = cls(FewLabelConfig.from_dict((run or {}).get("model_config") or saved["config"]))
+        clf._load_body(str(folder / BODY_DIR))
+        clf.head_ = load_skops(folder / BASELINE_FILE, trust=trust)
+        clf.classes_ = np.asarray(saved["classes"])
+        clf.temperature_ = float(saved["temperature"])
+        if [str(c) for c in clf.head_.classes_] != saved["classes"]:
+            raise ModelError(f"{folder}: the head's classes {list(clf.head_.classes_)} differ from {FEWLABEL_FILE}'s {saved['classes']}")
+        return clf

@@ -1,0 +1,199 @@
+"""``topicfit suggest``: which posts to label next, from a pool of unlabelled ones.
+
+With a trained run (any kind with probabilities): the posts the run is least sure of (the margin between its
+two most probable classes, or the entropy of its probabilities), spread over the pool's variety. The
+``pool_factor·n`` most uncertain posts are the candidates; k-means (n clusters) over their embeddings groups
+near-duplicates and posts about the same thing, and the most uncertain candidate of each group is picked. So
+the single most uncertain post is always among the picks, and two near-identical uncertain posts do not both
+cost a label.
+
+Cold start, with no labels yet: a ``topicfit topics`` run. Then the picks are each topic's most representative
+posts of the pool (the closest to its centroid, outliers last), taken round-robin over the topics, largest
+first, so every topic found in the pool is labelled before any gets a second post.
+
+Exact duplicate texts and blank texts are never suggested (the first copy of a duplicate may be). Posts the run
+was trained on are not recognised: leave them out of the pool.
+
+>>> picks = suggest("runs/fewlabel", pool_texts, n=50)          # doctest: +SKIP
+>>> picks[0]["text"], picks[0]["reason"]                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, ModelError
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+UNCERTAINTIES = ("margin", "entropy")
+
+
+@dataclass(frozen=True)
+class SuggestConfig(Settings):
+    """Settings of ``topicfit suggest`` beyond how many posts (``n``) and the seed."""
+
+    uncertainty: str = field(default="margin", metadata={
+        "help": "margin: 1 - (top probability - second); entropy: of the probabilities, over log(classes)", "choices": UNCERTAINTIES})
+    pool_factor: int = field(default=5, metadata={
+        "help": "the pool_factor x n most uncertain posts are the candidates that diversity picks n from"})
+    model: str = field(default="minilm", metadata={
+        "help": "the encoder whose embeddings spread the picks (a topics run uses its own)"})
+
+    def __post_init__(self) -> None:
+        if self.uncertainty not in UNCERTAINTIES:
+            raise ConfigError(f"uncertainty must be one of {UNCERTAINTIES}, got {self.uncertainty!r}")
+        if self.pool_factor < 1:
+            raise ConfigError(f"pool_factor must be at least 1, got {self.pool_factor}")
+
+
+def uncertainty(probabilities: np.ndarray, how: str = "margin") -> np.ndarray:
+    """Per row, in [0, 1] (1: the least sure): ``1 - (p1 - p2)`` for ``margin``, entropy / log(classes) for ``entropy``."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if how == "margin":
+        top = np.sort(p, axis=1)[:, ::-1]
+        return 1.0 - (top[:, 0] - (top[:, 1] if p.shape[1] > 1 else 0.0))
+    if how == "entropy":
+        return -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1) / np.log(max(p.shape[1], 2))
+    raise ConfigError(f"uncertainty must be one of {UNCERTAINTIES}, got {how!r}")
+
+
+def _eligible(texts: list[str]) -> list[int]:
+    """Indices of the non-blank texts, the first copy of each."""
+    seen, keep = set(), []
+    for i, t in enumerate(texts):
+        if t.strip() and t not in seen:
+            seen.add(t)
+            keep.append(i)
+    return keep
+
+
+def suggest(run_dir: str | Path, pool_texts, n: int = 50, *, ids=None, seed: int = 42, config: SuggestConfig | None = None) -> list[dict]:
+    """The ``n`` posts of ``pool_texts`` to label next, best first.
+
+    Args:
+        run_dir: a finished run with probabilities, or a ``topicfit topics`` run (cold start, no labels yet).
+        pool_texts: the unlabelled posts.
+        n (int, default 50): how many to suggest (fewer if the pool has fewer distinct, non-blank posts).
+        ids: the posts' ids, one per text (``None``: ``id`` is ``None``; ``index`` still says which post).
+        seed (int, default 42): k-means' seed.
+        config (SuggestConfig | None): uncertainty measure, candidates per pick, the diversity encoder.
+
+    Returns:
+        list[dict]: ``{"index", "id", "text", "score", "reason", "predicted", "probability"}`` per post, ``index``
+        into ``pool_texts``; ``score`` is the uncertainty (a topics run: the similarity to the topic's centroid);
+        ``predicted`` / ``probability`` are the run's label for the post and its probability.
+    """
+    from .kinds.topics import TopicsClassifier
+    from .registry import load_run
+
+    config = config or SuggestConfig()
+    texts = [str(t) for t in pool_texts]
+    if ids is not None and len(ids) != len(texts):
+        raise ConfigError(f"got {len(ids)} ids for {len(texts)} texts; give one id per text, or none")
+    if n < 1:
+        raise ConfigError(f"n must be at least 1, got {n}")
+    model = load_run(run_dir)
+    rows = _eligible(texts)
+    if not rows:
+        return []
+    if isinstance(model, TopicsClassifier):
+        picks = _representatives(model, texts, rows, n)
+    else:
+        if not model.has_probabilities:
+            raise ModelError(f"{run_dir}: a {model.method} run gives no probabilities, so it cannot say which posts it is unsure of; "
+                             "use a run with probabilities (tfidf-logreg, embed, fewlabel, transformer, ensemble) or a topics run")
+        picks = _uncertain_and_diverse(model, texts, rows, n, seed=seed, config=config)
+    for pick in picks:
+        pick["id"] = None if ids is None else ids[pick["index"]]
+        pick["text"] = texts[pick["index"]]
+    logger.info("suggest: %d of %d pool posts from %s", len(picks), len(texts), run_dir)
+    return [{key: p[key] for key in ("index", "id", "text", "score", "reason", "predicted", "probability")} | p for p in picks]
+
+
+def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, seed: int, config: SuggestConfig) -> list[dict]:
+    from .embeddings import embed_texts
+
+    proba = np.asarray(model.predict_proba([texts[i] for i in rows]))
+    classes = [str(c) for c in model.classes_]
+    scores = uncertainty(proba, config.uncertainty)
+    order = np.argsort(-scores, kind="stable")  # the most uncertain first; ties: pool order
+    candidates = order[: config.pool_factor * n]
+    if len(candidates) <= n:
+        chosen, groups = list(candidates), None
+    else:
+        from sklearn.cluster import KMeans
+
+        E = embed_texts([texts[rows[c]] for c in candidates], model=config.model)
+        groups = KMeans(n_clusters=n, n_init=3, random_state=seed).fit_predict(E)
+        chosen = [candidates[np.flatnonzero(groups == g)[0]] for g in np.unique(groups)]  # candidates are in uncertainty order
+        if len(chosen) < n:  # fewer distinct groups than n (near-identical embeddings): the next most uncertain
+            taken = set(chosen)
+            chosen += [c for c in candidates if c not in taken][: n - len(chosen)]
+        chosen = sorted(chosen, key=lambda c: (-scores[c], c))
+    size = {} if groups is None else dict(zip(*np.unique(groups, return_counts=True)))
+    group_of = {} if groups is None else dict(zip(candidates.tolist(), groups.tolist()))
+    picks = []
+    for c in chosen:
+        top = np.argsort(-proba[c], kind="stable")
+        second = f" vs {classes[top[1]]!r} {proba[c, top[1]]:.2f}" if len(top) > 1 else ""
+        spread = (f"; the most uncertain of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n})" if c in group_of
+                  else f"; among the {len(candidates)} most uncertain posts")
+        picks.append({"index": rows[c], "score": round(float(scores[c]), 4), "predicted": classes[top[0]],
+                      "probability": round(float(proba[c, top[0]]), 4),
+                      "reason": f"uncertain ({config.uncertainty} {scores[c]:.3f}): {classes[top[0]]!r} {proba[c, top[0]]:.2f}{second}{spread}"})
+    return picks
+
+
+def _representatives(model, texts: list[str], rows: list[int], n: int) -> list[dict]:
+    """Cold start: each topic's pool posts by similarity to its centroid (outliers last), round-robin over topics."""
+    topics_model = model.model_
+    E = model.embed([texts[i] for i in rows])
+    sims = topics_model.similarities(E)
+    topic = sims.argmax(axis=1)
+    best = sims[np.arange(len(rows)), topic]
+    outlier = best < topics_model.thresholds_[topic]
+    proba = topics_model.predict_proba(E)[np.arange(len(rows)), topic]
+    members = [sorted(np.flatnonzero(topic == t), key=lambda r: (bool(outlier[r]), -best[r], r)) for t in range(len(topics_model.centroids_))]
+    empty = [t for t, m in enumerate(members) if not m]
+    if empty:
+        logger.info("suggest: topics %s have no post in the pool", empty)
+    picks, rank = [], 0
+    while len(picks) < n and any(rank < len(m) for m in members):
+        for t, m in enumerate(members):
+            if rank < len(m) and len(picks) < n:
+                r = m[rank]
+                label = topics_model.labels_[t]
+                picks.append({"index": rows[r], "score": round(float(best[r]), 4), "predicted": label, "probability": round(float(proba[r]), 4),
+                              "topic": t, "reason": f"representative of topic {t} {label!r}: similarity {best[r]:.3f} to its centroid, "
+                                                    f"rank {rank + 1} of its {len(m)} pool posts{' (an outlier)' if outlier[r] else ''}"})
+        rank += 1
+    return picks
+
+
+def read_pool(path: str | Path, *, fmt: str = "auto", text_field: str = "text") -> tuple[list[str], list, list[int]]:
+    """A pool file as ``topicfit predict`` reads its input (:func:`topicfit.predict.iter_records`): ``(texts, ids,
+    record indices)``; records that cannot be read are left out, with a warning. ``ids`` hold each record's ``id``
+    (JSONL/CSV), else its index."""
+    import sys
+
+    from .predict import guess_format, iter_records
+
+    fmt = guess_format(str(path)) if fmt == "auto" else fmt
+    texts, ids, indices, errors = [], [], [], 0
+    with (open(path, "rb") if str(path) != "-" else sys.stdin.buffer) as stream:
+        for rec in iter_records(stream, fmt=fmt, text_field=text_field):
+            if "text" not in rec:
+                errors += 1
+                continue
+            texts.append(rec["text"])
+            ids.append(rec.get("id", rec["index"]))
+            indices.append(rec["index"])
+    if errors:
+        logger.warning("suggest: %d records of %s could not be read and are left out", errors, path)
+    return texts, ids, indices

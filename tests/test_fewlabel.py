@@ -1,0 +1,156 @@
+"""The few-label kind (SetFit's method) on 3 classes x 8 posts with the tiny random BERT: the workflow's round trip,
+save/load, contrastive tuning of the encoder, self-training's pseudo-labels, the head's cross-validation on the
+labelled posts only, and the pieces (pairs, pseudo-label picks) worked out by hand."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+
+from topicfit import registry
+from topicfit.data import DataConfig, load_splits
+from topicfit.encoders import load_encoder
+from topicfit.kinds.fewlabel import (FewLabelClassifier, FewLabelConfig, contrastive_pairs, cross_validate_head, make_head,
+                                     pseudo_labels)
+from topicfit.predict import TopicClassifier
+from topicfit.runs import read_run
+from topicfit.workflow import fit_run
+
+WORDS = {"space": "orbit launch nasa shuttle moon rocket", "cars": "car engine drive wheel dealer brake",
+         "food": "bread cheese bake flour oven butter"}
+
+
+def post(label: str, i: int) -> str:
+    words = WORDS[label].split()
+    return " ".join(words[(i + k) % len(words)] for k in range(8)) + f" note {i}"
+
+
+def corpus(per_class: int = 8, start: int = 0) -> tuple[list[str], list[str]]:
+    pairs = [(post(label, i), label) for label in WORDS for i in range(start, start + per_class)]
+    return [t for t, _ in pairs], [y for _, y in pairs]
+
+
+def config(tiny_bert, **changes) -> FewLabelConfig:
+    settings = {"model": str(tiny_bert), "pair_iterations": 2, "batch_size": 8, "max_length": 32, "learning_rate": 1e-3}
+    return FewLabelConfig(**{**settings, **changes})
+
+
+def test_the_kind_is_registered_and_every_setting_has_help():
+    from dataclasses import fields
+
+    assert registry.get_kind("fewlabel") is FewLabelClassifier
+    assert all(f.metadata.get("help") for f in fields(FewLabelConfig))
+    assert FewLabelConfig().pair_iterations == 20 and FewLabelConfig().model == "minilm"
+
+
+def test_fit_run_writes_a_run_that_topic_classifier_loads(tiny_bert, tmp_path):
+    texts, labels = corpus(8)
+    test_texts, test_labels = corpus(3, start=20)
+    for name, (t, y) in (("train.csv", (texts, labels)), ("test.csv", (test_texts, test_labels))):
+        (tmp_path / name).write_text("text,label\n" + "".join(f"{a},{b}\n" for a, b in zip(t, y)))
+    data = DataConfig(dataset=str(tmp_path / "train.csv"), test_file=str(tmp_path / "test.csv"), labels="identity", validation_size=0.25)
+    model = FewLabelClassifier(config(tiny_bert))
+    run_dir, run, metrics = fit_run(model, data, tmp_path / "run")
+    saved, _ = read_run(run_dir)
+    assert saved["kind"] == "fewlabel" and saved["method"] == f"fewlabel-{tiny_bert.name}"
+    assert saved["cross_validation"]["n"] == 18 and saved["cross_validation"]["folds"] == 5  # 24 posts less 6 for validation
+    assert saved["contrastive"]["pairs"] == 2 * 2 * 18 and saved["contrastive"]["steps"] == 9  # 72 pairs, 8 a step
+    assert set(metrics) >= {"train", "validation", "test"} and metrics["test"]["n"] == 9
+    loaded = TopicClassifier.load(run_dir)
+    assert np.allclose(loaded.predict_proba(test_texts), model.predict_proba(test_texts), atol=1e-6)
+    written = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
+    assert [r["prediction"] for r in written] == loaded.predict(load_splits(data).test.texts)
+
+
+def test_save_and_load_give_identical_probabilities_temperature_included(tiny_bert, tmp_path):
+    texts, labels = corpus(8)
+    val_texts, val_labels = corpus(2, start=10)
+    clf = FewLabelClassifier(config(tiny_bert)).fit(texts, labels, X_val=val_texts, y_val=val_labels, classes=sorted(WORDS))
+    assert clf.temperature_ != 1.0  # fitted on validation, so the saved temperature matters
+    new = corpus(2, start=30)[0]
+    before = clf.predict_proba(new)
+    clf.save(tmp_path / "m")
+    again = FewLabelClassifier.load(tmp_path / "m")
+    assert again.temperature_ == clf.temperature_ and list(again.classes_) == sorted(WORDS)
+    assert np.array_equal(again.predict_proba(new), before)
+
+
+def test_contrastive_training_changes_the_encoder_and_pulls_classes_apart(tiny_bert):
+    texts, labels = corpus(8)
+    _, fresh = load_encoder(str(tiny_bert))
+    untouched = FewLabelClassifier(config(tiny_bert, pair_iterations=0)).fit(texts, labels)
+    tuned = FewLabelClassifier(config(tiny_bert, pair_iterations=4)).fit(texts, labels)
+    name = "encoder.layer.0.attention.self.query.weight"
+    before, after = fresh.state_dict()[name], tuned.encoder_.state_dict()[name]
+    assert untouched.contrastive_["steps"] == 0 and np.array_equal(untouched.encoder_.state_dict()[name].numpy(), before.numpy())
+    assert not np.allclose(after.numpy(), before.numpy())
+    assert tuned.contrastive_["loss_last"] < tuned.contrastive_["loss_first"]
+
+    def gap(clf) -> float:  # mean cosine of same-class pairs minus that of different-class pairs
+        E = clf.embed(texts)
+        same = np.equal.outer(labels, labels) & ~np.eye(len(labels), dtype=bool)
+        sims = E @ E.T
+        return sims[same].mean() - sims[~np.equal.outer(labels, labels)].mean()
+
+    assert gap(tuned) > gap(untouched) + 0.1
+
+
+def test_self_training_adds_pseudo_labels_and_refits_the_head(tiny_bert):
+    texts, labels = corpus(8)
+    unlabelled, truth = corpus(4, start=40)
+    cfg = config(tiny_bert, pair_iterations=4, pseudo_threshold=0.0, pseudo_per_class=2)
+    plain = FewLabelClassifier(cfg).fit(texts, labels)
+    clf = FewLabelClassifier(cfg).fit(texts, labels, X_unlabelled=unlabelled)
+    info = clf.run_info()["self_training"]
+    rows, pseudo = clf.pseudo_
+    assert info == {"unlabelled": 12, "added": 6, "threshold": 0.0, "per_class": {"cars": 2, "food": 2, "space": 2}}
+    assert pseudo == [truth[i] for i in rows]  # the tuned encoder labels its near copies right
+    assert plain.run_info()["self_training"] is None
+    assert not np.allclose(clf.head_.coef_, plain.head_.coef_)  # the head was refitted with the 6 pseudo-labels
+    none = FewLabelClassifier(config(tiny_bert, pair_iterations=4, pseudo_threshold=1.0)).fit(texts, labels, X_unlabelled=unlabelled)
+    assert none.run_info()["self_training"]["added"] == 0 and np.allclose(none.head_.coef_, plain.head_.coef_)
+
+
+def test_cross_validation_scores_the_labelled_posts_only(tiny_bert):
+    texts, labels = corpus(8)
+    unlabelled, _ = corpus(4, start=40)
+    cfg = config(tiny_bert, pseudo_threshold=0.0)
+    clf = FewLabelClassifier(cfg).fit(texts, labels, X_unlabelled=unlabelled)
+    assert clf.self_training_["added"] == 12
+    E, y = clf.embed(texts), np.asarray(labels)  # by hand: 5 stratified folds of the 24 labelled posts
+    predicted = np.empty(len(y), dtype=object)
+    for train, held in StratifiedKFold(n_splits=5, shuffle=True, random_state=cfg.seed).split(E, y):
+        predicted[held] = make_head(cfg).fit(E[train], y[train]).predict(E[held])
+    expected = round(f1_score(y, predicted.astype(str), average="macro"), 4)
+    assert clf.cross_validation_ == {"folds": 5, "n": 24, "macro_f1": expected, "accuracy": round(float((predicted == y).mean()), 4)}
+    assert clf.validation_macro_f1_ == expected
+
+
+def test_folds_follow_the_smallest_class():
+    rng = np.random.default_rng(0)
+    E = rng.normal(size=(11, 4))
+    labels = ["a"] * 5 + ["b"] * 3 + ["c"] * 3
+    assert cross_validate_head(E, labels, lambda: make_head(FewLabelConfig()))["folds"] == 3
+    assert cross_validate_head(E, ["a"] * 5 + ["b"] * 4 + ["d"] * 2, lambda: make_head(FewLabelConfig()))["folds"] == 2
+    assert cross_validate_head(E, labels[:-1] + ["d"], lambda: make_head(FewLabelConfig())) is None  # a class of one post
+
+
+def test_pairs_are_setfits_one_positive_and_one_negative_per_post_per_iteration():
+    labels = ["a", "a", "b", "b", "b"]
+    pairs = contrastive_pairs(labels, 3, seed=1)
+    assert len(pairs) == 3 * 2 * 5
+    for i, j, target in pairs:
+        assert i != j and (labels[int(i)] == labels[int(j)]) == (target == 1.0)
+    assert np.array_equal(pairs[:, 0], np.tile(np.repeat(np.arange(5), 2), 3))
+
+
+def test_pseudo_labels_by_hand():
+    proba = np.array([[0.95, 0.05], [0.91, 0.09], [0.97, 0.03], [0.2, 0.8], [0.05, 0.95], [0.5, 0.5]])
+    rows, labels = pseudo_labels(proba, ["x", "y"], threshold=0.9, per_class=2)
+    assert rows.tolist() == [0, 2, 4] and labels == ["x", "x", "y"]  # row 1 is the third most confident x; row 3 is below 0.9
+    rows, labels = pseudo_labels(proba, ["x", "y"], threshold=0.5, per_class=5)
+    assert rows.tolist() == [0, 1, 2, 3, 4, 5] and labels == ["x", "x", "x", "y", "y", "x"]  # a tie goes to the first column

@@ -1,0 +1,142 @@
+"""``topicfit suggest``: distinct picks, the most uncertain preferred (margins worked out from the run's own
+probabilities), near-duplicates not both picked, the cold start from a topics run covering every topic in
+round-robin order, and the command writing JSON lines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from topicfit.cli import main
+from topicfit.data import DataConfig, Documents
+from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig
+from topicfit.predict import TopicClassifier
+from topicfit.registry import load_run
+from topicfit.suggest import SuggestConfig, suggest, uncertainty
+from topicfit.topics import TopicsConfig, fit_topics_run
+from topicfit.workflow import fit_run
+
+WORDS = {"space": "orbit launch nasa shuttle moon rocket", "cars": "car engine drive wheel dealer brake",
+         "food": "bread cheese bake flour oven butter"}
+
+
+def post(label: str, i: int) -> str:
+    words = WORDS[label].split()
+    return " ".join(words[(i + k) % len(words)] for k in range(8)) + f" note {i}"
+
+
+def mixed(a: str, b: str, i: int, share: int = 4) -> str:
+    """A post with ``share`` words of ``a`` and 8 - share of ``b``: the more even, the less sure a classifier is."""
+    wa, wb = WORDS[a].split(), WORDS[b].split()
+    return " ".join([wa[(i + k) % 6] for k in range(share)] + [wb[(i + k) % 6] for k in range(8 - share)]) + f" mixed {i}"
+
+
+@pytest.fixture(scope="module")
+def labelled_run(tmp_path_factory):
+    """A TF-IDF logistic-regression run on 3 classes x 8 posts."""
+    folder = tmp_path_factory.mktemp("suggest")
+    rows = [(post(label, i), label) for label in WORDS for i in range(8)]
+    (folder / "d.csv").write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows))
+    data = DataConfig(dataset=str(folder / "d.csv"), labels="identity", validation_size=0.2, test_size=0.2)
+    run_dir, _, _ = fit_run(BaselineClassifier(BaselineConfig(method="tfidf-logreg")), data, folder / "run")
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def pool() -> list[str]:
+    """Confident posts of each class, posts mixing two classes in every proportion, a duplicate and a blank."""
+    texts = [post(label, i) for label in WORDS for i in range(10, 14)]
+    texts += [mixed(a, b, i, share) for a, b in (("space", "cars"), ("cars", "food"), ("food", "space")) for i, share in
+              ((0, 4), (1, 3), (2, 5), (3, 2), (4, 6))]
+    return texts + [texts[12], "   "]  # a copy of the most even mix (an uncertain post)
+
+
+def margins(run_dir, texts) -> np.ndarray:
+    p = np.sort(TopicClassifier.load(run_dir).predict_proba(texts), axis=1)
+    return 1.0 - (p[:, -1] - p[:, -2])
+
+
+def test_picks_are_distinct_posts_with_their_prediction(labelled_run, pool, tiny_bert):
+    picks = suggest(labelled_run, pool, n=10, ids=[f"p{i}" for i in range(len(pool))], config=SuggestConfig(model=str(tiny_bert)))
+    assert len(picks) == 10 and len({p["index"] for p in picks}) == 10 and len({p["text"] for p in picks}) == 10
+    assert all(p["text"].strip() and p["text"] == pool[p["index"]] and p["id"] == f"p{p['index']}" for p in picks)
+    by_uncertainty = suggest(labelled_run, pool, n=10, config=SuggestConfig(pool_factor=1, model=str(tiny_bert)))
+    assert 12 in [p["index"] for p in by_uncertainty] and len({p["text"] for p in by_uncertainty}) == 10
+    assert all(len(pool) - 2 not in [p["index"] for p in q] for q in (picks, by_uncertainty))  # the later copy is never suggested
+    clf = TopicClassifier.load(labelled_run)
+    proba = clf.predict_proba([p["text"] for p in picks])
+    assert [p["predicted"] for p in picks] == [str(clf.classes_[j]) for j in proba.argmax(axis=1)]
+    assert [p["probability"] for p in picks] == [round(float(q), 4) for q in proba.max(axis=1)]
+    assert [p["score"] for p in picks] == sorted((p["score"] for p in picks), reverse=True)  # best first
+
+
+def test_the_most_uncertain_posts_are_preferred(labelled_run, pool, tiny_bert):
+    texts = pool[:-2]
+    m = margins(labelled_run, texts)
+    expected = sorted(np.argsort(-m, kind="stable")[:5].tolist())
+    picks = suggest(labelled_run, texts, n=5, config=SuggestConfig(pool_factor=1, model=str(tiny_bert)))
+    assert sorted(p["index"] for p in picks) == expected  # no diversity step: exactly the 5 smallest margins
+    assert [p["score"] for p in picks] == [round(float(m[i]), 4) for i in (p["index"] for p in picks)]
+    assert all(i >= 12 for i in expected)  # (the fixture's claim) the mixed posts, not the confident ones
+    diverse = suggest(labelled_run, texts, n=3, config=SuggestConfig(model=str(tiny_bert)))
+    assert diverse[0]["index"] == int(np.argmax(m))  # the single most uncertain post is always picked, first
+    assert all(p["index"] >= 12 for p in diverse)
+    entropy = suggest(labelled_run, texts, n=5, config=SuggestConfig(uncertainty="entropy", pool_factor=1, model=str(tiny_bert)))
+    p = TopicClassifier.load(labelled_run).predict_proba(texts)
+    by_hand = -(p * np.log(p)).sum(axis=1) / np.log(3)
+    assert sorted(q["index"] for q in entropy) == sorted(np.argsort(-by_hand, kind="stable")[:5].tolist())
+
+
+def test_near_duplicate_uncertain_posts_are_not_both_picked(labelled_run, tiny_bert):
+    twin = mixed("space", "cars", 0)
+    texts = [post(label, i) for label in WORDS for i in range(20, 24)] + [twin, twin + " again", mixed("cars", "food", 7, 3),
+                                                                             mixed("food", "space", 8, 5)]
+    a, b = len(texts) - 4, len(texts) - 3
+    m = margins(labelled_run, texts)
+    assert set(np.argsort(-m, kind="stable")[:2].tolist()) == {a, b}  # the twins are the two most uncertain posts
+    picks = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(model=str(tiny_bert)))]
+    assert len(picks) == 2 and int(np.argmax(m)) in picks and not {a, b} <= set(picks)
+    by_uncertainty = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(pool_factor=1, model=str(tiny_bert)))]
+    assert set(by_uncertainty) == {a, b}  # what uncertainty alone would pick
+
+
+@pytest.fixture(scope="module")
+def topics_run(tiny_bert, tmp_path_factory):
+    texts = [post(label, i) for label in WORDS for i in range(8)]
+    docs = Documents([f"d{i}" for i in range(len(texts))], texts, [""] * len(texts))
+    run_dir, _ = fit_topics_run(docs, tmp_path_factory.mktemp("topics") / "run", TopicsConfig(model=str(tiny_bert), n_topics=3, max_length=32),
+                                labels=False)
+    return run_dir, texts
+
+
+def test_cold_start_from_a_topics_run_covers_every_topic_round_robin(topics_run):
+    run_dir, texts = topics_run
+    model = load_run(run_dir).model_
+    k = len(model.centroids_)
+    E = load_run(run_dir).embed(texts)
+    sims = model.similarities(E)
+    topic, best = sims.argmax(axis=1), sims.max(axis=1)
+    picks = suggest(run_dir, texts, n=2 * k)
+    assert [p["topic"] for p in picks] == list(range(k)) * 2  # every topic once, then every topic again
+    for p in picks[:k]:  # each topic's first pick: its pool post closest to the centroid
+        members = np.flatnonzero(topic == p["topic"])
+        assert p["index"] == members[np.argmax(best[members])] and p["score"] == round(float(best[p["index"]]), 4)
+        assert p["predicted"] == model.labels_[p["topic"]]
+    assert len({p["index"] for p in picks}) == 2 * k
+
+
+def test_suggest_command_writes_json_lines(labelled_run, pool, tiny_bert, tmp_path, capsys):
+    (tmp_path / "pool.jsonl").write_text("".join(json.dumps({"id": f"x{i}", "text": t}) + "\n" for i, t in enumerate(pool)) + "not json\n")
+    assert main(["-q", "suggest", str(labelled_run), "--pool", str(tmp_path / "pool.jsonl"), "--n", "4", "--model", str(tiny_bert),
+                 "--output", str(tmp_path / "next.jsonl")]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "next.jsonl").read_text().splitlines()]
+    direct = suggest(labelled_run, pool, n=4, ids=[f"x{i}" for i in range(len(pool))], config=SuggestConfig(model=str(tiny_bert)))
+    assert lines == direct and [r["id"] for r in lines] == [f"x{r['index']}" for r in lines]
+
+
+def test_uncertainty_by_hand():
+    p = np.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])
+    assert np.allclose(uncertainty(p, "margin"), [0.8, 0.0, 1.0])
+    assert np.allclose(uncertainty(p, "entropy"), [-(0.5 * np.log(0.5) + 0.3 * np.log(0.3) + 0.2 * np.log(0.2)) / np.log(3), 0.0, 1.0])
