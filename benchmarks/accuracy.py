@@ -8,25 +8,19 @@ For each scheme it runs ``topicfit baseline --method all``, ``topicfit train --m
 ``--model distilbert`` when $TOPICFIT_DISTILBERT names a local copy of distilbert-base-uncased), and
 ``topicfit ensemble`` of the fine-tuned model with the TF-IDF baseline that has the best *validation*
 macro-F1. Each result lands in ``benchmarks/results/<scheme>-<method>.json`` (task, method, test metrics,
-wall-clock seconds, command, machine, date); ``benchmarks/tables.py`` turns them into BENCHMARKS.md tables.
+wall-clock seconds, command, machine, date; a long ensemble gets a short name, see ``common.result_name``);
+``benchmarks/tables.py`` turns them into BENCHMARKS.md tables.
 Run folders go to ``benchmarks/runs/`` (git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
 import shlex
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-RESULTS = ROOT / "results"
-RUNS = ROOT / "runs"
+from common import RUNS, best_tfidf, machine, record, topicfit
 
 # the fine-tuning recipe the benchmark records (every value is also a `topicfit train` flag)
 TRAIN_FLAGS = ["--epochs", "3", "--learning-rate", "1e-4", "--batch-size", "16", "--max-length", "256",
@@ -48,87 +42,6 @@ def merge_flags(flags: list[str], extra: list[str]) -> list[str]:
         kept.append(flags[i])
         i += 1
     return kept + extra
-
-
-def machine() -> dict:
-    sys.path.insert(0, str(ROOT.parent / "src"))
-    from topicfit.runs import environment
-
-    env = environment()
-    return {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"], "versions": env["versions"], "git_commit": env["git_commit"]}
-
-
-def topicfit(*args: str) -> tuple[list[str], float]:
-    cmd = [sys.executable, "-m", "topicfit", *args]
-    print("$", shlex.join(cmd), flush=True)
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    return cmd, time.perf_counter() - start
-
-
-def write_result(name: str, result: dict, command: str, info: dict) -> Path:
-    """``benchmarks/results/NAME.json``: ``result`` with the command that made it, the machine (from :func:`machine`),
-    the library versions, the commit and the date."""
-    out = ROOT / "results" / f"{name}.json"
-    out.write_text(json.dumps({**result, "command": command, "machine": {k: info[k] for k in ("cpu", "cores")}, "versions": info["versions"],
-                               "git_commit": info["git_commit"], "date": dt.date.today().isoformat()}, indent=2) + "\n")
-    print(f"wrote {out}")
-    return out
-
-
-def relative_command(cmd: list[str]) -> str:
-    """The topicfit command as a user types it from the repository root: no interpreter, no machine paths."""
-    def rel(arg: str) -> str:
-        path = Path(arg)
-        return os.path.relpath(path, ROOT.parent) if path.is_absolute() and ROOT.parent in path.parents else arg
-
-    return shlex.join(["topicfit", *(rel(a) for a in cmd[3:])])
-
-
-def record(scheme: str, run_dir: Path, cmd: list[str], seconds: float, info: dict, tag: str | None = None) -> dict:
-    run = json.loads((run_dir / "run.json").read_text())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    keep = ("accuracy", "macro_f1", "weighted_f1", "loss", "n", "docs_per_second")
-    result = {
-        "task": f"20newsgroups-{scheme}",
-        "method": run["method"] + (f" [{tag}]" if tag else ""),
-        "run": str(run_dir.relative_to(ROOT.parent)),
-        "test": {k: metrics["test"].get(k) for k in keep},  # an ensemble's docs/s: timed through its members, below
-        "validation": {k: metrics["validation"].get(k) for k in keep} if "validation" in metrics else None,
-        "validation_split": run["data_config"].get("validation_split", "random"),
-        "train_seconds": run["timings"].get("train_seconds"),
-        "wall_clock_seconds": round(seconds, 1),
-        "command": relative_command(cmd),
-        "machine": {k: info[k] for k in ("cpu", "cores")},
-        "versions": info["versions"],
-        "git_commit": info["git_commit"],
-        "date": dt.date.today().isoformat(),
-    }
-    if run["kind"] == "ensemble":  # its evaluation reused the members' saved probabilities; fit timed the real members
-        result["test"]["docs_per_second"] = run["timings"].get("test_docs_per_second")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = run["method"] if run["kind"] != "ensemble" else ("ensemble" if len(run["members"]) == 2 and "finetune-minilm" in run["method"]
-                                                             else "ensemble-" + "+".join(m["method"] for m in run["members"]))
-    path = RESULTS / f"{scheme}-{name}{f'-{tag}' if tag else ''}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{path.name}: test accuracy {result['test']['accuracy']:.4f}, macro-F1 {result['test']['macro_f1']:.4f}, "
-          f"{seconds:.0f}s", flush=True)
-    return result
-
-
-def best_tfidf(scheme_dir: Path) -> Path:
-    """The TF-IDF baseline with probabilities and the best validation macro-F1 (never chosen on test)."""
-    best, score = None, -1.0
-    for run_dir in sorted(scheme_dir.glob("*")):
-        if not run_dir.name.startswith("tfidf-") or not (run_dir / "run.json").exists():
-            continue
-        first = json.loads((run_dir / "predictions-validation.jsonl").open().readline())
-        if first.get("probabilities") is None:
-            continue
-        f1 = json.loads((run_dir / "metrics.json").read_text())["validation"]["macro_f1"]
-        if f1 > score:
-            best, score = run_dir, f1
-    return best
 
 
 def main() -> int:

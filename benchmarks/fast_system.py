@@ -16,16 +16,10 @@ Writes ``benchmarks/results/fast-system-<scheme>.json``; the pairs also go to th
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from accuracy import RUNS, best_tfidf, machine, record, relative_command, topicfit, write_result  # noqa: E402
-from inference import accuracy, docs_per_second, latency, test_sample  # noqa: E402
-from methods import validation_f1  # noqa: E402
+from common import (RUNS, accuracy, best_tfidf, docs_per_second, latency, machine, record, relative, relative_command, test_sample,
+                    topicfit, validation_f1, write_result)
 
 
 def main() -> int:
@@ -34,7 +28,6 @@ def main() -> int:
     parser.add_argument("--students", nargs="+", default=["distill-minilm"], help="student run folders under benchmarks/runs/SCHEME")
     parser.add_argument("--docs", type=int, default=1000)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.data import DataConfig, load_splits
     from topicfit.metrics import compute_metrics
     from topicfit.predict import TopicClassifier
@@ -64,12 +57,12 @@ def main() -> int:
     for label, run_dir in (("student", student), ("student + " + tfidf.name, system)):
         for backend in ("torch", "auto"):
             clf = TopicClassifier.load(run_dir, backend=backend)
-            row = {"model": label, "run": str(run_dir.relative_to(ROOT.parent)), "method": read_run(run_dir)[0]["method"], "backend": backend,
+            row = {"model": label, "run": relative(run_dir), "method": read_run(run_dir)[0]["method"], "backend": backend,
                    "docs_per_second": docs_per_second(clf, sample), **latency(clf, sample[:50]), **accuracy(clf, test, compute_metrics)}
             rows.append(row)
             print(row, flush=True)
     write_result(f"fast-system-{args.scheme}", {
-        "scheme": args.scheme, "system": str(system.relative_to(ROOT.parent)), "student": student_name, "tfidf": tfidf.name,
+        "scheme": args.scheme, "system": relative(system), "student": student_name, "tfidf": tfidf.name,
         "validation_macro_f1": {n: round(validation_f1(p), 4) for n, (p, _) in pairs.items()},
         "system_command": relative_command(system_cmd), "export_command": relative_command(export_cmd), "export_seconds": export_seconds,
         "docs": len(sample), "rows": rows,

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from accuracy import RUNS, machine, relative_command, write_result  # noqa: E402
+from common import RUNS, machine, relative_command, write_result
 
 
 def main() -> int:

@@ -27,9 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from common import RESULTS, accuracy, docs_per_second, latency, relative, save_result, test_sample
 
-ROOT = Path(__file__).resolve().parent
 BACKEND_ROWS = (("pytorch fp32", "torch", "fp32"), ("pytorch bf16", "torch", "bf16"), ("onnx fp32", "onnx", None),
                 ("onnx int8", "onnx-int8", None), ("openvino", "openvino", None), ("openvino int8", "openvino-int8", None))
 
@@ -47,7 +46,6 @@ def main() -> int:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--lengths", type=int, nargs="*", default=[512], help="max lengths measured besides the run's own")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.backends import has_bf16, missing
     from topicfit.data import DataConfig, load_splits
     from topicfit.metrics import compute_metrics
@@ -102,46 +100,14 @@ def main() -> int:
         rows.append(row)
         print(row, flush=True)
     check = json.loads((run_dir / MODEL_DIR / "backends.json").read_text())
-    result = {"run": str(run_dir), "method": run["method"], "labels": run["labels"], "run_max_length": own, "docs": len(sample),
+    result = {"run": relative(run_dir), "method": run["method"], "labels": run["labels"], "run_max_length": own, "docs": len(sample),
               "export_seconds": export_seconds, "validation_check": check, "rows": rows,
               "command": f"python benchmarks/inference.py {args.run} --docs {args.docs} --batch-sizes {' '.join(map(str, args.batch_sizes))}"
                          + (f" --lengths {' '.join(map(str, args.lengths))}" if args.lengths else ""),
               "machine": machine, "versions": env["versions"], "git_commit": env["git_commit"], "date": dt.date.today().isoformat()}
-    (ROOT / "results").mkdir(exist_ok=True)
-    out = ROOT / "results" / f"inference-{cpu_slug(machine['cpu'], machine['cpu_flags'])}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = save_result(RESULTS / f"inference-{cpu_slug(machine['cpu'], machine['cpu_flags'])}.json", result)
     print(f"wrote {out}")
     return 0
-
-
-def test_sample(test, docs: int) -> list[str]:
-    """``docs`` test posts, a seeded sample: the same posts for every model timed."""
-    rng = np.random.default_rng(0)
-    return [test.texts[i] for i in rng.choice(len(test), size=min(docs, len(test)), replace=False)]
-
-
-def docs_per_second(clf, texts) -> float:
-    """One timed pass over ``texts`` after a warm-up batch (where ``--backend auto`` times the backends, once)."""
-    clf.predict_proba(texts[:32])
-    t = time.perf_counter()
-    clf.predict_proba(texts)
-    return round(len(texts) / (time.perf_counter() - t), 1)
-
-
-def latency(clf, texts) -> dict:
-    times = []
-    for text in texts:
-        t = time.perf_counter()
-        clf.predict_proba([text])
-        times.append(1000 * (time.perf_counter() - t))
-    return {"latency_ms_p50": round(float(np.median(times)), 1), "latency_ms_p99": round(float(np.percentile(times, 99)), 1)}
-
-
-def accuracy(clf, test, compute_metrics) -> dict:
-    proba = clf.predict_proba(test.texts)
-    classes = list(map(str, clf.classes_))
-    m = compute_metrics(references=test.labels, predictions=[classes[i] for i in proba.argmax(axis=1)], classes=classes, probabilities=proba)
-    return {"test_accuracy": m["accuracy"], "test_macro_f1": m["macro_f1"], "test_weighted_f1": m["weighted_f1"]}
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent
+from common import RESULTS, save_result
 
 
 def free_port() -> int:
@@ -43,9 +43,8 @@ def main() -> int:
     parser.add_argument("--backend", default="auto", help="as `topicfit serve --backend` (default auto)")
     parser.add_argument("--batch-wait-ms", type=float, help="as `topicfit serve --batch-wait-ms` (0: no batching; default: the server's)")
     parser.add_argument("--max-batch", type=int, help="as `topicfit serve --max-batch` (default: the server's)")
-    parser.add_argument("--output", type=Path, default=ROOT / "results" / "load_test.json")
+    parser.add_argument("--output", type=Path, default=RESULTS / "load_test.json")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.data import DataConfig, load_splits
     from topicfit.backends import machine_key
     from topicfit.runs import BACKEND_CHOICE_FILE, MODEL_DIR, environment, read_run
@@ -115,11 +114,11 @@ def main() -> int:
               "requests": len(latencies), "failed": failures[0], "requests_per_second": round(len(latencies) / elapsed, 1),
               "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1), "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),
               "command": f"python benchmarks/load_test.py {args.run} --connections {args.connections} --seconds {args.seconds:g} --backend {args.backend}"
-                         + "".join(f" {flag}" for flag in batching) + (f" --output {args.output}" if args.output != ROOT / "results" / "load_test.json" else ""),
+                         + "".join(f" {flag}" for flag in batching) + (f" --output {args.output}" if args.output != RESULTS / "load_test.json" else ""),
               "machine": {"cpu": env["machine"]["cpu"], "cpu_flags": env["machine"]["cpu_flags"], "cores": env["machine"]["cores"]},
               "git_commit": env["git_commit"],
               "date": dt.date.today().isoformat()}
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    save_result(args.output, result)
     print(json.dumps(result, indent=2))
     return 0 if failures[0] == 0 else 1
 

@@ -12,17 +12,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent / "src"))
-
-from topicfit.data import DataConfig, load_splits  # noqa: E402
-from topicfit.metrics import compute_metrics  # noqa: E402
-from topicfit.registry import load_run  # noqa: E402
-from topicfit.runs import environment, read_run  # noqa: E402
+from common import RESULTS, relative, save_result
+from topicfit.data import DataConfig, load_splits
+from topicfit.metrics import compute_metrics
+from topicfit.registry import load_run
+from topicfit.runs import environment, read_run
 
 
 def main() -> int:
@@ -40,14 +36,14 @@ def main() -> int:
             labels, proba = model.predict_labels(validation.texts)
             seconds = time.perf_counter() - start
             m = compute_metrics(references=validation.labels, predictions=labels, classes=list(model.classes_), probabilities=proba)
-            rows.append({"run": str(Path(run_dir)), "labels": run["labels"], "long_documents": mode, "n": m["n"], "accuracy": m["accuracy"],
+            rows.append({"run": relative(run_dir), "labels": run["labels"], "long_documents": mode, "n": m["n"], "accuracy": m["accuracy"],
                          "macro_f1": m["macro_f1"], "weighted_f1": m["weighted_f1"], "loss": m["loss"],
                          "docs_per_second": round(len(validation) / seconds, 1)})
             print(json.dumps(rows[-1]), flush=True)
     result = {"split": "validation", "rows": rows, "command": "python benchmarks/long_documents.py " + " ".join(args.runs),
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"], "cpu_flags": env["machine"]["cpu_flags"]},
               "git_commit": env["git_commit"], "date": dt.date.today().isoformat()}
-    (ROOT / "results" / "long-documents.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_result(RESULTS / "long-documents.json", result)
     return 0
 
 

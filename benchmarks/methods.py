@@ -18,13 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from accuracy import RUNS, best_tfidf, machine, record, topicfit  # noqa: E402
+from common import REPO, RESULTS, RUNS, best_tfidf, machine, record, relative, save_result, topicfit, validation_f1
 
 # the student's recipe: two epochs keep the MiniLM run under 30 minutes on 2 cores (three took 37)
 DISTILL_FLAGS = ["--epochs", "2", "--learning-rate", "1e-4", "--batch-size", "16", "--max-length", "256"]
@@ -41,12 +37,8 @@ def keep_embedding_cost(run_dir: Path, model: str) -> None:
     cost = {"model": model, "texts_embedded": timings["texts_embedded"], "embed_seconds": timings["embed_seconds"],
             "texts_per_second": round(timings["texts_embedded"] / timings["embed_seconds"], 1), "settings": run["model_config"],
             "machine": {"cpu": run["machine"]["cpu"], "cores": run["machine"]["cores"], "cpu_flags": run["machine"].get("cpu_flags")},
-            "run": str(run_dir.relative_to(ROOT.parent)), "created": run["created"], "git_commit": run["git_commit"]}
-    (ROOT / "results" / f"embed-cost-{model}.json").write_text(json.dumps(cost, indent=2) + "\n")
-
-
-def validation_f1(run_dir: Path) -> float:
-    return json.loads((run_dir / "metrics.json").read_text())["validation"]["macro_f1"]
+            "run": relative(run_dir), "created": run["created"], "git_commit": run["git_commit"]}
+    save_result(RESULTS / f"embed-cost-{model}.json", cost)
 
 
 def main() -> int:
@@ -96,7 +88,7 @@ def main() -> int:
             record(scheme, student, cmd, seconds, info, tag=args.tag)
         if (student / "run.json").exists() and not args.skip_distill and not args.all_members_only and not args.student_only:
             # the best system: the student joins its teacher's members, weights again chosen on validation
-            teacher = ROOT.parent / json.loads((student / "run.json").read_text())["model_config"]["teacher"]  # relative to the repo root
+            teacher = REPO / json.loads((student / "run.json").read_text())["model_config"]["teacher"]  # relative to the repo root
             members = [(teacher / m["path"]).resolve() for m in json.loads((teacher / "run.json").read_text())["members"]]
             ens_dir = scheme_dir / ("ensemble-distill" + (f"-{args.tag}" if args.tag else "") + "+teacher")
             cmd, seconds = topicfit("-q", "ensemble", str(student), *map(str, members), "--output", str(ens_dir), "--overwrite")

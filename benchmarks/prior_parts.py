@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from accuracy import machine, write_result  # noqa: E402
+from common import machine, relative, write_result
 
 SCALES = (0.0, 0.5, 1.0, 1.5)  # 0: the transformer part alone
 
@@ -29,7 +25,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", help="finished runs trained with --prior")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.data import DataConfig, load_splits
     from topicfit.metrics import compute_metrics
     from topicfit.predict import TopicClassifier
@@ -47,7 +42,7 @@ def main() -> int:
         classes = [str(c) for c in splits.classes]
         clf = TopicClassifier.load(run_dir, backend="torch").estimator
         prior, clf.prior_ = clf.prior_, None  # the transformer part alone
-        row = {"run": str(run_dir), "method": run["method"], "prior_dropout": run["model_config"].get("prior_dropout", 0.0),
+        row = {"run": relative(run_dir), "method": run["method"], "prior_dropout": run["model_config"].get("prior_dropout", 0.0),
                "temperature": round(prior.temperature, 4)}
         for split in ("validation", "test"):
             docs = getattr(splits, split)

@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+from common import MAX_NAME, REPO, RESULTS, relative, save_result
+
 METRICS = ("accuracy", "macro_f1", "weighted_f1", "loss")
 
 
@@ -28,7 +29,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tune_dir", type=Path)
     args, overrides = parser.parse_known_args()
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.runs import environment, read_run
 
     env = environment()  # before the run: the commit that ran it, even if HEAD moves meanwhile
@@ -40,23 +40,33 @@ def main() -> int:
            *overrides, "--output", str(out), "--overwrite"]
     print("$", shlex.join(cmd), flush=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "topicfit", *cmd[1:]], check=True, cwd=ROOT.parent, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "topicfit", *cmd[1:]], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
-    _, metrics = read_run(ROOT.parent / out)
+    _, metrics = read_run(REPO / out)
 
     def pick(m):
         return {split: {k: m[split][k] for k in METRICS} for split in ("validation", "test")}
 
     result = {"task": f"20newsgroups-{labels}", "target": summary["target"], "quick": summary["quick"],
               "best_params": summary["best_params"], "overrides": overrides,
-              "tuned": {"run": str(args.tune_dir / "best"), **pick(best_metrics)}, "retrained": {"run": str(out), **pick(metrics)},
+              "tuned": {"run": relative(args.tune_dir / "best"), **pick(best_metrics)}, "retrained": {"run": relative(out), **pick(metrics)},
               "wall_clock_seconds": round(seconds, 1), "command": f"python benchmarks/retrain.py {args.tune_dir} {shlex.join(overrides)}",
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]}, "git_commit": env["git_commit"],
               "date": dt.date.today().isoformat()}
-    path = ROOT / "results" / f"retrain-{labels}-{summary['target']}-{out.name.removeprefix('retrain-')}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = RESULTS / f"{result_name(labels, summary['target'], overrides)}.json"
+    save_result(path, result)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def result_name(labels: str, target: str, overrides: list[str]) -> str:
+    """``retrain-LABELS-TARGET-FLAGS`` (the flags and values given, dashes between); where that is over
+    ``MAX_NAME`` characters, the first flag and how many more: ``retrain-coarse-minilm-learning-rate-and-5-more``."""
+    name = f"retrain-{labels}-{target}-" + "-".join(o.lstrip("-") for o in overrides)
+    if len(name) + len(".json") <= MAX_NAME:
+        return name
+    flags = [o.lstrip("-") for o in overrides if o.startswith("--")]
+    return f"retrain-{labels}-{target}-{flags[0]}-and-{len(flags) - 1}-more" if flags else f"retrain-{labels}-{target}"
 
 
 if __name__ == "__main__":

@@ -11,20 +11,14 @@ Validation rows are the validation posts both runs held out (their date splits d
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT.parent / "src"))
-
-from accuracy import RESULTS, RUNS, machine  # noqa: E402
-from topicfit.labels import get_scheme  # noqa: E402
-from topicfit.metrics import compute_metrics  # noqa: E402
-from topicfit.runs import predictions_path, read_predictions, read_run, saved_rows  # noqa: E402
+from common import RESULTS, RUNS, machine, relative, save_result
+from topicfit.labels import get_scheme
+from topicfit.metrics import compute_metrics
+from topicfit.runs import predictions_path, read_predictions, read_run, saved_rows
 
 
 def scored(run_dir: Path, split: str) -> tuple[list[str], dict[str, tuple[str, np.ndarray]]]:
@@ -56,7 +50,7 @@ def main() -> int:
     rows = []
     for fine, coarse in pairs:
         try:
-            row = {"method": read_run(coarse)[0]["method"], "fine_run": str(fine.relative_to(ROOT.parent)), "coarse_run": str(coarse.relative_to(ROOT.parent))}
+            row = {"method": read_run(coarse)[0]["method"], "fine_run": relative(fine), "coarse_run": relative(coarse)}
             for split in ("validation", "test"):
                 (fine_classes, fine_rows), (coarse_classes, coarse_rows) = scored(fine, split), scored(coarse, split)
                 ids = sorted(set(fine_rows) & set(coarse_rows))
@@ -72,7 +66,7 @@ def main() -> int:
     info = machine()
     out = {"command": "python benchmarks/schemes.py", "rows": rows, "machine": {k: info[k] for k in ("cpu", "cores")},
            "git_commit": info["git_commit"], "date": dt.date.today().isoformat()}
-    (RESULTS / "schemes.json").write_text(json.dumps(out, indent=2) + "\n")
+    save_result(RESULTS / "schemes.json", out)
     return 0
 
 

@@ -14,15 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from accuracy import RUNS, machine, relative_command, topicfit, write_result  # noqa: E402
-from inference import accuracy, docs_per_second, latency, test_sample  # noqa: E402
+from common import RUNS, accuracy, docs_per_second, latency, machine, relative_command, test_sample, topicfit, write_result
 
 
 def best_tfidf_on_test(baselines: Path) -> dict:
@@ -42,7 +37,6 @@ def main() -> int:
     parser.add_argument("--runs", nargs="+", required=True, help="run folders under benchmarks/runs/SCHEME (transformers)")
     parser.add_argument("--docs", type=int, default=1000)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.data import DataConfig, load_splits
     from topicfit.metrics import compute_metrics
     from topicfit.predict import TopicClassifier

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+from common import REPO, RESULTS, save_result
 
 IN_MEMORY = """
 import json, sys
@@ -39,7 +39,7 @@ with open(output, "w", encoding="utf-8") as f:
 def measure(argv: list[str], output: Path) -> dict:
     """Run one child to its end: wall seconds, its peak RSS, and the records it wrote (checked in order)."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, env={**os.environ, "PYTHONPATH": str(ROOT.parent / "src")})
+    child = subprocess.Popen(argv, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -61,7 +61,6 @@ def main() -> int:
     parser.add_argument("--chars", type=int, default=100, help="characters per line (the start of a test post)")
     parser.add_argument("--in-memory", action="store_true", help="also measure the pre-streaming way (read all, predict all, write)")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.data import DataConfig, load_splits
     from topicfit.runs import environment, read_run
 
@@ -89,7 +88,7 @@ def main() -> int:
               "measured_command": f"topicfit -q predict {args.run} LINES.txt --output OUT.jsonl",
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]},
               "git_commit": env["git_commit"], "date": dt.date.today().isoformat()}
-    (ROOT / "results" / "stream-predict.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_result(RESULTS / "stream-predict.json", result)
     print(json.dumps(result, indent=2))
     return 0
 

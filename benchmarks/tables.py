@@ -1,17 +1,25 @@
-"""Render benchmarks/results/*.json as the Markdown tables in BENCHMARKS.md (between the marker comments).
+"""Render benchmarks/results/*.json as the Markdown tables in BENCHMARKS.md, benchmarks/ARCHIVE.md and README.md
+(between the ``<!-- NAME:begin -->`` / ``<!-- NAME:end -->`` marker comments; NAME is a key of ``SECTIONS``).
 
-    python benchmarks/tables.py          # rewrites the tables in BENCHMARKS.md in place
+    python benchmarks/tables.py          # rewrites the tables in those files in place
+
+Accuracy rows are split by family (baselines and fine-tuning, frozen encoders and ensembles, distillation and
+the prior). A row goes to the archive page instead when it was made under the old random validation split or
+when its result says why it is archived (its ``archived`` field: made before a rule change, superseded, or the
+same model as another row).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-SPECIAL = ("schemes.json", "embed-cost-minilm.json", "embed-cost-mpnet.json", "truncation.json", "load_test.json", "validation.json", "train-cost.json", "long-documents.json")
+OUTPUTS = ("BENCHMARKS.md", "README.md", "benchmarks/ARCHIVE.md")  # relative to the repository root
 ORDER = ["random", "majority", "tfidf-nb", "tfidf-ridge", "tfidf-logreg", "tfidf-svm"]
+RANDOM_SPLIT = "validation split: a random 10% of the training posts, which shares threads with them (before the date split)"
 
 
 def fmt(x, digits=4):
@@ -25,24 +33,92 @@ def speed(r: dict) -> str:
     return fmt(r["test"].get("docs_per_second"), 0)
 
 
-def table() -> str:
-    results = [json.loads(p.read_text()) for p in sorted((ROOT / "results").glob("*.json"))
-               if p.name not in SPECIAL and not p.name.startswith(("tune-", "retrain-", "topics-", "inference", "fast-system", "single-model", "prior-parts"))]
+def accuracy_results() -> list[dict]:
+    """The accuracy results (``benchmarks/results/{coarse,fine}-*.json`` with a task and test metrics), in name order."""
+    found = []
+    for scheme in ("coarse", "fine"):
+        for path in sorted((ROOT / "results").glob(f"{scheme}-*.json")):
+            r = json.loads(path.read_text())
+            if r.get("task") == f"20newsgroups-{scheme}" and "test" in r:
+                found.append(r)
+    return found
+
+
+def archived(r: dict) -> str | None:
+    """Why an accuracy row belongs to the archive (None: it is current)."""
+    if r.get("archived"):
+        return r["archived"]
+    if r.get("validation_split", "random") == "random":
+        return RANDOM_SPLIT
+    return None
+
+
+def family(method: str) -> str:
+    """Which BENCHMARKS.md family an accuracy row's method belongs to."""
+    if method.startswith("distill-"):
+        return "distill"
+    if method.startswith(("embed-", "ensemble(", "stack(")):
+        return "ensembles"
+    return "baselines"  # the floors, TF-IDF baselines, fine-tuned transformers and any other single method
+
+
+def display_method(method: str, longest: int = 100) -> str:
+    """An ensemble's name without its members weighted 0.00 (counted instead); one still over ``longest`` characters
+    shows its kind and number of members. The command below the table names every member."""
+    m = re.fullmatch(r"(ensemble|stack)\((.*)\)(.*)", method)
+    if not m:
+        return method
+    kind, inner, tag = m.groups()
+    weighted = re.findall(r"(.+?)\*([0-9.]+)(?:\+|$)", inner)
+    shown = method
+    if weighted:
+        kept = [(name, w) for name, w in weighted if float(w) > 0]
+        if len(kept) < len(weighted):
+            dropped = len(weighted) - len(kept)
+            shown = f"{kind}(" + "+".join(f"{name}*{w}" for name, w in kept) + f"){tag} + {dropped} member{'s' * (dropped > 1)} at 0.00"
+    if len(shown) > longest:
+        n = len(weighted) or len(inner.split("+"))
+        shown = f"{kind}({n} members){tag}"
+    return shown
+
+
+def accuracy_table(keep, archive: bool = False) -> str:
+    """The accuracy rows that ``keep(result)`` accepts, one table per task (test split), then their commands;
+    ``archive``: the archived rows, with why."""
+    repo = str(ROOT.parent) + "/"
+    found = [r for r in accuracy_results() if keep(r) and bool(archived(r)) == archive]
     out = []
-    for task in sorted({r["task"] for r in results}):
-        rows = [r for r in results if r["task"] == task]
+    for task in sorted({r["task"] for r in found}):
+        rows = [r for r in found if r["task"] == task]
         rows.sort(key=lambda r: (ORDER.index(r["method"]) if r["method"] in ORDER else len(ORDER), r["test"]["accuracy"]))
-        out += [f"### {task} (test split, n = {rows[0]['test']['n']})", "",
-                "| method | accuracy | macro-F1 | weighted-F1 | loss | validation macro-F1 (split) | wall-clock s | test docs/s | date | machine |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+        classes = {"20newsgroups-coarse": "7 classes", "20newsgroups-fine": "20 classes"}.get(task, task)
+        out += [f"**{task}** ({classes}; test split, n = {rows[0]['test']['n']})", "",
+                "| method | accuracy | macro-F1 | weighted-F1 | loss | validation macro-F1 (split) | wall-clock s | test docs/s | date | machine |"
+                + (" archived because |" if archive else ""),
+                "|---|---:|---:|---:|---:|---:|---:|---:|---|---|" + ("---|" if archive else "")]
         for r in rows:
             t, v = r["test"], r.get("validation") or {}
-            out.append(f"| {r['method']} | {fmt(t['accuracy'])} | {fmt(t['macro_f1'])} | {fmt(t['weighted_f1'])} | {fmt(t['loss'])} | "
+            out.append(f"| {display_method(r['method'])} | {fmt(t['accuracy'])} | {fmt(t['macro_f1'])} | {fmt(t['weighted_f1'])} | {fmt(t['loss'])} | "
                        f"{fmt(v.get('macro_f1'))} ({r.get('validation_split', 'random')}) | {fmt(r['wall_clock_seconds'], 0)} | {speed(r)} | {r['date']} | "
-                       f"{r['machine']['cores']} cores, {r['machine']['cpu']} |")
-        repo = str(ROOT.parent) + "/"
+                       f"{r['machine']['cores']} cores, {r['machine']['cpu']} |" + (f" {archived(r)} |" if archive else ""))
         out += ["", "Commands (from the repository root):", ""] + [f"- `{r['command'].replace(repo, '')}`" for r in rows] + [""]
-    return "\n".join(out)
+    return "\n".join(out).rstrip() or "(no rows)"
+
+
+def baselines_table() -> str:
+    return accuracy_table(lambda r: family(r["method"]) == "baselines")
+
+
+def ensembles_table() -> str:
+    return accuracy_table(lambda r: family(r["method"]) == "ensembles")
+
+
+def distill_table() -> str:
+    return accuracy_table(lambda r: family(r["method"]) == "distill")
+
+
+def archive_accuracy_table() -> str:
+    return accuracy_table(lambda r: True, archive=True)
 
 
 def results(pattern: str) -> list[dict]:
@@ -98,7 +174,7 @@ def schemes_table() -> str:
 
 def topics_table() -> str:
     files = sorted((ROOT / "results").glob("topics-*.json"))
-    side = [json.loads(p.read_text()) for p in files if not p.name.startswith("topics-scale")]
+    side = [json.loads(p.read_text()) for p in files if not p.name.startswith(("topics-scale", "topics-words"))]  # words: their own table
     scale = [json.loads(p.read_text()) for p in files if p.name.startswith("topics-scale")]
     out = []
     for r in side:
@@ -202,15 +278,41 @@ def inference_lines(r: dict) -> list[str]:
 
 
 def load_table() -> str:
-    path = ROOT / "results" / "load_test.json"
-    if not path.exists():
+    """Every load test (``benchmarks/results/load_test*.json``), one row each."""
+    found = results("load_test*.json")
+    if not found:
         return "(not measured yet: python benchmarks/load_test.py RUN)"
-    r = json.loads(path.read_text())
-    flags = ", ".join(r["machine"].get("cpu_flags") or []) or "flags not recorded"
-    return "\n".join([f"`{r['command']}`; {r['date']}, {r['machine']['cores']} cores, {r['machine']['cpu']} ({flags}).", "",
-                      "| backend | connections | seconds | requests | failed | requests/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|---:|---:|---:|",
-                      f"| {r['backend']} | {r['connections']} | {r['seconds']} | {r['requests']} | {r['failed']} | {r['requests_per_second']} | "
-                      f"{r['latency_ms_p50']} | {r['latency_ms_p99']} |"])
+
+    def batching(r: dict) -> str:
+        if "batch_wait_ms" not in r:
+            return "n/a (before batching)"
+        return f"{r['batch_wait_ms']:g} ms, up to {r['max_batch']}" if r["batch_wait_ms"] else "off"
+
+    out = ["| run | backend | batching | connections | seconds | requests | failed | requests/s | p50 ms | p99 ms | date | machine |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in found:
+        flags = ", ".join(r["machine"].get("cpu_flags") or []) or "flags not recorded"
+        out.append(f"| `{r['run']}` | {r['backend']} | {batching(r)} | {r['connections']} | {r['seconds']} | {r['requests']} | {r['failed']} | "
+                   f"{r['requests_per_second']} | {r['latency_ms_p50']} | {r['latency_ms_p99']} | {r['date']} | "
+                   f"{r['machine']['cores']} cores, {r['machine']['cpu']} ({flags}) |")
+    return "\n".join(out + ["", "Commands:", ""] + [f"- `{r['command']}`" for r in found])
+
+
+def stream_table() -> str:
+    """``topicfit predict`` on a long input (``benchmarks/results/stream-predict.json``): its peak memory."""
+    found = results("stream-predict.json")
+    if not found:
+        return "(not measured yet: python benchmarks/stream_predict.py RUN)"
+    r = found[0]
+    out = [f"{made_by(r)} The measured process: `{r['measured_command']}` on `{r['run']}` ({r['method']}).", "",
+           "| way | lines | input MB | seconds | peak RSS MB | records written | records/s |", "|---|---:|---:|---:|---:|---:|---:|",
+           f"| streamed (`topicfit predict`) | {r['lines']} | {r['input_mb']} | {r['seconds']} | {r['peak_rss_mb']} | {r['records_written']} | "
+           f"{r['records_per_second']} |"]
+    m = r.get("in_memory")
+    if m:
+        out.append(f"| in memory (read all, predict all, write) | {r['lines']} | {r['input_mb']} | {m['seconds']} | {m['peak_rss_mb']} | "
+                   f"{m['records_written']} | {m['records_per_second']} |")
+    return "\n".join(out)
 
 
 def tune_table() -> str:
@@ -303,8 +405,35 @@ def prior_parts_table() -> str:
 
 
 def _accuracy_rows(scheme: str) -> list[dict]:
-    task = {"coarse": "20newsgroups-coarse", "fine": "20newsgroups-fine"}[scheme]
-    return [r for r in results(f"{scheme}-*.json") if r.get("task") == task and "test" in r]
+    """The current (not archived) accuracy rows of one scheme."""
+    return [r for r in accuracy_results() if r["task"] == f"20newsgroups-{scheme}" and not archived(r)]
+
+
+KEPT_FLAGS = ("--labels", "--method", "--model", "--student", "--prior", "--budget")
+
+
+def short_command(cmd: str, longest: int = 120) -> str:
+    """A command over ``longest`` characters in short: the subcommand, its runs counted, the flags that say what it
+    is (``KEPT_FLAGS``), then "..."; e.g. ``topicfit ensemble <11 runs> --labels coarse ...``. The full command is in
+    the family section."""
+    if len(cmd) <= longest:
+        return cmd
+    words = shlex.split(cmd)
+    i = 1
+    while i < len(words) and words[i].startswith("-"):  # topicfit's own flags (-q)
+        i += 1
+    out, rest, j = [words[0], *words[i : i + 1]], words[i + 1 :], 0
+    runs = []
+    while j < len(rest) and not rest[j].startswith("--"):
+        runs.append(rest[j])
+        j += 1
+    out += [f"<{len(runs)} runs>"] if len(runs) > 1 else runs
+    while j < len(rest):
+        value = rest[j + 1] if j + 1 < len(rest) and not rest[j + 1].startswith("--") else None
+        if rest[j] in KEPT_FLAGS:
+            out += [rest[j]] + ([value] if value is not None else [])
+        j += 1 if value is None else 2
+    return " ".join(out) + " ..."
 
 
 def _cell(accuracy, macro_f1, weighted_f1=None) -> str:
@@ -371,7 +500,7 @@ def headline_table() -> str:
         known = [c for c in cells if c]
         if not known:
             continue
-        commands = sorted({c["command"] for c in known})
+        commands = sorted({short_command(c["command"]) for c in known})
         seconds = " / ".join(f"{c['seconds']:.0f} s" if c.get("seconds") else "n/a" for c in cells if c)
         when = sorted({f"{c['cpu']}, {c['date']}" for c in known})
         out.append(f"| {row['question']} | {cells[0]['cell'] if cells[0] else 'not measured'} | {cells[1]['cell'] if cells[1] else 'not measured'} | "
@@ -383,18 +512,37 @@ def headline_table() -> str:
     return "\n".join(out)
 
 
-SECTIONS = {"headline-table": headline_table, "prior-parts-table": prior_parts_table, "single-model-table": single_model_table, "fast-system-table": fast_system_table, "schemes-table": schemes_table, "topics-table": topics_table, "cost-table": cost_table, "long-documents-table": long_documents_table, "validation-table": validation_table, "tune-table": tune_table, "retrain-table": retrain_table, "accuracy-table": table, "truncation-table": truncation_table, "inference-table": inference_table, "load-table": load_table}
+SECTIONS = {
+    "headline-table": headline_table,
+    # BENCHMARKS.md, by family
+    "baselines-table": baselines_table, "validation-table": validation_table, "truncation-table": truncation_table, "cost-table": cost_table,
+    "ensembles-table": ensembles_table, "schemes-table": schemes_table,
+    "distill-table": distill_table, "prior-parts-table": prior_parts_table, "single-model-table": single_model_table,
+    "topics-table": topics_table,
+    "inference-table": inference_table, "long-documents-table": long_documents_table, "load-table": load_table, "stream-table": stream_table,
+    "tune-table": tune_table, "retrain-table": retrain_table,
+    # benchmarks/ARCHIVE.md
+    "archive-accuracy-table": archive_accuracy_table, "fast-system-table": fast_system_table,
+}
 
 
 def main() -> None:
-    for path in (ROOT.parent / "BENCHMARKS.md", ROOT.parent / "README.md"):
+    placed = set()
+    for name in OUTPUTS:
+        path = ROOT.parent / name
+        if not path.exists():
+            continue
         text = path.read_text()
-        for name, render in SECTIONS.items():
-            begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        for section, render in SECTIONS.items():
+            begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
             if begin in text:
                 text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: f"{begin}\n{render()}\n{end}", text, flags=re.S)
+                placed.add(section)
         path.write_text(text)
-    print(table())
+        print(f"rendered {name}")
+    for section in SECTIONS:
+        if section not in placed:
+            print(f"warning: no file has the markers of {section}")
 
 
 if __name__ == "__main__":

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent
-RESULTS = ROOT / "results"
-WORK = ROOT / "runs" / "topics-scale"  # git-ignored: the memmap and the run folder
+from common import RESULTS, RUNS, relative, save_result
+
+WORK = RUNS / "topics-scale"  # git-ignored: the memmap and the run folder
 DIMENSION = 128  # tfidf-svd embedding size
 FIT_SAMPLE = 100_000  # windows the IDF and the SVD are fitted on
 CHUNK = 20_000
@@ -176,11 +176,11 @@ def main() -> int:
                       else {"kind": "minilm", "max_length": 32}),
         "minilm_sample": speed, "config": config.to_dict(), "stages": stages, "peak_memory_mb": peak,
         "under_6_gb": peak < 6 * 1024, "seconds": round(sum(s["seconds"] for s in stages.values()), 1),
-        "metrics": metrics, "run_dir": str(run_dir),
+        "metrics": metrics, "run_dir": relative(run_dir),
         "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]}, "git_commit": env["git_commit"],
     }
     output = Path(args.output) if args.output else RESULTS / ("topics-scale.json" if args.n >= 1_000_000 else f"topics-scale-{args.n}.json")
-    output.write_text(json.dumps(result, indent=2) + "\n")
+    save_result(output, result)
     shown = {k: metrics[k] for k in ("npmi", "diversity", "nmi", "outlier_share")}
     print(f"peak memory {peak} MB, {result['seconds']} s; metrics {json.dumps(shown)}")
     print(f"wrote {output}")

@@ -15,13 +15,10 @@ import datetime as dt
 import json
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent / "src"))
-
-from topicfit.cli import main as topicfit  # noqa: E402
-from topicfit.runs import environment, read_run  # noqa: E402
+from common import RESULTS, RUNS, save_result
+from topicfit.cli import main as topicfit
+from topicfit.runs import environment, read_run
 
 FULL_TRAIN = 10182  # training posts after the 10% validation split
 
@@ -36,7 +33,7 @@ def main() -> int:
     rows = []
     for model in args.models:
         for length in args.max_lengths:
-            out = ROOT / "runs" / "train-cost" / f"{model}-{length}"
+            out = RUNS / "train-cost" / f"{model}-{length}"
             start = time.perf_counter()
             argv = ["-q", "train", "--labels", "fine", "--model", model, "--epochs", "1", "--batch-size", "16", "--max-length", str(length),
                     "--max-train-samples", str(args.posts), "--max-eval-samples", "100", "--no-train-eval", "--output", str(out), "--overwrite"]
@@ -51,7 +48,7 @@ def main() -> int:
     result = {"rows": rows, "command": "python benchmarks/train_cost.py " + " ".join(sys.argv[1:]),
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"], "cpu_flags": env["machine"]["cpu_flags"]},
               "git_commit": env["git_commit"], "date": dt.date.today().isoformat()}
-    (ROOT / "results" / "train-cost.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_result(RESULTS / "train-cost.json", result)
     return 0
 
 

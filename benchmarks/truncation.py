@@ -15,9 +15,8 @@ import shlex
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+from common import REPO, RESULTS, RUNS, save_result
 
 
 def main() -> int:
@@ -26,19 +25,18 @@ def main() -> int:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--epochs", type=float, default=1.0)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.runs import environment
 
     env = environment()
     rows = []
     for strategy in ("head", "head+tail"):
-        out = ROOT / "runs" / "truncation" / strategy.replace("+", "-")
+        out = RUNS / "truncation" / strategy.replace("+", "-")
         cmd = ["topicfit", "-q", "train", "--labels", "coarse", "--model", "minilm", "--truncation", strategy,
                "--max-length", str(args.max_length), "--epochs", str(args.epochs), "--max-train-samples", str(args.train_samples),
-               "--no-train-eval", "--max-eval-samples", "1132", "--output", str(out.relative_to(ROOT.parent)), "--overwrite"]
+               "--no-train-eval", "--max-eval-samples", "1132", "--output", str(out.relative_to(REPO)), "--overwrite"]
         print("$", shlex.join(cmd), flush=True)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "topicfit", *cmd[1:]], check=True, cwd=ROOT.parent)
+        subprocess.run([sys.executable, "-m", "topicfit", *cmd[1:]], check=True, cwd=REPO)
         seconds = time.perf_counter() - start
         val = json.loads((out / "metrics.json").read_text())["validation"]
         rows.append({"truncation": strategy, "validation_accuracy": val["accuracy"], "validation_macro_f1": val["macro_f1"],
@@ -47,7 +45,7 @@ def main() -> int:
     result = {"task": "20newsgroups-coarse", "train_samples": args.train_samples, "max_length": args.max_length, "epochs": args.epochs,
               "rows": rows, "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]},
               "git_commit": env["git_commit"], "date": dt.date.today().isoformat()}
-    (ROOT / "results" / "truncation.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_result(RESULTS / "truncation.json", result)
     for r in rows:
         print(f"{r['truncation']:>10}: validation accuracy {r['validation_accuracy']:.4f}, macro-F1 {r['validation_macro_f1']:.4f}")
     return 0

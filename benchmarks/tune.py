@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+from common import REPO, RESULTS, save_result
 
 
 def main() -> int:
@@ -35,20 +35,18 @@ def main() -> int:
     cmd = ["topicfit", "-q", "tune", "--labels", args.labels, "--trials", str(args.trials), "--output", str(out), "--overwrite"]
     cmd += ["--method", args.method] if args.method else ["--model", target]
     cmd += (["--quick"] if args.quick else []) + (["--timeout", str(args.timeout)] if args.timeout else [])
-    sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.runs import environment
 
     env = environment()  # before the run: the commit that ran it, even if HEAD moves meanwhile
     print("$", shlex.join(cmd), flush=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "topicfit", *cmd[1:]], check=True, cwd=ROOT.parent, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "topicfit", *cmd[1:]], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
-    summary = json.loads((ROOT.parent / out / "tune.json").read_text())
+    summary = json.loads((REPO / out / "tune.json").read_text())
     result = {"task": f"20newsgroups-{args.labels}", **summary, "wall_clock_seconds": round(seconds, 1), "command": shlex.join(cmd),
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]}, "git_commit": env["git_commit"],
               "date": dt.date.today().isoformat()}
-    path = ROOT / "results" / f"tune-{args.labels}-{target}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    save_result(RESULTS / f"tune-{args.labels}-{target}.json", result)
     print(json.dumps(result, indent=2))
     return 0
 

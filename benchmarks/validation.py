@@ -18,11 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT.parent / "src"))
-
-from topicfit.cli import main as topicfit  # noqa: E402
-from topicfit.runs import environment, read_run  # noqa: E402
+from common import RESULTS, RUNS, save_result
+from topicfit.cli import main as topicfit
+from topicfit.runs import environment, read_run
 
 TFIDF = ("tfidf-logreg", "tfidf-svm", "tfidf-nb", "tfidf-ridge")
 
@@ -48,7 +46,7 @@ def main() -> int:
             jobs = [(m, ["baseline", "--method", m, *common]) for m in TFIDF]
             jobs += [(f"embed-{e}", ["embed", "--model", e, *common]) for e in args.embed]
             for name, cmd in jobs:
-                result = run(cmd, ROOT / "runs" / "validation" / scheme / split / name)
+                result = run(cmd, RUNS / "validation" / scheme / split / name)
                 rows.append({"scheme": scheme, "split": split, "method": name, **result})
                 print(json.dumps(rows[-1]), flush=True)
     summary = []
@@ -63,8 +61,7 @@ def main() -> int:
     result = {"rows": rows, "summary": summary, "command": "python benchmarks/validation.py " + " ".join(sys.argv[1:]),
               "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"], "cpu_flags": env["machine"]["cpu_flags"]},
               "git_commit": env["git_commit"], "date": dt.date.today().isoformat()}
-    (ROOT / "results").mkdir(exist_ok=True)
-    (ROOT / "results" / "validation.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_result(RESULTS / "validation.json", result)
     for s in summary:
         print(s)
     return 0
