@@ -117,3 +117,31 @@ def test_the_student_is_distilled_over_the_prior_within_its_deadline(tmp_path, t
     run, _ = read_run(tmp_path / "fit" / "candidates" / student["name"])
     assert run["method"].startswith("distill-") and "+prior-tfidf-" in run["method"]
     assert run["teacher"]["folds"] == 5  # soft targets out of fold, computed by the library
+
+
+def test_the_deadline_stops_training_at_the_next_step():
+    from types import SimpleNamespace
+
+    from transformers import TrainerControl
+
+    control = TrainerControl()
+    callback = auto.DeadlineCallback(time.monotonic() + 3600)
+    state = SimpleNamespace(global_step=3, epoch=0.5)
+    assert not callback.on_step_end(None, state, control).should_training_stop  # time is left: training goes on
+    late = auto.DeadlineCallback(time.monotonic() - 1)
+    out = late.on_step_end(None, state, control)
+    assert out.should_training_stop and out.should_evaluate and out.should_save  # the step is scored and kept
+
+
+def test_the_command_line_fit_writes_the_same_output(tmp_path, tiny_bert, capsys):
+    from topicfit.cli import main
+
+    texts, labels = corpus()
+    rows = ["text,label"] + [f"{t},{y}" for t, y in zip(texts, labels)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    assert main(["-q", "fit", "--dataset", str(tmp_path / "d.csv"), "--budget", "5", "--encoders", str(tiny_bert), "--student", "none",
+                 "--test-size", "0.3", "--output", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "| tfidf-svm |" in out and f"best model: {tmp_path / 'out' / 'best'}" in out
+    board = json.loads((tmp_path / "out" / auto.LEADERBOARD_FILE).read_text())
+    assert board["settings"]["budget"] == 5.0 and board["data_config"]["dataset"] == str(tmp_path / "d.csv")

@@ -45,6 +45,7 @@ LEADERBOARD_TABLE = "leaderboard.md"
 CANDIDATES_DIR = "candidates"
 SPEED_TEXTS = 100  # validation posts timed through each candidate as served (embeddings not from the cache)
 PROBE_TEXTS = 400  # posts whose windows time each encoder here
+FIT_CHECK_POSTS = 500  # validation posts each backend of an exported winner is checked on (export's own default: 1,000)
 STUDENT_PROBE_POSTS = 80  # training posts whose forward and backward passes time the student here
 FLOORS = ("random", "majority")
 # Expected macro-F1 gain of each optional stage over what came before it, measured on 20 Newsgroups (7 classes,
@@ -322,7 +323,7 @@ class FitJob:
         """Seconds kept after the student's training: scoring validation and test, timing it, export and its check."""
         infer = (self.student_spp or 0.1) / INFERENCE_SPEEDUP
         scoring = (len(self.splits.validation) + len(self.splits.test) + SPEED_TEXTS) * infer
-        export = (30 + 6 * min(1000, len(self.splits.validation)) * infer) if self.config.export else 0  # fp32 + 5 backends checked
+        export = (30 + 6 * min(FIT_CHECK_POSTS, len(self.splits.validation)) * infer) if self.config.export else 0  # fp32 + 5 backends
         return scoring + export + 10
 
     def student(self, teacher: dict, prior: dict, epochs: float, estimate: float) -> None:
@@ -421,7 +422,7 @@ class FitJob:
 
     def finish(self) -> tuple[Path, Leaderboard]:
         """Choose on validation, export the winner if it is a transformer, write ``best/`` and the leaderboard."""
-        from .export import CHECK_POSTS, export_run
+        from .export import export_run
         from .registry import get_kind
 
         winner = self.best()
@@ -434,7 +435,7 @@ class FitJob:
         if self.config.export and hasattr(cls, "export") and not (path / MODEL_DIR / "backends.json").exists():
             self.stage("export", None)
             try:
-                export_run(path, cls.export, cls.load, int8=True, check_posts=min(CHECK_POSTS, len(self.splits.validation)))
+                export_run(path, cls.export, cls.load, int8=True, check_posts=min(FIT_CHECK_POSTS, len(self.splits.validation)))
                 winner["docs_per_second"] = served_docs_per_second(path, self.speed_texts)
             except TopicfitError as exc:  # the model still serves on torch
                 logger.warning("fit: export of %s failed (%s); it serves on torch", winner["name"], exc)
