@@ -145,3 +145,22 @@ def test_the_command_line_fit_writes_the_same_output(tmp_path, tiny_bert, capsys
     assert "| tfidf-svm |" in out and f"best model: {tmp_path / 'out' / 'best'}" in out
     board = json.loads((tmp_path / "out" / auto.LEADERBOARD_FILE).read_text())
     assert board["settings"]["budget"] == 5.0 and board["data_config"]["dataset"] == str(tmp_path / "d.csv")
+
+
+def test_when_a_minilm_epoch_does_not_fit_the_student_has_half_the_layers(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from topicfit.data import DataConfig, Documents
+
+    docs = Documents([str(i) for i in range(1000)], ["a post"] * 1000, ["x", "y"] * 500)
+    job = auto.FitJob(DataConfig(), tmp_path / "fit", auto.FitConfig(budget=10, export=False))
+    job.splits = SimpleNamespace(train=docs, validation=docs.select(range(100)), test=docs.select(range(100)), classes=("x", "y"))
+    job.rows["tfidf-svm"] = auto._row("tfidf-svm", "baselines", fit_seconds=3.0)
+    speed = {"minilm": 0.6, auto.FASTER_STUDENT: 0.3}  # seconds per training post: 600 s an epoch of MiniLM, 300 s of half of it
+    monkeypatch.setattr(auto, "_train_seconds_per_post", lambda model, texts, **kw: speed[model])
+    monkeypatch.setattr(auto.FitJob, "left", lambda self: 500.0)
+    _, epochs, _ = job.student_plan({"name": "ensemble"}, {"name": "tfidf-svm"})
+    assert job.student_model == auto.FASTER_STUDENT and epochs >= 1
+    monkeypatch.setattr(auto.FitJob, "left", lambda self: 5000.0)  # time for two MiniLM epochs: the full student
+    _, epochs, _ = job.student_plan({"name": "ensemble"}, {"name": "tfidf-svm"})
+    assert job.student_model == "minilm" and epochs == 2.0

@@ -66,3 +66,15 @@ def test_embed_command_on_a_user_csv(tiny_bert, tmp_path, capsys):
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["kind"] == "embed" and run["model_config"]["C"] == 10 and run["head"]["C"] == 10
     assert TopicClassifier.load(tmp_path / "r").predict(["rocket rocket story"]) == ["space"]
+
+
+def test_every_other_layer_keeps_half_the_layers_with_their_weights(tiny_bert, tmp_path):
+    import torch
+    from transformers import AutoModel
+
+    full = AutoModel.from_pretrained(str(tiny_bert))
+    small_dir = encoders.every_other_layer(tiny_bert, tmp_path / "small")
+    small = AutoModel.from_pretrained(str(small_dir))
+    assert small.config.num_hidden_layers == 1 == len(small.encoder.layer)  # of 2: the last one kept
+    assert torch.equal(small.encoder.layer[0].attention.self.query.weight, full.encoder.layer[1].attention.self.query.weight)
+    assert encoders.every_other_layer(tiny_bert, tmp_path / "small") == small_dir  # built once

@@ -46,6 +46,7 @@ CANDIDATES_DIR = "candidates"
 SPEED_TEXTS = 100  # validation posts timed through each candidate as served (embeddings not from the cache)
 PROBE_TEXTS = 400  # posts whose windows time each encoder here
 FIT_CHECK_POSTS = 500  # validation posts each backend of an exported winner is checked on (export's own default: 1,000)
+FASTER_STUDENT = "minilm-l3"  # MiniLM with every other layer: the student when a full MiniLM epoch does not fit
 STUDENT_PROBE_POSTS = 80  # training posts whose forward and backward passes time the student here
 FLOORS = ("random", "majority")
 # Expected macro-F1 gain of each optional stage over what came before it, measured on 20 Newsgroups (7 classes,
@@ -187,7 +188,8 @@ class FitJob:
         self.output.mkdir(parents=True, exist_ok=True)
         self.rows: dict[str, dict] = {}
         self.previous = self._saved_rows()  # a re-run keeps what the last one measured of each finished candidate
-        self.student_spp: float | None = None  # seconds per training post of the student, measured once
+        self.student_spp: dict[str, float] = {}  # seconds per training post of each student encoder, measured once
+        self.student_model = self.config.student  # the student's encoder (FASTER_STUDENT when the budget asks for speed)
         self.splits: Splits | None = None
 
     # -- time --
@@ -307,21 +309,34 @@ class FitJob:
 
     def student_plan(self, teacher: dict, prior: dict) -> tuple[float, float, float]:
         """``(estimate seconds, epochs, seconds per epoch)`` for the student distilled from ``teacher`` over ``prior``:
-        as many epochs as fit (up to ``student_epochs``, in quarters), after what must follow them."""
-        if self.student_spp is None:
+        as many epochs as fit (up to ``student_epochs``, in quarters), after what must follow them. When not even one
+        epoch of MiniLM fits, the student is MiniLM with every other layer (``minilm-l3``, about twice as fast) if
+        that affords more epochs."""
+        self.student_model = self.config.student
+        plan = self._plan_for(self.student_model, prior)
+        if plan[1] < 1 and self.config.student == "minilm":
+            faster = self._plan_for(FASTER_STUDENT, prior)
+            if faster[1] > plan[1]:
+                logger.info("fit: %.2f epochs of minilm fit, %.2f of %s: the student is %s", plan[1], faster[1], FASTER_STUDENT, FASTER_STUDENT)
+                self.student_model, plan = FASTER_STUDENT, faster
+        return plan
+
+    def _plan_for(self, model: str, prior: dict) -> tuple[float, float, float]:
+        if model not in self.student_spp:
             texts = sample_documents(self.splits.train, STUDENT_PROBE_POSTS, seed=0).texts
-            self.student_spp = _train_seconds_per_post(self.config.student, texts, max_length=self.config.student_max_length,
-                                                       n_classes=len(self.splits.classes))
-        per_epoch = len(self.splits.train) * self.student_spp + len(self.splits.validation) * self.student_spp / INFERENCE_SPEEDUP
+            self.student_spp[model] = _train_seconds_per_post(model, texts, max_length=self.config.student_max_length,
+                                                              n_classes=len(self.splits.classes))
+        spp = self.student_spp[model]
+        per_epoch = len(self.splits.train) * spp + len(self.splits.validation) * spp / INFERENCE_SPEEDUP
         refits = 2 * 5 * (self.rows[prior["name"]]["fit_seconds"] or 10) / 3  # the prior's and the teacher's out-of-fold refits
-        fixed = refits + self._student_reserve()
+        fixed = refits + self._student_reserve(model)
         affordable = (self.left() - self._final_reserve() - fixed) / per_epoch
         epochs = self.config.student_epochs if affordable >= self.config.student_epochs else float(max(0.0, np.floor(affordable * 4) / 4))
         return fixed + epochs * per_epoch, epochs, per_epoch
 
-    def _student_reserve(self) -> float:
+    def _student_reserve(self, model: str | None = None) -> float:
         """Seconds kept after the student's training: scoring validation and test, timing it, export and its check."""
-        infer = (self.student_spp or 0.1) / INFERENCE_SPEEDUP
+        infer = self.student_spp.get(model or self.student_model, 0.1) / INFERENCE_SPEEDUP
         scoring = (len(self.splits.validation) + len(self.splits.test) + SPEED_TEXTS) * infer
         export = (30 + 6 * min(FIT_CHECK_POSTS, len(self.splits.validation)) * infer) if self.config.export else 0  # fp32 + 5 backends
         return scoring + export + 10
@@ -330,7 +345,7 @@ class FitJob:
         from .kinds.transformer import TrainConfig, TransformerClassifier
         from .teacher import Teacher
 
-        cfg = TrainConfig(model=self.config.student, epochs=epochs, max_length=self.config.student_max_length, class_weight="balanced",
+        cfg = TrainConfig(model=self.student_model, epochs=epochs, max_length=self.config.student_max_length, class_weight="balanced",
                           prior=str(self.candidate_dir(prior["name"])), seed=self.config.seed)
         teacher = Teacher(self.candidate_dir(teacher["name"]), splits=self.splits)  # out of fold, calibrated, matched by id
         deadline = DeadlineCallback(self.deadline - self._student_reserve())  # its scoring and export stay inside the budget
@@ -400,7 +415,7 @@ class FitJob:
         return out
 
     def _stage_name(self, name: str) -> str:
-        return f"student-{Path(self.config.student).name}" if name == "student" else _embed_name(name)
+        return f"student-{Path(self.student_model).name}" if name == "student" else _embed_name(name)
 
     def _stage_label(self, name: str) -> str:
         return "student" if name == "student" else "frozen encoder"
