@@ -26,7 +26,7 @@ def corpus(n_per_class=30):
 @pytest.fixture()
 def fitted(tmp_path, tiny_bert):
     texts, labels = corpus()
-    clf = topicfit.fit(texts, labels, budget=5, output=tmp_path / "fit", encoders=str(tiny_bert), student="none", test_size=0.3,
+    clf = topicfit.fit(texts, labels, budget=5, output=tmp_path / "fit", encoders=str(tiny_bert), student="none", few_labels="none", test_size=0.3,
                        validation_size=0.2)
     return tmp_path / "fit", clf
 
@@ -81,7 +81,7 @@ def test_rerun_reuses_finished_candidates(fitted, tiny_bert, monkeypatch):
 
     monkeypatch.setattr(workflow, "fit_run", lambda *a, **k: pytest.fail("a finished candidate was fitted again"))
     texts, labels = corpus()
-    topicfit.fit(texts, labels, budget=5, output=out, encoders=str(tiny_bert), student="none", test_size=0.3, validation_size=0.2)
+    topicfit.fit(texts, labels, budget=5, output=out, encoders=str(tiny_bert), student="none", few_labels="none", test_size=0.3, validation_size=0.2)
     assert calls and all(done for _, done in calls)
     after = json.loads((out / auto.LEADERBOARD_FILE).read_text())
     assert [r["name"] for r in after["candidates"] if r["chosen"]] == [r["name"] for r in before["candidates"] if r["chosen"]]
@@ -91,14 +91,14 @@ def test_a_budget_too_small_stops_at_once_with_the_minimum(tmp_path):
     texts, labels = corpus()
     start = time.monotonic()
     with pytest.raises(ConfigError, match=r"too small even for the TF-IDF baselines.*--budget \d"):
-        topicfit.fit(texts, labels, budget=0.0001, output=tmp_path / "fit", student="none")
+        topicfit.fit(texts, labels, budget=0.0001, output=tmp_path / "fit", student="none", few_labels="none")
     assert time.monotonic() - start < 30
 
 
 def test_a_stage_that_does_not_fit_is_skipped_with_its_reason(tmp_path, tiny_bert, monkeypatch):
     monkeypatch.setattr(auto.FitJob, "embed_estimate", lambda self, encoder: (1e6, "torch"))
     texts, labels = corpus()
-    clf = topicfit.fit(texts, labels, budget=5, output=tmp_path / "fit", encoders=str(tiny_bert), student="none", test_size=0.3,
+    clf = topicfit.fit(texts, labels, budget=5, output=tmp_path / "fit", encoders=str(tiny_bert), student="none", few_labels="none", test_size=0.3,
                        validation_size=0.2)
     rows = {r["name"]: r for r in clf.leaderboard}
     skipped = [r for r in rows.values() if r.get("skipped")]
@@ -109,7 +109,7 @@ def test_a_stage_that_does_not_fit_is_skipped_with_its_reason(tmp_path, tiny_ber
 
 def test_the_student_is_distilled_over_the_prior_within_its_deadline(tmp_path, tiny_bert):
     texts, labels = corpus()
-    clf = topicfit.fit(texts, labels, budget=8, output=tmp_path / "fit", encoders=str(tiny_bert), student=str(tiny_bert),
+    clf = topicfit.fit(texts, labels, budget=8, output=tmp_path / "fit", encoders=str(tiny_bert), student=str(tiny_bert), few_labels="none",
                        student_epochs=1, student_max_length=32, export=False, test_size=0.3, validation_size=0.2)
     rows = {r["name"]: r for r in clf.leaderboard}
     student = rows[f"student-{tiny_bert.name}"]
@@ -139,7 +139,7 @@ def test_the_command_line_fit_writes_the_same_output(tmp_path, tiny_bert, capsys
     texts, labels = corpus()
     rows = ["text,label"] + [f"{t},{y}" for t, y in zip(texts, labels)]
     (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
-    assert main(["-q", "fit", "--dataset", str(tmp_path / "d.csv"), "--budget", "5", "--encoders", str(tiny_bert), "--student", "none",
+    assert main(["-q", "fit", "--dataset", str(tmp_path / "d.csv"), "--budget", "5", "--encoders", str(tiny_bert), "--student", "none", "--few-labels", "none",
                  "--test-size", "0.3", "--output", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "| tfidf-svm |" in out and f"best model: {tmp_path / 'out' / 'best'}" in out
@@ -164,3 +164,13 @@ def test_when_a_minilm_epoch_does_not_fit_the_student_has_half_the_layers(tmp_pa
     monkeypatch.setattr(auto.FitJob, "left", lambda self: 5000.0)  # time for two MiniLM epochs: the full student
     _, epochs, _ = job.student_plan({"name": "ensemble"}, {"name": "tfidf-svm"})
     assert job.student_model == "minilm" and epochs == 2.0
+
+
+def test_few_labels_per_class_add_the_contrastive_kind(tmp_path, tiny_bert):
+    texts, labels = corpus(n_per_class=12)
+    clf = topicfit.fit(texts, labels, budget=5, output=tmp_path / "fit", encoders="none", student="none", few_labels=str(tiny_bert),
+                       test_size=0.25, validation_size=0.2)
+    rows = {r["name"]: r for r in clf.leaderboard}
+    few = rows[f"fewlabel-{tiny_bert.name}"]
+    assert few["kind"] == "fewlabel" and few["validation_macro_f1"] is not None and not few.get("skipped")
+    assert (tmp_path / "fit" / "candidates" / few["name"] / "run.json").exists()

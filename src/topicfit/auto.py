@@ -51,8 +51,10 @@ STUDENT_PROBE_POSTS = 80  # training posts whose forward and backward passes tim
 FLOORS = ("random", "majority")
 # Expected macro-F1 gain of each optional stage over what came before it, measured on 20 Newsgroups (7 classes,
 # BENCHMARKS.md): the ensemble with frozen MiniLM +0.017 over the best TF-IDF model, with mpnet +0.028 more,
-# the student over the prior +0.015 over the MiniLM ensemble. Only their ratio to each stage's cost matters.
-EXPECTED_GAIN = {"minilm": 0.017, "mpnet": 0.028, "student": 0.015}
+# the student over the prior +0.015 over the MiniLM ensemble; with 8 labels a class SetFit's contrastive tuning gains
+# about 0.08 over a frozen encoder's head (SetFit's paper). Only their ratio to each stage's cost matters.
+FEW_LABELS = 64  # labelled posts per class (median) up to which the few-label kind is a candidate
+EXPECTED_GAIN = {"minilm": 0.017, "mpnet": 0.028, "student": 0.015, "fewlabel": 0.08}
 MPNET_COST_RATIO = 4.0  # mpnet's cost per window against MiniLM's (BENCHMARKS.md: 4-5x), before it is probed
 INFERENCE_SPEEDUP = 3.0  # a forward pass without gradients against a training step, per post (measured 3-4 on 2-core CPUs)
 BASELINE_SECONDS_PER_CHAR = 6e-7  # TF-IDF fit + scoring of every split, per character of text (2-core CPU; planning only)
@@ -67,6 +69,8 @@ class FitConfig(Settings):
         "help": "frozen encoders to try (comma-separated), each where installed and affordable in the budget"})
     student: str = field(default="minilm", metadata={
         "help": "the encoder of the student distilled over the best baseline's prior; 'none': no student"})
+    few_labels: str = field(default="minilm", metadata={
+        "help": "the encoder tuned contrastively on pairs (SetFit's method) when there are at most 64 labelled posts a class; 'none': never"})
     student_epochs: float = field(default=2.0, metadata={"help": "the student's epochs (fewer when the budget asks)"})
     student_max_length: int = field(default=256, metadata={"help": "the student's tokens per post"})
     export: bool = field(default=True, metadata={"help": "export a transformer winner to ONNX/int8 and check every backend"})
@@ -352,6 +356,24 @@ class FitJob:
         self.run_candidate(self._stage_name("student"), "student", lambda: TransformerClassifier(cfg, teacher=teacher), estimate=estimate,
                            split_names=("validation", "test"), fit_options={"callbacks": [deadline]})
 
+    def fewlabel_estimate(self) -> float:
+        """SetFit's pairs (2 x pair_iterations per labelled post) trained at 128 tokens, then embedding every split."""
+        from .kinds.fewlabel import FewLabelConfig
+
+        cfg = FewLabelConfig(model=self.config.few_labels)
+        if cfg.model not in self.student_spp:  # the same probe as the student's: forward and backward passes here
+            self._plan_for(cfg.model, self.best_baseline())
+        spp = self.student_spp[cfg.model]
+        pairs = 2 * cfg.pair_iterations * len(self.splits.train) * cfg.epochs
+        texts = sum(len(d) for _, d in self.splits.items())
+        return pairs * 2 * spp * cfg.max_length / self.config.student_max_length + texts * spp / INFERENCE_SPEEDUP + 20
+
+    def fewlabel(self, estimate: float) -> None:
+        from .kinds.fewlabel import FewLabelClassifier, FewLabelConfig
+
+        config = FewLabelConfig(model=self.config.few_labels, seed=self.config.seed)
+        self.run_candidate(self._stage_name("fewlabel"), "few labels", lambda: FewLabelClassifier(config), estimate=estimate)
+
     # -- the job --
     def run(self) -> tuple[Path, Leaderboard]:
         from .data import load_splits as _load
@@ -376,6 +398,13 @@ class FitJob:
         pending = {e: EXPECTED_GAIN.get(e, 0.01) for e in encoders}
         if cfg.student.lower() != "none":
             pending["student"] = EXPECTED_GAIN["student"]
+        if cfg.few_labels.lower() == "none":
+            pass
+        elif profile["train_per_class_median"] <= FEW_LABELS:
+            pending["fewlabel"] = EXPECTED_GAIN["fewlabel"]
+        else:
+            self.skip(self._stage_name("fewlabel"), "few labels", f"{profile['train_per_class_median']} labelled posts per class (median): more "
+                      f"than the {FEW_LABELS} where contrastive few-label training pays")
         estimates: dict[str, float] = {}
         while pending:
             for name in list(pending):  # estimates: what each stage costs here, now (cached encoders cost nothing)
@@ -390,7 +419,9 @@ class FitJob:
                 break
             name = max(fits, key=lambda n: fits[n] / max(estimates[n], 1.0))  # expected value per second
             del pending[name]
-            if name == "student":
+            if name == "fewlabel":
+                self.fewlabel(estimates[name])
+            elif name == "student":
                 teacher = self.best_teacher()
                 _, epochs, _ = self.student_plan(teacher, prior)
                 if epochs < 0.25:
@@ -415,14 +446,18 @@ class FitJob:
         return out
 
     def _stage_name(self, name: str) -> str:
+        if name == "fewlabel":
+            return f"fewlabel-{Path(self.config.few_labels).name}"
         return f"student-{Path(self.student_model).name}" if name == "student" else _embed_name(name)
 
     def _stage_label(self, name: str) -> str:
-        return "student" if name == "student" else "frozen encoder"
+        return {"student": "student", "fewlabel": "few labels"}.get(name, "frozen encoder")
 
     def _estimate(self, name: str, prior: dict, estimates: dict) -> float:
         if self.finished(self._stage_name(name)):
             return 0.0
+        if name == "fewlabel":
+            return self.fewlabel_estimate()
         if name == "student":
             return self.student_plan(self.best_teacher(), prior)[0]
         minilm = (self.rows.get("embed-minilm") or {}).get("fit_seconds") or estimates.get("minilm")
