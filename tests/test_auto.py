@@ -156,8 +156,8 @@ def test_when_a_minilm_epoch_does_not_fit_the_student_has_half_the_layers(tmp_pa
     job = auto.FitJob(DataConfig(), tmp_path / "fit", auto.FitConfig(budget=10, export=False))
     job.splits = SimpleNamespace(train=docs, validation=docs.select(range(100)), test=docs.select(range(100)), classes=("x", "y"))
     job.rows["tfidf-svm"] = auto._row("tfidf-svm", "baselines", fit_seconds=3.0)
-    speed = {"minilm": 0.6, auto.FASTER_STUDENT: 0.3}  # seconds per training post: 600 s an epoch of MiniLM, 300 s of half of it
-    monkeypatch.setattr(auto, "_train_seconds_per_post", lambda model, texts, **kw: speed[model])
+    speed = {"minilm": (0.6, 0.1), auto.FASTER_STUDENT: (0.3, 0.05)}  # seconds per post: 600 s an epoch of MiniLM, 300 s of half of it
+    monkeypatch.setattr(auto, "_seconds_per_post", lambda model, texts, **kw: speed[model])
     monkeypatch.setattr(auto.FitJob, "left", lambda self: 500.0)
     _, epochs, _ = job.student_plan({"name": "ensemble"}, {"name": "tfidf-svm"})
     assert job.student_model == auto.FASTER_STUDENT and epochs >= 1

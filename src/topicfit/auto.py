@@ -56,7 +56,6 @@ FLOORS = ("random", "majority")
 FEW_LABELS = 64  # labelled posts per class (median) up to which the few-label kind is a candidate
 EXPECTED_GAIN = {"minilm": 0.017, "mpnet": 0.028, "student": 0.015, "fewlabel": 0.08}
 MPNET_COST_RATIO = 4.0  # mpnet's cost per window against MiniLM's (BENCHMARKS.md: 4-5x), before it is probed
-INFERENCE_SPEEDUP = 3.0  # a forward pass without gradients against a training step, per post (measured 3-4 on 2-core CPUs)
 BASELINE_SECONDS_PER_CHAR = 6e-7  # TF-IDF fit + scoring of every split, per character of text (2-core CPU; planning only)
 
 
@@ -135,29 +134,35 @@ def data_profile(splits: Splits) -> dict:
             "chars_total": int(sum(len(t) for _, d in splits.items() for t in d.texts))}
 
 
-def _train_seconds_per_post(model: str, texts: list[str], *, max_length: int, batch_size: int = 16, n_classes: int = 2) -> float:
-    """Seconds per training post of a transformer here: forward and backward passes over batches of similar
-    lengths (as the Trainer's length-grouped sampler makes them), timed after one warm-up batch."""
+def _seconds_per_post(model: str, texts: list[str], *, max_length: int, batch_size: int = 16, n_classes: int = 2) -> tuple[float, float]:
+    """``(training, inference)`` seconds per post of a transformer here: forward and backward passes over batches
+    of similar lengths (as the Trainer's length-grouped sampler makes them), then forward passes alone (as
+    evaluation and serving run), each timed after one warm-up batch."""
     import torch
 
     from .encoders import autocast, choose_precision, encode, load_encoder, padded_batches, resolve_model
 
     tokenizer, net = load_encoder(resolve_model(model), num_labels=n_classes, attention_dropout=0.0)  # as TrainConfig trains it
-    net.train()
     batches = list(padded_batches(encode(tokenizer, texts, max_length=max_length), batch_size, tokenizer.pad_token_id or 0))
     order = [len(batches) // 2] + [k for k in range(len(batches)) if k != len(batches) // 2]  # warm up on a middle-length batch
     precision = choose_precision("auto")
-    seconds, n = 0.0, 0
-    for k in order:
-        _, input_ids, mask = batches[k]
-        start = time.perf_counter()
-        with autocast("cpu", precision):
-            out = net(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)).logits
-        out.float().logsumexp(-1).mean().backward()
-        net.zero_grad()
-        if k != order[0]:
-            seconds, n = seconds + time.perf_counter() - start, n + len(input_ids)
-    return seconds / max(n, 1)
+
+    def timed(train: bool) -> float:
+        net.train(train)
+        seconds, n = 0.0, 0
+        for k in order:
+            _, input_ids, mask = batches[k]
+            start = time.perf_counter()
+            with torch.set_grad_enabled(train), autocast("cpu", precision):
+                out = net(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)).logits
+            if train:
+                out.float().logsumexp(-1).mean().backward()
+                net.zero_grad()
+            if k != order[0]:
+                seconds, n = seconds + time.perf_counter() - start, n + len(input_ids)
+        return seconds / max(n, 1)
+
+    return timed(True), timed(False)
 
 
 class DeadlineCallback:
@@ -192,7 +197,7 @@ class FitJob:
         self.output.mkdir(parents=True, exist_ok=True)
         self.rows: dict[str, dict] = {}
         self.previous = self._saved_rows()  # a re-run keeps what the last one measured of each finished candidate
-        self.student_spp: dict[str, float] = {}  # seconds per training post of each student encoder, measured once
+        self.student_spp: dict[str, tuple[float, float]] = {}  # (training, inference) seconds per post of each encoder, measured once
         self.student_model = self.config.student  # the student's encoder (FASTER_STUDENT when the budget asks for speed)
         self.splits: Splits | None = None
 
@@ -328,10 +333,10 @@ class FitJob:
     def _plan_for(self, model: str, prior: dict) -> tuple[float, float, float]:
         if model not in self.student_spp:
             texts = sample_documents(self.splits.train, STUDENT_PROBE_POSTS, seed=0).texts
-            self.student_spp[model] = _train_seconds_per_post(model, texts, max_length=self.config.student_max_length,
-                                                              n_classes=len(self.splits.classes))
-        spp = self.student_spp[model]
-        per_epoch = len(self.splits.train) * spp + len(self.splits.validation) * spp / INFERENCE_SPEEDUP
+            self.student_spp[model] = _seconds_per_post(model, texts, max_length=self.config.student_max_length,
+                                                        n_classes=len(self.splits.classes))
+        spp, infer = self.student_spp[model]
+        per_epoch = len(self.splits.train) * spp + len(self.splits.validation) * infer
         refits = 2 * 5 * (self.rows[prior["name"]]["fit_seconds"] or 10) / 3  # the prior's and the teacher's out-of-fold refits
         fixed = refits + self._student_reserve(model)
         affordable = (self.left() - self._final_reserve() - fixed) / per_epoch
@@ -340,7 +345,7 @@ class FitJob:
 
     def _student_reserve(self, model: str | None = None) -> float:
         """Seconds kept after the student's training: scoring validation and test, timing it, export and its check."""
-        infer = self.student_spp.get(model or self.student_model, 0.1) / INFERENCE_SPEEDUP
+        infer = self.student_spp.get(model or self.student_model, (0.1, 0.03))[1]
         scoring = (len(self.splits.validation) + len(self.splits.test) + SPEED_TEXTS) * infer
         export = (30 + 6 * min(FIT_CHECK_POSTS, len(self.splits.validation)) * infer) if self.config.export else 0  # fp32 + 5 backends
         return scoring + export + 10
@@ -363,10 +368,10 @@ class FitJob:
         cfg = FewLabelConfig(model=self.config.few_labels)
         if cfg.model not in self.student_spp:  # the same probe as the student's: forward and backward passes here
             self._plan_for(cfg.model, self.best_baseline())
-        spp = self.student_spp[cfg.model]
+        spp, infer = self.student_spp[cfg.model]
         pairs = 2 * cfg.pair_iterations * len(self.splits.train) * cfg.epochs
         texts = sum(len(d) for _, d in self.splits.items())
-        return pairs * 2 * spp * cfg.max_length / self.config.student_max_length + texts * spp / INFERENCE_SPEEDUP + 20
+        return (pairs * 2 * spp + texts * infer) * cfg.max_length / self.config.student_max_length + 20
 
     def fewlabel(self, estimate: float) -> None:
         from .kinds.fewlabel import FewLabelClassifier, FewLabelConfig
