@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoders import base_model_id, embed_texts
+from ..embeddings import embed_texts
+from ..encoders import base_model_id
 from ..errors import ModelError
 from ..topics import TopicModel, TopicsConfig, unique_names
 from . import Classifier
@@ -51,6 +52,16 @@ class TopicsClassifier(Classifier):
         cfg = self.config
         return embed_texts(list(X), model=cfg.model, max_length=cfg.max_length, whole=cfg.whole, max_windows=cfg.max_windows,
                            batch_size=cfg.batch_size, precision=cfg.precision, stats=self.timings_)
+
+    def transform(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Texts to ``(topic ids, probabilities, outlier flags)``: embedded here with the run's encoder settings,
+        then assigned by the rule the fit used (:meth:`topicfit.topics.TopicModel.transform`)."""
+        return self.model_.transform(self.embed([X] if isinstance(X, str) else list(X)))
+
+    @property
+    def topics_(self) -> list[dict]:
+        """One entry per topic: ``id``, ``label``, ``words``."""
+        return [{"id": k, "label": label, "words": list(words)} for k, (label, words) in enumerate(zip(self.model_.labels_, self.model_.words_))]
 
     def predict_proba(self, X) -> np.ndarray:
         X = list(X)
