@@ -5,10 +5,14 @@ everywhere), with the SAME embeddings, computed once by ``embed_texts`` with the
     pip install -c constraints.txt bertopic==0.17.4      # benchmark only; it adds hdbscan and plotly
     python benchmarks/topics.py --model minilm           # -> benchmarks/results/topics-minilm.json
     python benchmarks/topics.py --model minilm --max-docs 2000 --variants topicfit bertopic   # a quick look
+    python benchmarks/topics.py --model minilm --word-sweep   # -> results/topics-words-minilm.json: word settings
 
 For 20 and 50 topics and each tool's automatic choice, every fit runs twice, each in its own process (so its
 peak memory is its own): ``topicfit`` (the defaults: PCA + k-means, centroid assignment), ``topicfit-umap``
-(UMAP to 5 dimensions instead of PCA) and ``bertopic`` (its defaults, UMAP + HDBSCAN, ``nr_topics`` reducing to
+(UMAP to 5 dimensions instead of PCA), ``topicfit-plain-words`` (the defaults but the topic words of plain
+c-TF-IDF, as before issue 21: no square root, no BM25, no limit on the topics a word leads) and ``bertopic`` (its
+defaults, UMAP + HDBSCAN, ``nr_topics`` reducing to
+
 20 or 50, with the same CountVectorizer as topicfit: English stop words, the same token pattern and min_df).
 ``bertopic`` leaves outliers in topic -1 (no topic); the row ``bertopic+reduce_outliers`` is the same fit after
 BERTopic's ``reduce_outliers(strategy="embeddings")``, its documented way of giving every document a topic.
@@ -20,6 +24,11 @@ assigned; BERTopic: topic -1, i.e. without a topic), NMI and ARI against the 20 
 one more cluster), seconds (the fit, embeddings excluded), peak memory, whether the second run gave identical
 assignments, and how many training documents each tool's own transform (in batches of 1,000, as new posts would
 come) puts in the topic its fit gave them. Each row is the mean over the runs; ``per_run`` keeps every run's scores.
+
+``--word-sweep`` fits topicfit once (the first of ``--topics``) and counts the topic words again under each
+setting of ``WORD_SWEEP`` (:meth:`TopicModel.update_words`: the topics stay, only their words change), scoring
+each by NPMI and diversity on the corpus itself: topics have no held-out split, so these are how the word
+settings' defaults were chosen.
 """
 
 from __future__ import annotations
@@ -41,7 +50,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 RUNS = ROOT / "runs" / "topics"
-VARIANTS = ("topicfit", "topicfit-umap", "bertopic")
+VARIANT_SETTINGS = {"topicfit": {}, "topicfit-umap": {"reducer": "umap", "n_components": 5},
+                    "topicfit-plain-words": {"reduce_frequent_words": False, "bm25_weighting": False, "word_max_topics": None},
+                    "bertopic": {}}
+VARIANTS = tuple(VARIANT_SETTINGS)
+WORD_SWEEP = [{"reduce_frequent_words": r, "bm25_weighting": b, "word_max_topics": m}
+              for r in (False, True) for b in (False, True) for m in (None, 3, 2, 1)] + [
+             {"reduce_frequent_words": True, "bm25_weighting": False, "word_max_topics": 2, "ngram_max": 2}]
 TRANSFORM_BATCH = 1000  # the training documents go back through each tool's transform in batches, as new posts would
 NPMI_CACHE: dict[str, float | None] = {}
 EMBED_SETTINGS = {"max_length": 256, "whole": True, "max_windows": 16}  # the embed kind's defaults: one cache
@@ -66,8 +81,7 @@ def worker(spec: dict) -> dict:
     X = np.load(spec["embeddings"])
     corpus = json.loads(Path(spec["corpus"]).read_text(encoding="utf-8"))
     texts, k = corpus["texts"], spec["n_topics"]
-    umap = {"reducer": "umap", "n_components": 5} if spec["variant"] == "topicfit-umap" else {}
-    config = TopicsConfig(model=spec["model"], n_topics=k, **umap)
+    config = TopicsConfig(model=spec["model"], n_topics=k, **VARIANT_SETTINGS[spec["variant"]])
     out: dict = {}
     if spec["variant"].startswith("topicfit"):
         from topicfit.kinds.topics import TopicsClassifier
@@ -79,6 +93,7 @@ def worker(spec: dict) -> dict:
         out["topics"] = [r["topic"] for r in rows]
         out["outliers"] = [r["outlier"] for r in rows]
         out["words"] = [t["words"] for t in json.loads((Path(run_dir) / "topics.json").read_text())]
+        out["labels"] = [t["label"] for t in json.loads((Path(run_dir) / "topics.json").read_text())]
         out["seconds"] = metrics["fit_seconds"]
         out["run_seconds"] = metrics["seconds"]
         model = TopicsClassifier.load(Path(run_dir) / "model").model_
@@ -149,6 +164,27 @@ def score(name: str, requested, runs: list[dict], topics_key: str, tokenised, la
     return json.loads(json.dumps(row), parse_float=lambda v: round(float(v), 4))
 
 
+def word_sweep(docs, X, tokenised, k: int, model: str) -> list[dict]:
+    """One topicfit fit, its words counted again under each setting of WORD_SWEEP, each scored on the corpus."""
+    from collections import Counter
+
+    from topicfit.topics import TopicModel, TopicsConfig, label_metrics, npmi, topic_diversity
+
+    fitted = TopicModel(TopicsConfig(model=model, n_topics=k)).fit(X, docs.texts)
+    nmi = label_metrics(references=docs.labels, topics=fitted.topics_)["nmi"]
+    rows = []
+    for settings in WORD_SWEEP:
+        start = time.perf_counter()
+        words = fitted.update_words(docs.texts, **settings).words_
+        shared = Counter(w for ws in words for w in ws[:10])
+        rows.append({**settings, "npmi": npmi(words, tokenised), "diversity": topic_diversity(words), "nmi": nmi,
+                     "leading_words_shared": sum(shared[ws[0]] > 1 for ws in words if ws),  # topics whose first word another lists
+                     "most_shared": [[w, c] for w, c in shared.most_common(5)], "seconds": round(time.perf_counter() - start, 1),
+                     "labels": list(fitted.labels_), "words": [ws[:10] for ws in words]})
+        print({key: rows[-1][key] for key in (*settings, "npmi", "diversity", "leading_words_shared")}, flush=True)
+    return json.loads(json.dumps(rows), parse_float=lambda v: round(float(v), 4))
+
+
 def table(rows: list[dict]) -> str:
     cols = ("tool", "n_topics_requested", "n_topics", "npmi", "diversity", "outlier_share", "documents_without_topic", "nmi", "ari",
             "seconds", "peak_memory_mb", "identical_runs", "transform_agreement")
@@ -166,6 +202,7 @@ def main() -> int:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--repeats", type=int, default=2, help="runs per setting (identical_runs compares them)")
     parser.add_argument("--output", default=None, help="default: benchmarks/results/topics-<model>[-<max docs>].json")
+    parser.add_argument("--word-sweep", action="store_true", help="score WORD_SWEEP's word settings on one fit (the first of --topics)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-output", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -173,7 +210,7 @@ def main() -> int:
         Path(args.worker_output).write_text(json.dumps(worker(json.loads(Path(args.worker).read_text()))))
         return 0
 
-    from topicfit.encoders import embed_texts
+    from topicfit.embeddings import embed_texts
     from topicfit.runs import environment
     from topicfit.topics import TopicModel
 
@@ -185,6 +222,18 @@ def main() -> int:
     print(f"{len(docs)} documents, embeddings {X.shape} in {time.perf_counter() - start:.0f}s {stats}", flush=True)
     tokenised = [TopicModel().analyzer()(t) for t in docs.texts]  # the analyzer both tools' vectorizers use
     suffix = f"-{args.max_docs}" if args.max_docs else ""
+    if args.word_sweep:
+        k = int(next(t for t in args.topics if t != "auto"))
+        sweep = word_sweep(docs, X, tokenised, k, args.model)
+        result = {"task": f"topic words under each word setting, one topicfit fit of {k} topics, 20 Newsgroups train + test",
+                  "command": "python benchmarks/topics.py " + shlex.join(sys.argv[1:]),
+                  "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "n_documents": len(docs),
+                  "model": args.model, "machine": {"cpu": env["machine"]["cpu"], "cores": env["machine"]["cores"]},
+                  "git_commit": env["git_commit"], "rows": sweep}
+        output = Path(args.output) if args.output else RESULTS / f"topics-words-{args.model}{suffix}.json"
+        output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {output}")
+        return 0
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)

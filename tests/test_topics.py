@@ -1,8 +1,10 @@
 """Topic discovery: every document assigned, outliers flagged, reproducible bytes, transform == fit, planted
-words found, NPMI/diversity by hand, renaming and merging, unlabelled files, the mini-batch mode."""
+words found, markup and everywhere-words kept out of the topic words, readable distinct labels, each document's
+top topics, report snippets, NPMI/diversity by hand, renaming and merging, unlabelled files, the mini-batch mode."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import shutil
@@ -15,7 +17,8 @@ from topicfit.errors import DataError, ModelError
 from topicfit.kinds.topics import TopicsClassifier
 from topicfit.runs import METRICS_FILE, MODEL_DIR, RUN_FILE, read_json
 from topicfit.topics import (ASSIGNMENTS_FILE, LABELLED_FILE, TOPICS_FILE, TOPICS_REPORT_FILE, TopicModel, TopicsConfig,
-                             fit_topics_run, label_metrics, npmi, rename_topics, topic_diversity)
+                             fit_topics_run, label_metrics, npmi, rename_topics, topic_diversity, topic_labels)
+from topicfit.topics_report import snippet
 
 from .conftest import TOPICS
 
@@ -69,8 +72,23 @@ def test_every_document_gets_a_topic_and_outliers_are_flagged_not_dropped(corpus
     assert "http" not in report and report.count('src="data:image/png;base64,') == 4  # map, words, sizes, topics x labels
 
 
+def test_each_document_lists_its_top_topics_the_first_being_its_topic(corpus, tmp_path):
+    X = planted_embeddings(corpus.labels, far=(3, 40))
+    run_dir, _ = fit_topics_run(corpus, tmp_path / "run", TopicsConfig(n_topics=7), embeddings=X)
+    rows = read_lines(run_dir / ASSIGNMENTS_FILE)
+    proba = TopicModel.load(run_dir / MODEL_DIR).predict_proba(X)
+    for row, p in zip(rows, proba):
+        best = np.argsort(-p, kind="stable")[:3]  # the 3 most probable topics of the softmax, best first
+        assert row["topics"] == [[int(j), round(float(p[j]), 6)] for j in best]
+        assert row["topics"][0] == [row["topic"], row["probability"]]
+    assert any(row["topics"][1][1] > 0.01 for row in rows)  # the far documents have a real second topic
+    two = fit_topics_run(corpus, tmp_path / "two", TopicsConfig(n_topics=7, top_k_topics=2), embeddings=X)[0]
+    assert {len(r["topics"]) for r in read_lines(two / ASSIGNMENTS_FILE)} == {2}
+
+
 def test_topic_words_are_the_planted_words(corpus, tmp_path):
-    # "posting" is in every post, three times: the most frequent word of every topic, yet c-TF-IDF ranks it last
+    # "posting" is in every post, three times: the most frequent word of every topic, yet no topic lists it
+    # (its 246 occurrences outnumber an average topic's 176 words, so its BM25 idf is below 0)
     docs = Documents(corpus.ids, [t + " posting Posting posting" if t.strip() else t for t in corpus.texts], corpus.labels)
     X = planted_embeddings(corpus.labels)
     run_dir, _ = fit_topics_run(docs, tmp_path / "run", TopicsConfig(n_topics=7), embeddings=X)
@@ -79,9 +97,84 @@ def test_topic_words_are_the_planted_words(corpus, tmp_path):
         members = [corpus.labels[i] for i, r in enumerate(rows) if r["topic"] == topic["id"]]
         group = max(set(members), key=members.count)
         assert sorted(topic["words"][:5]) == sorted(TOPICS[group].split())
-        assert topic["words"][5:] == ["posting"]  # lower-cased
-        assert topic["label"] == "_".join([str(topic["id"]), *topic["words"][:3]])
+        assert topic["words"][5:] == []
+        assert topic["label"] == " · ".join(topic["words"][:3])  # no two planted words share a stem
         assert all(corpus.labels[corpus.ids.index(i)] == group for i in topic["representative_ids"])
+    report = (run_dir / TOPICS_REPORT_FILE).read_text(encoding="utf-8")
+    for topic in topics:  # each topic's label, words, and its representative posts' beginnings
+        assert f"<b>{topic['label']}</b>" in report and ", ".join(topic["words"]) in report
+        for doc_id in topic["representative_ids"]:
+            assert f"<b>{doc_id}</b>: {html.escape(snippet(docs.texts[docs.ids.index(doc_id)]))}</p>" in report
+
+
+def markup_noise(i: int) -> str:
+    return f" &gt; &quot;quoted&quot; &amp;lt;b&amp;gt;bold&amp;lt;/b&amp;gt;<br><a href='x{i}'>link</a> it #39;s &nbsp;x &lt; y"
+
+
+def test_markup_and_html_entities_never_become_topic_words(corpus, tmp_path):
+    docs = Documents(corpus.ids, [t + markup_noise(i) if t.strip() else t for i, t in enumerate(corpus.texts)], corpus.labels)
+    run_dir, _ = fit_topics_run(docs, tmp_path / "run", TopicsConfig(n_topics=7), embeddings=planted_embeddings(corpus.labels))
+    model = TopicModel.load(run_dir / MODEL_DIR)
+    entities = {"gt", "lt", "quot", "amp", "br", "href", "nbsp"}
+    assert not entities & set(model.vocabulary_)
+    assert {"quoted", "bold", "link"} <= set(model.vocabulary_)  # the words between the tags stay
+    for topic in read_json(run_dir / TOPICS_FILE):
+        assert sorted(topic["words"][:5]) in [sorted(words.split()) for words in TOPICS.values()]
+    report = (run_dir / TOPICS_REPORT_FILE).read_text(encoding="utf-8")
+    # a post's snippet: decoded as the words were, then escaped
+    assert "&gt; &quot;quoted&quot; bold link it &#x27;s x &lt; y</p>" in report and "&amp;" not in report
+    # a user's table is cleaned as it is read
+    (tmp_path / "news.csv").write_text("text\nFed #39;s &lt;b&gt;rate&lt;/b&gt; cut<br>now &amp;amp;lt;3\n", encoding="utf-8")
+    assert load_table(tmp_path / "news.csv", label_column=None).texts == ["Fed 's  rate  cut now <3"]
+
+
+NEWS = {"sport": "game season team league cup match coach player goal win",
+        "world": "iraq minister president election troops killed police peace rebels capital",
+        "business": "oil prices stocks percent company shares profit market bank sales",
+        "tech": "software internet computer microsoft ibm windows users web chip phone"}
+
+
+def said_corpus() -> tuple[list[str], list[str]]:
+    """Four kinds of news, ten posts each: every word of its kind once, ten words of the other kinds, "said" thrice."""
+    rng = np.random.default_rng(0)
+    labels, texts = [], []
+    for kind, words in NEWS.items():
+        others = [w for k, ws in NEWS.items() if k != kind for w in ws.split()]
+        for _ in range(10):
+            labels.append(kind)
+            texts.append(" ".join([*words.split(), *rng.choice(others, 10, replace=False), "said", "said", "said"]))
+    return labels, texts
+
+
+def test_a_word_in_every_topic_leads_none(tmp_path):
+    labels, texts = said_corpus()
+    X = planted_embeddings(labels)
+    plain = {"reduce_frequent_words": False, "bm25_weighting": False, "word_max_topics": None}
+
+    def fit(**settings) -> TopicModel:
+        return TopicModel(TopicsConfig(n_topics=4, **{**plain, **settings})).fit(X, texts)
+
+    assert [words[0] for words in fit().words_] == ["said"] * 4  # plain c-TF-IDF: "said" leads every topic
+    for settings in ({"reduce_frequent_words": True}, {"bm25_weighting": True}):  # each, on its own, drops "said"
+        for words in fit(**settings).words_:
+            assert "said" not in words and sorted(words) in [sorted(w.split()) for w in NEWS.values()]
+    assert sum("said" in words for words in fit(word_max_topics=2).words_) == 2  # listed by the 2 topics it scores highest in
+    once = fit(word_max_topics=1)
+    assert sum("said" in words for words in once.words_) == 1 and topic_diversity(once.words_) == 1.0
+    model = TopicModel(TopicsConfig(n_topics=4)).fit(X, texts)  # the defaults
+    assert not any("said" in words for words in model.words_)
+    again = model.update_words(texts, **plain)  # the same topics, their words counted again
+    assert again.words_ == fit().words_ and again.topics_.tolist() == fit().topics_.tolist()
+    with pytest.raises(ValueError, match="update_words changes only"):
+        model.update_words(texts, n_topics=3)
+
+
+def test_labels_are_short_distinct_and_skip_words_of_one_stem():
+    words = [["windows", "window", "dos", "drivers", "card"], ["windows", "dos", "drivers", "ms"], ["windows", "dos", "drivers", "ms"],
+             ["believe", "belief", "god"], ["space", "shuttle", "launch"], []]
+    assert topic_labels(words) == ["windows · dos · drivers · card", "windows · dos · drivers · ms (1)",
+                                   "windows · dos · drivers · ms (2)", "believe · god", "space · shuttle · launch", "topic 5"]
+    assert topic_labels([["car", "cars", "engine", "dealer"], ["mac", "machine", "apple"]], n_words=2) == ["car · engine", "mac · machine"]
 
 
 def test_two_runs_with_one_seed_write_identical_bytes(corpus, bert_run, tmp_path):
@@ -103,6 +196,8 @@ def test_saved_model_reproduces_the_fit_exactly(corpus, bert_run):
     assert topics.tolist() == [r["topic"] for r in rows]
     assert outliers.tolist() == [r["outlier"] for r in rows]
     assert np.round(probabilities, 6).tolist() == [r["probability"] for r in rows]
+    ranked, ranked_p = clf.model_.top_topics(clf.embed(corpus.texts))
+    assert [[[int(j), round(float(q), 6)] for j, q in zip(js, qs)] for js, qs in zip(ranked, ranked_p)] == [r["topics"] for r in rows]
     assert list(clf.classes_) == read_json(run_dir / RUN_FILE)["classes"] == [t["label"] for t in read_json(run_dir / TOPICS_FILE)]
     assert clf.predict(corpus.texts) == [clf.classes_[r["topic"]] for r in rows]
     with pytest.raises(ModelError, match="topicfit topics"):

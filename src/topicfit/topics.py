@@ -1,7 +1,7 @@
 """Topic discovery for documents without labels: embed → reduce → cluster → topic words, with every document
 assigned and the same rule at fit and at transform.
 
-1. embed: mean-pooled, L2-normalised embeddings (:func:`topicfit.encoders.embed_texts`, cached), or yours;
+1. embed: mean-pooled, L2-normalised embeddings (:func:`topicfit.embeddings.embed_texts`, cached), or yours;
 2. reduce: UMAP or PCA (IncrementalPCA in mini-batch mode) of the non-blank documents;
 3. cluster: k-means (MiniBatchKMeans in mini-batch mode) or HDBSCAN in the reduced space;
 4. topics are then the clusters' centroids in the ORIGINAL embedding space (mean of members, normalised), and
@@ -11,7 +11,11 @@ assigned and the same rule at fit and at transform.
    Fit and transform share this one rule, so a saved model reproduces the fit's assignments exactly (UMAP's
    transform, which BERTopic applies to new documents, does not reproduce its fit);
 5. topic words: class-based TF-IDF over the final assignments (:class:`ClassTfidfTransformer`, scikit-learn
-   vectorizers), counted chunk by chunk so memory stays flat.
+   vectorizers), counted chunk by chunk so memory stays flat, in the text without markup or HTML entities. A
+   word's share of its topic is square-rooted, its idf is BM25's, and it is listed by at most
+   ``word_max_topics`` topics, so words frequent everywhere ("said", "new") do not crowd out each topic's own
+   (``benchmarks/results/topics-words-minilm.json`` scores these settings). A topic's label is its best distinct
+   words ("space · launch · orbit"). The vectorizer and the c-TF-IDF are parts a caller may swap.
 
 >>> model = TopicModel(TopicsConfig(n_topics=20)).fit(embeddings, texts)  # doctest: +SKIP
 >>> model.topics_[:5], model.words_[0][:3]                               # doctest: +SKIP
@@ -26,7 +30,7 @@ import os
 import resource
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +38,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize
 
-from .data import Documents
+from .data import Documents, clean_markup
 from .encoders import PRECISIONS
 from .errors import ConfigError, DataError, RunError
 from .settings import Settings
@@ -47,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 REDUCERS = ("umap", "pca", "none")
 CLUSTERERS = ("kmeans", "hdbscan")
+WORD_SETTINGS = ("stop_words", "min_df", "token_pattern", "top_n_words", "ngram_max", "reduce_frequent_words", "bm25_weighting",
+                 "word_max_topics", "label_words")  # what TopicModel.update_words may change
 AUTO_TOPICS = (*range(5, 21), 25, 30, 35, 40, 45, 50)  # k-means candidates for n_topics=None (fewer than 5 topics rarely help)
 
 
@@ -93,6 +99,19 @@ class TopicsConfig(Settings):
     save_texts: bool = field(default=True, metadata={
         "help": "keep ids and texts in documents.jsonl.gz, so rename_topics needs no source data"})
     seed: int = field(default=42, metadata={"help": "random seed"})
+    # topic words, labels and the topics listed per document
+    ngram_max: int = field(default=1, metadata={"help": "longest phrase counted as a topic word: 1 single words, 2 two-word phrases too",
+                                                "choices": (1, 2, 3)})
+    reduce_frequent_words: bool = field(default=True, metadata={
+        "help": "c-TF-IDF takes the square root of a word's share of its topic (BERTopic's option), so words frequent "
+                "in every topic, like 'said', fall behind the topic's own words"})
+    bm25_weighting: bool = field(default=True, metadata={
+        "help": "c-TF-IDF's idf in BM25's form (BERTopic's option), which weighs words frequent in every topic down further"})
+    word_max_topics: int | None = field(default=2, metadata={
+        "help": "a word is among the top words of at most this many topics, those it scores highest in; none: no limit"})
+    label_words: int = field(default=3, metadata={"help": "words in a topic's label, e.g. 'space · launch · orbit'"})
+    top_k_topics: int = field(default=3, metadata={
+        "help": "topics listed per document in assignments.jsonl ('topics': [[id, probability], ...], best first)"})
 
     def __post_init__(self) -> None:
         if self.reducer not in REDUCERS:
@@ -110,25 +129,50 @@ class TopicsConfig(Settings):
             raise ConfigError(f"temperature must be positive, got {self.temperature}")
         if self.n_components < 2 or self.top_n_words < 1 or self.chunk_size < 100:
             raise ConfigError("n_components must be >= 2, top_n_words >= 1 and chunk_size >= 100")
+        if self.ngram_max not in (1, 2, 3):
+            raise ConfigError(f"ngram_max must be 1, 2 or 3, got {self.ngram_max}")
+        if self.word_max_topics is not None and self.word_max_topics < 1:
+            raise ConfigError(f"word_max_topics must be at least 1 (or None for no limit), got {self.word_max_topics}")
+        if self.label_words < 1 or self.top_k_topics < 1:
+            raise ConfigError(f"label_words and top_k_topics must be at least 1, got {self.label_words} and {self.top_k_topics}")
 
 
 class ClassTfidfTransformer(TfidfTransformer):
     """c-TF-IDF (as in BERTopic): rows are topics holding the summed word counts of their documents. A word's
     weight in a topic is its share of the topic's words times ``log(1 + A / f)``, where ``A`` is the average
-    number of words per topic and ``f`` the word's count over all topics."""
+    number of words per topic and ``f`` the word's count over all topics.
 
-    def __init__(self):
+    Args:
+        reduce_frequent_words (bool, default False): take the square root of the share, so a word frequent in
+            every topic ("said") weighs less against the words that mark one topic.
+        bm25_weighting (bool, default False): idf ``log(1 + (A - f + 0.5) / (f + 0.5))`` instead (BM25's form).
+
+    >>> counts = [[4, 1], [0, 1]]  # A = 3, f = (4, 2): idf = (log 1.75, log 2.5)
+    >>> ClassTfidfTransformer(reduce_frequent_words=True).fit_transform(counts).toarray().round(3)  # sqrt(.8), sqrt(.2), 1
+    array([[0.501, 0.41 ],
+           [0.   , 0.916]])
+    """
+
+    def __init__(self, *, reduce_frequent_words: bool = False, bm25_weighting: bool = False):
         super().__init__(norm=None, use_idf=True, smooth_idf=False, sublinear_tf=False)
+        self.reduce_frequent_words = reduce_frequent_words
+        self.bm25_weighting = bm25_weighting
 
     def fit(self, X, y=None):
         super().fit(X)  # validation, n_features_in_
         X = sp.csr_array(X, dtype=np.float64)
-        frequency = np.asarray(X.sum(axis=0)).ravel()
-        self.idf_ = np.log(1.0 + (X.sum() / X.shape[0]) / np.maximum(frequency, 1.0))
+        frequency, average = np.asarray(X.sum(axis=0)).ravel(), X.sum() / X.shape[0]
+        if self.bm25_weighting:
+            self.idf_ = np.log(1.0 + (average - frequency + 0.5) / (frequency + 0.5))
+        else:
+            self.idf_ = np.log(1.0 + average / np.maximum(frequency, 1.0))
         return self
 
     def transform(self, X, copy=True):
-        return super().transform(normalize(sp.csr_array(X, dtype=np.float64), norm="l1"), copy=copy)
+        shares = normalize(sp.csr_array(X, dtype=np.float64), norm="l1")
+        if self.reduce_frequent_words:
+            shares.data = np.sqrt(shares.data)
+        return super().transform(shares, copy=False)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -175,10 +219,23 @@ class TopicModel:
     After ``fit``: ``centroids_`` (k, dim), ``thresholds_`` (k,), ``topics_``/``probabilities_``/``outliers_``
     per training document, ``sizes_``, ``words_`` (top words per topic), ``labels_`` (a name per topic),
     ``representatives_`` (document indices per topic) and ``vocabulary_``.
+
+    Args:
+        config (TopicsConfig | None): settings; the defaults when ``None``.
+        vectorizer_model (sklearn vectorizer | None): what topic words are counted with (cloned before fitting);
+            ``None``: a ``CountVectorizer`` built from ``config`` (:func:`topic_text` as its preprocessor).
+        ctfidf_model (TfidfTransformer | None): the topic-word weighting (cloned); ``None``:
+            :class:`ClassTfidfTransformer` with ``config``'s ``reduce_frequent_words`` and ``bm25_weighting``.
+            Neither part is saved: a loaded model assigns documents, its words are those of the fit.
+
+    >>> words = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=3)   # doctest: +SKIP
+    >>> TopicModel(TopicsConfig(n_topics=20), vectorizer_model=words).fit(embeddings, texts)  # doctest: +SKIP
     """
 
-    def __init__(self, config: TopicsConfig | None = None):
+    def __init__(self, config: TopicsConfig | None = None, *, vectorizer_model=None, ctfidf_model=None):
         self.config = config if config is not None else TopicsConfig()
+        self.vectorizer_model = vectorizer_model
+        self.ctfidf_model = ctfidf_model
 
     # -- the one assignment rule --
     def similarities(self, embeddings) -> np.ndarray:
@@ -215,6 +272,19 @@ class TopicModel:
     def predict_proba(self, embeddings) -> np.ndarray:
         """(n, k) softmax of the similarities; columns follow the topic ids."""
         return _softmax(self.similarities(embeddings), self.config.temperature)
+
+    def top_topics(self, embeddings, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Each document's ``k`` (default ``config.top_k_topics``) most similar topics, best first, and their
+        softmax probabilities: two (n, k) arrays. The first column is :meth:`transform`'s topic and probability
+        (ties go to the lower topic id in both)."""
+        k = min(k or self.config.top_k_topics, len(self.centroids_))
+        ids, probabilities = np.empty((len(embeddings), k), dtype=np.int64), np.empty((len(embeddings), k))
+        for start, stop in _chunks(len(embeddings), self.config.chunk_size):
+            sims = self.similarities(embeddings[start:stop])
+            order = np.argsort(-sims, axis=1, kind="stable")[:, :k]  # stable: the first of equal similarities, as argmax
+            ids[start:stop] = order
+            probabilities[start:stop] = np.take_along_axis(_softmax(sims, self.config.temperature), order, axis=1)
+        return ids, probabilities
 
     # -- fitting --
     def fit(self, embeddings, texts) -> "TopicModel":
@@ -339,14 +409,40 @@ class TopicModel:
         self.silhouettes_ = {int(k): float(s) for k, s in scores.items()}
         return best
 
-    def _vectorizer(self, vocabulary=None) -> CountVectorizer:
+    def _vectorizer(self):
+        """A fresh, unfitted copy of the counting part: the caller's ``vectorizer_model`` or the config's."""
+        if self.vectorizer_model is not None:
+            from sklearn.base import clone
+
+            return clone(self.vectorizer_model)
         cfg = self.config
-        return CountVectorizer(stop_words=cfg.stop_words, token_pattern=cfg.token_pattern, lowercase=True,
-                               min_df=1 if vocabulary is not None else cfg.min_df, vocabulary=vocabulary, dtype=np.int64)
+        return CountVectorizer(preprocessor=topic_text, stop_words=cfg.stop_words, token_pattern=cfg.token_pattern,
+                               ngram_range=(1, cfg.ngram_max), min_df=cfg.min_df, dtype=np.int64)
 
     def analyzer(self):
-        """The function that turns a text into the tokens topic words are made of (for NPMI)."""
-        return self._vectorizer().build_analyzer()
+        """The function that turns a text into the tokens topic words are made of, in text order (for NPMI):
+        single words even when phrases are counted too, so NPMI leaves a phrase out."""
+        vectorizer = self._vectorizer()
+        if vectorizer.get_params().get("ngram_range", (1, 1)) != (1, 1):
+            vectorizer.set_params(ngram_range=(1, 1))
+        return vectorizer.build_analyzer()
+
+    def update_words(self, texts, **settings) -> "TopicModel":
+        """Count the topic words and labels again with some word settings changed (those of ``WORD_SETTINGS``);
+        the topics and every document's assignment stay (BERTopic's ``update_topics``). ``texts``: the fit's.
+
+        >>> model.update_words(texts, word_max_topics=None).words_[0]  # doctest: +SKIP
+        """
+        if not hasattr(self, "topics_"):
+            raise RunError("update_words needs the fit's assignments: call it on a fitted model, not a loaded one")
+        unknown = set(settings) - set(WORD_SETTINGS)
+        if unknown:
+            raise ConfigError(f"update_words changes only {', '.join(WORD_SETTINGS)}; got {', '.join(sorted(unknown))}")
+        if len(texts) != len(self.topics_):
+            raise DataError(f"got {len(texts)} texts for a model fitted on {len(self.topics_)}; pass the fit's texts")
+        self.config = replace(self.config, **settings)
+        self._fit_words(texts)
+        return self
 
     def _fit_words(self, texts) -> None:
         """c-TF-IDF top words per topic from the final assignments (vocabulary on a sample in mini-batch mode)."""
@@ -356,22 +452,27 @@ class TopicModel:
             rng = np.random.default_rng(cfg.seed)
             sample = [texts[i] for i in np.sort(rng.choice(len(texts), cfg.vocabulary_sample, replace=False))]
         try:
-            vocabulary = self._vectorizer().fit(sample).get_feature_names_out()
+            vectorizer = self._vectorizer().fit(sample)
         except ValueError:  # no word occurs often enough (a tiny corpus): keep every word
-            vocabulary = self._vectorizer(None).set_params(min_df=1).fit(sample).get_feature_names_out()
-        self.vocabulary_ = [str(w) for w in vocabulary]
-        vectorizer = self._vectorizer(self.vocabulary_)
+            vectorizer = self._vectorizer().set_params(min_df=1).fit(sample)
+        if hasattr(vectorizer, "stop_words_"):
+            vectorizer.stop_words_ = None  # the words min_df dropped: unused, and large on a big corpus
+        self.vocabulary_ = [str(w) for w in vectorizer.get_feature_names_out()]
         counts = np.zeros((k, len(self.vocabulary_)), dtype=np.int64)
         for start, stop in _chunks(len(texts), cfg.chunk_size):
             block = vectorizer.transform(texts[start:stop])
             counts += (_one_hot(self.topics_[start:stop], k) @ block).toarray().astype(np.int64)
-        scores = ClassTfidfTransformer().fit(counts).transform(counts).toarray()
-        self.words_, self.word_scores_ = [], []
-        for t in range(k):
-            order = [j for j in np.argsort(-scores[t], kind="stable")[: cfg.top_n_words] if scores[t, j] > 0]  # ties: alphabetical
-            self.words_.append([self.vocabulary_[j] for j in order])
-            self.word_scores_.append([float(scores[t, j]) for j in order])
-        self.labels_ = [default_label(t, words) for t, words in enumerate(self.words_)]
+        if self.ctfidf_model is not None:
+            from sklearn.base import clone
+
+            ctfidf = clone(self.ctfidf_model)
+        else:
+            ctfidf = ClassTfidfTransformer(reduce_frequent_words=cfg.reduce_frequent_words, bm25_weighting=cfg.bm25_weighting)
+        scores = np.asarray(sp.csr_array(ctfidf.fit(counts).transform(counts)).toarray())
+        top = top_word_indices(scores, n=cfg.top_n_words, max_topics=cfg.word_max_topics)
+        self.words_ = [[self.vocabulary_[j] for j in order] for order in top]
+        self.word_scores_ = [[float(scores[t, j]) for j in order] for t, order in enumerate(top)]
+        self.labels_ = topic_labels(self.words_, n_words=cfg.label_words)
 
     def _representatives(self, best: np.ndarray) -> list[list[int]]:
         """Per topic, the indices of its most central non-outlier documents (ties: input order)."""
@@ -406,9 +507,86 @@ class TopicModel:
         return model
 
 
-def default_label(topic: int, words: list[str]) -> str:
-    """``"<id>_<three top words>"``: readable, and unique so that no two topics merge by accident."""
-    return "_".join([str(topic), *words[:3]]) if words else f"{topic}_topic"
+# --- topic words and labels ---------------------------------------------------------------------------------
+
+
+def topic_text(text: str) -> str:
+    """What topic words are counted in: the text without markup or HTML entities (:func:`topicfit.data.clean_markup`,
+    for every corpus), lower-cased.
+
+    >>> topic_text("AT&amp;T &quot;Quote&quot;<br>")
+    'at&t "quote" '
+    """
+    return clean_markup(text).lower()
+
+
+def top_word_indices(scores: np.ndarray, *, n: int, max_topics: int | None = None) -> list[list[int]]:
+    """Per topic (a row of ``scores``, k x vocabulary), the columns of its ``n`` best words of positive score,
+    best first (ties: the lower column, i.e. alphabetical). With ``max_topics``, a word is listed by at most
+    that many topics, those in which it scores highest (ties: the lower topic id); the others list their next
+    words instead, so no word, however frequent, leads every topic.
+
+    >>> scores = np.array([[3., 2., 1., 2.], [1., 3., 2., 0.], [4., 1., 0., 0.5]])
+    >>> top_word_indices(scores, n=2)  # word 1 in every topic
+    [[0, 1], [1, 2], [0, 1]]
+    >>> top_word_indices(scores, n=2, max_topics=1)  # each word where it scores highest: 0 in 2, 1 and 2 in 1, 3 in 0
+    [[3], [1, 2], [0]]
+    """
+    k = len(scores)
+    allowed = scores > 0
+    order = np.argsort(-scores, axis=1, kind="stable")
+    while True:  # bans only grow, so this ends; each round lists the best allowed words again
+        top = [order[t][allowed[t, order[t]]][:n].tolist() for t in range(k)]
+        listed: dict[int, list[int]] = {}
+        for t, words in enumerate(top):
+            for j in words:
+                listed.setdefault(j, []).append(t)
+        over = {j: ts for j, ts in listed.items() if max_topics is not None and len(ts) > max_topics}
+        if not over:
+            return top
+        for j, ts in over.items():
+            keep = sorted(ts, key=lambda t: (-scores[t, j], t))[:max_topics]
+            allowed[[t for t in ts if t not in keep], j] = False
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """``window``/``windows``, ``believe``/``belief``, ``space``/``space station``: one begins with the other
+    (or they share all but two letters of the shorter) and the longer has at most three letters more."""
+    for x in a.split():
+        for y in b.split():
+            short, long_ = sorted((x, y), key=len)
+            common = len(os.path.commonprefix([x, y]))
+            if x == y or (common >= max(3, len(short) - 2) and len(long_) - common <= 3):
+                return True
+    return False
+
+
+def topic_labels(words: list[list[str]], *, n_words: int = 3) -> list[str]:
+    """A short readable name per topic: its best ``n_words`` words, each skipping a word that shares a stem with
+    one already taken, joined by " · ". Names are distinct (topics of one name merge in a classifier): topics
+    that would share one take further words, and then their id; a topic without words is ``"topic <id>"``.
+
+    >>> topic_labels([["space", "launch", "spacecraft", "orbit"], ["windows", "window", "dos"], ["windows", "dos", "ms"]])
+    ['space · launch · spacecraft', 'windows · dos', 'windows · dos · ms']
+    """
+    from collections import Counter
+
+    distinct = []
+    for ws in words:
+        kept: list[str] = []
+        for w in ws:
+            if not any(_same_stem(w, v) for v in kept):
+                kept.append(w)
+        distinct.append(kept)
+    size = [min(n_words, len(d)) for d in distinct]
+    while True:
+        labels = [" · ".join(d[:s]) or f"topic {t}" for t, (d, s) in enumerate(zip(distinct, size))]
+        counts = Counter(labels)
+        longer = [t for t, label in enumerate(labels) if counts[label] > 1 and size[t] < len(distinct[t])]
+        if not longer:
+            return [f"{label} ({t})" if counts[label] > 1 else label for t, label in enumerate(labels)]
+        for t in longer:
+            size[t] += 1
 
 
 # --- metrics ------------------------------------------------------------------------------------------------
@@ -508,7 +686,7 @@ def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | N
         embeddings (array | np.memmap | None): precomputed embeddings, one row per document; ``None`` embeds
             ``docs.texts`` with ``config.model``.
     """
-    from .encoders import embed_texts
+    from .embeddings import embed_texts
     from .topics_report import render_topics_report
 
     config, started = config or TopicsConfig(), time.perf_counter()
@@ -527,10 +705,12 @@ def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | N
     fit_start = time.perf_counter()
     model = TopicModel(config).fit(embeddings, docs.texts)
     fit_seconds = time.perf_counter() - fit_start
-    # 3. assignments and topics
+    # 3. assignments (the topic, and the top_k_topics best with their probabilities, the first being the topic) and topics
+    ranked, ranked_p = model.top_topics(embeddings)
     _write_lines(run_dir / ASSIGNMENTS_FILE, (
-        json.dumps({"id": doc_id, "topic": int(t), "probability": round(float(p), 6), "outlier": bool(o)}, ensure_ascii=False)
-        for doc_id, t, p, o in zip(docs.ids, model.topics_, model.probabilities_, model.outliers_)))
+        json.dumps({"id": doc_id, "topic": int(t), "probability": round(float(p), 6), "outlier": bool(o),
+                    "topics": [[int(j), round(float(q), 6)] for j, q in zip(js, qs)]}, ensure_ascii=False)
+        for doc_id, t, p, o, js, qs in zip(docs.ids, model.topics_, model.probabilities_, model.outliers_, ranked, ranked_p)))
     topics = [{"id": t, "size": int(model.sizes_[t]), "words": model.words_[t], "label": model.labels_[t],
                "representative_ids": [docs.ids[i] for i in model.representatives_[t]]} for t in range(len(model.centroids_))]
     write_json(run_dir / TOPICS_FILE, topics)
@@ -631,4 +811,4 @@ def rename_topics(run_dir: str | Path, names_file: str | Path, *, docs: Document
 
 
 __all__ = ["ClassTfidfTransformer", "TopicModel", "TopicsConfig", "fit_topics_run", "label_metrics", "npmi", "rename_topics",
-           "topic_diversity"]
+           "top_word_indices", "topic_diversity", "topic_labels", "topic_text"]

@@ -1,6 +1,7 @@
 """The HTML report of a topics run: one self-contained page (images inline as base64 PNG, no external URLs)
 with a 2-D map of the documents coloured by topic, each topic's top words, the topic sizes, a topics x labels
-heat map when reference labels exist, and a table of topics with representative documents.
+heat map when reference labels exist, and a table of topics: label, size, words and the beginnings of their
+representative documents (markup and entities decoded as for the topic words, then HTML-escaped).
 """
 
 from __future__ import annotations
@@ -10,7 +11,21 @@ import html
 
 import numpy as np
 
+from .data import clean_markup
 from .plots import _pyplot, png
+
+
+SNIPPET_CHARS = 300  # the beginning of a representative document shown in the report
+
+
+def snippet(text: str, chars: int = SNIPPET_CHARS) -> str:
+    r"""The first ``chars`` characters of ``text`` on one line (runs of white space made one space), "…" if cut.
+
+    >>> snippet("The  shuttle\n\nlaunch slipped", chars=12)
+    'The shuttle…'
+    """
+    flat = " ".join(text.split())
+    return flat if len(flat) <= chars else flat[:chars].rstrip() + "…"
 
 
 def _img(data: bytes, alt: str) -> str:
@@ -92,9 +107,14 @@ def render_topics_report(model, embeddings, docs, topics: list[dict], metrics: d
     """The whole page as a string."""
     e = html.escape
     cfg = model.config
+    def representatives(t: dict) -> str:
+        posts = [f"<p class='doc'><b>{e(docs.ids[i])}</b>: {e(snippet(clean_markup(docs.texts[i])))}</p>"
+                 for i in model.representatives_[t["id"]]]
+        return "".join(posts) or "<p class='doc'>(no document close enough to the topic's centre)</p>"
+
     rows = "".join(
-        f"<tr><td>{t['id']}</td><td>{e(t['label'])}</td><td>{t['size']}</td><td>{e(', '.join(t['words']))}</td>"
-        f"<td>{'<br>'.join(e(i) for i in t['representative_ids'])}</td></tr>" for t in topics)
+        f"<tr><td>{t['id']}</td><td><b>{e(t['label'])}</b></td><td>{t['size']}</td><td>{e(', '.join(t['words']))}</td>"
+        f"<td>{representatives(t)}</td></tr>" for t in topics)
     shown = ("npmi", "diversity", "outlier_share", "n_topics", "n_documents", "nmi", "ari", "v_measure", "majority_accuracy")
     summary = "".join(f"<tr><th>{k}</th><td>{metrics[k] if not isinstance(metrics[k], float) else f'{metrics[k]:.4f}'}</td></tr>"
                       for k in shown if k in metrics)
@@ -102,6 +122,7 @@ def render_topics_report(model, embeddings, docs, topics: list[dict], metrics: d
         "<!doctype html><html><head><meta charset='utf-8'><title>topics</title><style>"
         "body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;vertical-align:top;text-align:left}img{max-width:100%}"
+        ".doc{margin:0 0 6px 0;max-width:600px}"
         "</style></head><body>",
         f"<h1>Topics: {len(topics)} topics in {len(docs)} documents</h1>",
         f"<p>encoder {e(cfg.model)}, reducer {e(cfg.reducer)}, clusterer {e(cfg.clusterer)}, seed {cfg.seed}"
@@ -115,6 +136,7 @@ def render_topics_report(model, embeddings, docs, topics: list[dict], metrics: d
     if references is not None:
         heatmap = heatmap_figure(model.topics_, list(references), len(topics))
         parts += ["<h2>Topics and reference labels</h2>", _img(heatmap, "topics x labels")]
-    parts += ["<h2>Topics</h2><table><tr><th>id</th><th>label</th><th>size</th><th>words</th><th>representative documents</th></tr>",
+    parts += ["<h2>Topics</h2><table><tr><th>id</th><th>label</th><th>size</th><th>words</th>"
+              f"<th>representative documents (their first {SNIPPET_CHARS} characters)</th></tr>",
               rows, "</table></body></html>"]
     return "\n".join(parts) + "\n"
