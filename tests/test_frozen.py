@@ -1,6 +1,7 @@
 """Where a frozen encoder runs: auto keeps the fastest runtime whose embeddings agree with fp32, and caches it."""
 
 import json
+import uuid
 
 import numpy as np
 import pytest
@@ -49,11 +50,12 @@ def test_auto_leaves_out_a_runtime_whose_embeddings_differ(encoder, monkeypatch)
 
 
 def test_uncached_block_neither_reads_nor_writes_the_cache(tiny_bert):
+    alpha, beta, gamma, delta = (f"{w} {uuid.uuid4().hex}" for w in ("alpha", "beta", "gamma", "delta"))  # never cached by another test
     stats: dict = {}
-    embeddings.embed_texts(["alpha", "beta"], model=str(tiny_bert), max_length=16, stats=stats)
+    embeddings.embed_texts([alpha, beta], model=str(tiny_bert), max_length=16, stats=stats)
     assert stats["texts_embedded"] == 2
     with embeddings.uncached():
         again: dict = {}
-        embeddings.embed_texts(["alpha", "gamma"], model=str(tiny_bert), max_length=16, stats=again)
+        embeddings.embed_texts([alpha, gamma], model=str(tiny_bert), max_length=16, stats=again)
     assert again["texts_embedded"] == 2 and again["texts_from_cache"] == 0
-    assert embeddings.cached_fraction(["alpha", "beta", "gamma", "delta"], model=str(tiny_bert), max_length=16) == 0.5  # gamma never written
+    assert embeddings.cached_fraction([alpha, beta, gamma, delta], model=str(tiny_bert), max_length=16) == 0.5  # gamma never written
