@@ -505,6 +505,16 @@ def headline_table() -> str:
         when = sorted({f"{c['cpu']}, {c['date']}" for c in known})
         out.append(f"| {row['question']} | {cells[0]['cell'] if cells[0] else 'not measured'} | {cells[1]['cell'] if cells[1] else 'not measured'} | "
                    + "<br>".join(f"`{c}`" for c in commands) + f" | {seconds} | {'; '.join(when)} |")
+    for r in results("fit-*.json"):
+        skipped = [f"{c['name']} ({c['skipped']})" for c in r["candidates"] if c.get("skipped")]
+        out += ["", f"`topicfit fit` on {r['scheme']} ({r['date']}, {r['machine']['cpu']}): chose {r['chosen']['name']} in {r['seconds']:.0f} s of "
+                    f"{60 * r['budget_minutes']:.0f}" + (f"; skipped: {'; '.join(skipped)}" if skipped else "") + "."]
+    for r in results("topics-minilm-issue21.json"):
+        x = next((x for x in r["rows"] if x["tool"] == "topicfit" and str(x["n_topics_requested"]) == "20"), None)
+        if x:
+            out += ["", f"Topic words since {r['created'][:10]} (`{r['command']}`, its own MiniLM embeddings): at 20 topics NPMI "
+                        f"{x['npmi']:.3f}, diversity {x['diversity']:.3f}, NMI {x['nmi']:.3f}; the BERTopic row above was measured on "
+                        "earlier embeddings of the same posts."]
     speed = [c for row in headline_rows() for c in (row.get("coarse"), row.get("fine")) if c and c.get("speed")]
     if speed:
         out += ["", "Served docs/s (`--backend auto`, one process): " + "; ".join(
