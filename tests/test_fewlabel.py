@@ -89,6 +89,8 @@ def test_contrastive_training_changes_the_encoder_and_pulls_classes_apart(tiny_b
     assert untouched.contrastive_["steps"] == 0 and np.array_equal(untouched.encoder_.state_dict()[name].numpy(), before.numpy())
     assert not np.allclose(after.numpy(), before.numpy())
     assert tuned.contrastive_["loss_last"] < tuned.contrastive_["loss_first"]
+    capped = FewLabelClassifier(config(tiny_bert, pair_iterations=4, epochs=2, max_steps=3)).fit(texts, labels)
+    assert capped.contrastive_["pairs"] == 4 * 2 * 24 and capped.contrastive_["steps"] == 3  # 24 steps an epoch, stopped at 3
 
     def gap(clf) -> float:  # mean cosine of same-class pairs minus that of different-class pairs
         E = clf.embed(texts)
@@ -154,3 +156,23 @@ def test_pseudo_labels_by_hand():
     assert rows.tolist() == [0, 2, 4] and labels == ["x", "x", "y"]  # row 1 is the third most confident x; row 3 is below 0.9
     rows, labels = pseudo_labels(proba, ["x", "y"], threshold=0.5, per_class=5)
     assert rows.tolist() == [0, 1, 2, 3, 4, 5] and labels == ["x", "x", "x", "y", "y", "x"]  # a tie goes to the first column
+
+
+def test_the_honest_cross_validation_tunes_each_folds_encoder_without_its_held_out_posts(tiny_bert, monkeypatch):
+    from topicfit.kinds import fewlabel
+
+    seen = []
+    real = fewlabel.tune_body
+
+    def spy(tokenizer, encoder, texts, labels, config):
+        seen.append(list(texts))
+        return real(tokenizer, encoder, texts, labels, config)
+
+    monkeypatch.setattr(fewlabel, "tune_body", spy)
+    texts, labels = corpus(4)  # 4 posts a class: 4 folds of 3 held-out posts
+    cfg = config(tiny_bert, pair_iterations=1)
+    result = fewlabel.cross_validate(texts, labels, cfg)
+    assert result["folds"] == 4 and result["n"] == 12 and len(seen) == 4
+    held_out = [sorted(set(texts) - set(s)) for s in seen]
+    assert all(len(h) == 3 and len(s) == 9 for h, s in zip(held_out, seen))  # each encoder saw the other 9 posts only
+    assert sorted(t for h in held_out for t in h) == sorted(texts)  # and every post was held out once

@@ -52,6 +52,8 @@ class FewLabelConfig(Settings):
     pair_iterations: int = field(default=20, metadata={
         "help": "SetFit's num_iterations: each labelled post gets this many positive and this many negative pairs"})
     epochs: int = field(default=1, metadata={"help": "passes over the pairs"})
+    max_steps: int | None = field(default=None, metadata={
+        "help": "stop the contrastive training after this many steps (a time budget: steps grow with the labelled posts); none: all"})
     batch_size: int = field(default=16, metadata={"help": "pairs per training step (and texts per batch when embedding)"})
     learning_rate: float = field(default=2e-5, metadata={"help": "AdamW's peak learning rate (linear warm-up over 10%, then decay)"})
     max_length: int = field(default=128, metadata={"help": "tokens per post (head+tail cut), in training and when embedding"})
@@ -74,6 +76,8 @@ class FewLabelConfig(Settings):
     def __post_init__(self) -> None:
         if not 8 <= self.max_length <= 8192:
             raise ConfigError(f"max_length must be between 8 and 8192, got {self.max_length}")
+        if self.max_steps is not None and self.max_steps < 0:
+            raise ConfigError(f"max_steps must be 0 or more (or None), got {self.max_steps}")
         if self.pair_iterations < 0 or self.epochs < 0:
             raise ConfigError(f"pair_iterations and epochs must be 0 or more, got {self.pair_iterations} and {self.epochs}")
         if self.batch_size < 1 or self.learning_rate <= 0 or self.C <= 0:
@@ -130,6 +134,7 @@ def tune_body(tokenizer, encoder, texts, labels, config: FewLabelConfig) -> dict
     start = time.perf_counter()
     pairs = contrastive_pairs(labels, config.pair_iterations, config.seed)
     steps = config.epochs * math.ceil(len(pairs) / config.batch_size)
+    steps = steps if config.max_steps is None else min(steps, config.max_steps)
     info = {"pairs": len(pairs), "steps": steps, "epochs": config.epochs}
     if not steps:
         return {**info, "seconds": 0.0}
@@ -143,24 +148,28 @@ def tune_body(tokenizer, encoder, texts, labels, config: FewLabelConfig) -> dict
     rng = np.random.default_rng(config.seed)
     losses = []
     encoder.train()
-    for _ in range(config.epochs):
-        order = rng.permutation(len(pairs))
-        for b in range(0, len(order), config.batch_size):
-            batch = pairs[order[b : b + config.batch_size]]
-            left, right = batch[:, 0].astype(int), batch[:, 1].astype(int)
-            rows, where = np.unique(np.concatenate([left, right]), return_inverse=True)  # each distinct post once
-            input_ids, mask = _pad(ids, rows, tokenizer.pad_token_id or 0)
-            input_ids, mask = input_ids.to(device), mask.to(device)
-            with autocast(device.type, precision):
-                hidden = encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
-            emb = torch.nn.functional.normalize(_pooled(hidden.float(), mask.float()), dim=-1)  # (distinct posts, hidden)
-            cosine = (emb[where[: len(left)]] * emb[where[len(left) :]]).sum(-1)  # (pairs,)
-            loss = torch.nn.functional.mse_loss(cosine, torch.as_tensor(batch[:, 2], dtype=torch.float32, device=device))
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            losses.append(float(loss.detach()))
+
+    def batches():  # the pairs in a new order each epoch, batch_size at a time
+        for _ in range(config.epochs):
+            order = rng.permutation(len(pairs))
+            for b in range(0, len(order), config.batch_size):
+                yield pairs[order[b : b + config.batch_size]]
+
+    for _, batch in zip(range(steps), batches()):  # at most max_steps
+        left, right = batch[:, 0].astype(int), batch[:, 1].astype(int)
+        rows, where = np.unique(np.concatenate([left, right]), return_inverse=True)  # each distinct post once
+        input_ids, mask = _pad(ids, rows, tokenizer.pad_token_id or 0)
+        input_ids, mask = input_ids.to(device), mask.to(device)
+        with autocast(device.type, precision):
+            hidden = encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+        emb = torch.nn.functional.normalize(_pooled(hidden.float(), mask.float()), dim=-1)  # (distinct posts, hidden)
+        cosine = (emb[where[: len(left)]] * emb[where[len(left) :]]).sum(-1)  # (pairs,)
+        loss = torch.nn.functional.mse_loss(cosine, torch.as_tensor(batch[:, 2], dtype=torch.float32, device=device))
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        losses.append(float(loss.detach()))
     encoder.eval()
     info.update(loss_first=round(losses[0], 4), loss_last=round(float(np.mean(losses[-max(1, len(losses) // 10) :])), 4),
                 seconds=round(time.perf_counter() - start, 1))
@@ -183,8 +192,10 @@ def cross_validate_head(embeddings: np.ndarray, labels, make, *, max_folds: int 
     ``k = min(max_folds, the smallest class's posts)``; ``None`` when a class has a single post (no k >= 2).
 
     ``make()`` returns an unfitted head. The embeddings come from an encoder tuned on every one of these posts,
-    so the score is optimistic against held-out data (the folds' heads are honest, the encoder is not); it ranks
-    heads and settings on tiny data, where a validation split of one or two posts a class would say less.
+    so the score is optimistic against held-out data (the folds' heads are honest, the encoder is not: on 20
+    Newsgroups, 7 classes, 8 posts a class, it said 0.98 and 0.89 where the test split gave 0.58 and 0.55,
+    benchmarks/results/few-labels.json); it ranks heads and settings of one tuned encoder, not kinds.
+    :func:`cross_validate` is the honest score, at the cost of a fit per fold.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -196,6 +207,25 @@ def cross_validate_head(embeddings: np.ndarray, labels, make, *, max_folds: int 
     predicted = np.empty(len(y), dtype=object)
     for train, held in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(embeddings, y):
         predicted[held] = make().fit(embeddings[train], y[train]).predict(embeddings[held])
+    m = compute_metrics(references=list(y), predictions=list(predicted), classes=list(classes))
+    return {"folds": folds, "n": len(y), "macro_f1": round(m["macro_f1"], 4), "accuracy": round(m["accuracy"], 4)}
+
+
+def cross_validate(X, y, config: FewLabelConfig, *, max_folds: int = MAX_FOLDS) -> dict | None:
+    """The honest counterpart of :func:`cross_validate_head`: per stratified fold, a fresh encoder is tuned on the
+    other folds' posts only, then the head, and the held-out posts are predicted. It costs about ``k - 1`` fits,
+    so it is what to compare with other kinds' cross-validated scores where that is affordable (a GPU)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = list(X), np.asarray([str(v) for v in y])
+    classes, counts = np.unique(y, return_counts=True)
+    folds = int(min(max_folds, counts.min())) if len(classes) > 1 else 0
+    if folds < 2:
+        return None
+    predicted = np.empty(len(y), dtype=object)
+    for train, held in StratifiedKFold(n_splits=folds, shuffle=True, random_state=config.seed).split(np.zeros(len(y)), y):
+        model = FewLabelClassifier(config).fit([X[i] for i in train], y[train].tolist())
+        predicted[held] = model.predict([X[i] for i in held])
     m = compute_metrics(references=list(y), predictions=list(predicted), classes=list(classes))
     return {"folds": folds, "n": len(y), "macro_f1": round(m["macro_f1"], 4), "accuracy": round(m["accuracy"], 4)}
 
@@ -220,7 +250,7 @@ class FewLabelClassifier(Classifier):
     kind = "fewlabel"
     config_class = FewLabelConfig
     library = "transformers"
-    sample_train_eval = False  # a few-label run's training split is small
+    sample_train_eval = True  # scoring a large training split costs minutes (a small one is scored whole)
 
     @property
     def method(self) -> str:

@@ -1,0 +1,135 @@
+"""Few labels: k labelled posts per class from the training split, each method fitted on those posts only, scored
+on the test split (a fixed stratified sample of it, the same posts for every method).
+
+    python benchmarks/few_labels.py                                  # k=8, 7 coarse classes, seed 1
+    python benchmarks/few_labels.py --k 8 16 --seeds 1 2 3           # a learning curve (slow on 2 CPU cores)
+    python benchmarks/few_labels.py --unlabelled 2000                # fewlabel also self-trains on 2,000 unlabelled posts
+
+Methods: ``tfidf-svm`` and ``tfidf-logreg`` (the TF-IDF baselines), ``embed-minilm`` (frozen MiniLM, mean-pooled
+whole posts, logistic regression with C=4: no validation split to choose it on) and ``fewlabel-minilm`` (SetFit's
+method, :mod:`topicfit.kinds.fewlabel`, its defaults: 20 pair iterations, 1 epoch, 128 tokens). Each row also
+has the 5-fold cross-validated macro-F1 on the k labelled posts (``cv_macro_f1``): honest for the TF-IDF and
+frozen-encoder heads, optimistic for fewlabel (its encoder was tuned on every labelled post).
+Writes ``benchmarks/results/few-labels.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent / "src"))
+
+from topicfit.data import DataConfig, load_splits, sample_documents  # noqa: E402
+from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig  # noqa: E402
+from topicfit.kinds.embed import EmbedClassifier, EmbedConfig  # noqa: E402
+from topicfit.kinds.fewlabel import FewLabelClassifier, FewLabelConfig, cross_validate_head, make_head  # noqa: E402
+from topicfit.metrics import compute_metrics  # noqa: E402
+from topicfit.runs import cpu_name, environment  # noqa: E402
+
+METHODS = ("tfidf-svm", "tfidf-logreg", "embed-minilm", "fewlabel-minilm")
+EMBED_C = 4.0
+
+
+def sample_per_class(labels: list[str], k: int, seed: int) -> list[int]:
+    """``k`` training posts of each class, drawn with ``seed`` (sorted indices)."""
+    rng = np.random.default_rng(seed)
+    y = np.asarray(labels)
+    return sorted(int(i) for c in sorted(set(labels)) for i in rng.choice(np.flatnonzero(y == c), k, replace=False))
+
+
+def cv_of_pipeline(make, X: list[str], y: list[str], seed: int) -> float | None:
+    """Out-of-fold macro-F1 of refits of ``make()`` by stratified k-fold over the labelled posts (k = min(5, k per class))."""
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = min(5, min(y.count(c) for c in set(y)))
+    if folds < 2:
+        return None
+    predicted = [None] * len(y)
+    for train, held in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y):
+        model = make().fit([X[i] for i in train], [y[i] for i in train])
+        for i, p in zip(held, model.predict([X[i] for i in held])):
+            predicted[i] = p
+    return round(compute_metrics(references=y, predictions=predicted, classes=sorted(set(y)))["macro_f1"], 4)
+
+
+def fit_one(method: str, X, y, seed: int, unlabelled) -> tuple[object, float | None, dict]:
+    """The fitted model, its cross-validated macro-F1 on the labelled posts, and what else to record."""
+    if method.startswith("tfidf-"):
+        make = lambda: BaselineClassifier(BaselineConfig(method=method, seed=seed))  # noqa: E731
+        return make().fit(X, y), cv_of_pipeline(make, X, y, seed), {}
+    if method.startswith("embed-"):
+        model = EmbedClassifier(EmbedConfig(model=method.split("-", 1)[1], C=EMBED_C, seed=seed)).fit(X, y)
+        cv = cross_validate_head(model.embed(X), y, lambda: model._head(EMBED_C), seed=seed)  # frozen: an honest CV
+        return model, cv and cv["macro_f1"], {"C": EMBED_C}
+    model = FewLabelClassifier(FewLabelConfig(model=method.split("-", 1)[1], seed=seed)).fit(X, y, X_unlabelled=unlabelled)
+    return model, model.validation_macro_f1_, {"contrastive": model.contrastive_, "self_training": model.self_training_}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--k", type=int, nargs="+", default=[8], help="labelled posts per class")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="one sample of labelled posts per seed")
+    parser.add_argument("--labels", default="coarse", help="the label scheme (coarse: 7 classes)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--test-samples", type=int, default=2000, help="stratified sample of the test split scored (0: all 7,532)")
+    parser.add_argument("--unlabelled", type=int, default=0, help="fewlabel self-trains on this many other training posts, labels hidden")
+    parser.add_argument("--output", default=str(ROOT / "results" / "few-labels.json"))
+    args = parser.parse_args()
+    splits = load_splits(DataConfig(labels=args.labels))
+    test = sample_documents(splits.test, args.test_samples or None, seed=0, what="few-labels test")
+    classes = list(splits.classes)
+    rows = []
+    started = time.perf_counter()
+    for k in args.k:
+        for seed in args.seeds:
+            chosen = sample_per_class(splits.train.labels, k, seed)
+            X, y = [splits.train.texts[i] for i in chosen], [splits.train.labels[i] for i in chosen]
+            rest = sorted(set(range(len(splits.train))) - set(chosen))
+            unlabelled = [splits.train.texts[i] for i in np.random.default_rng(seed).choice(rest, args.unlabelled, replace=False)] \
+                if args.unlabelled else None
+            for method in args.methods:
+                start = time.perf_counter()
+                model, cv, extra = fit_one(method, X, y, seed, unlabelled if method.startswith("fewlabel") else None)
+                fit_seconds = time.perf_counter() - start
+                start = time.perf_counter()
+                predicted = model.predict(test.texts)
+                m = compute_metrics(references=test.labels, predictions=predicted, classes=classes)
+                rows.append({"k": k, "seed": seed, "method": method, "labelled": len(X), "accuracy": round(m["accuracy"], 4),
+                             "macro_f1": round(m["macro_f1"], 4), "weighted_f1": round(m["weighted_f1"], 4), "cv_macro_f1": cv,
+                             "fit_seconds": round(fit_seconds, 1), "predict_seconds": round(time.perf_counter() - start, 1), **extra})
+                print(json.dumps(rows[-1]), flush=True)
+                write_results(args, rows, test, classes, started)  # after each row: a killed run keeps what it measured
+    for s in write_results(args, rows, test, classes, started)["summary"]:
+        print(json.dumps(s))
+    return 0
+
+
+def write_results(args, rows: list[dict], test, classes: list[str], started: float) -> dict:
+    summary = []
+    for k in args.k:
+        for method in args.methods:
+            group = [r for r in rows if r["k"] == k and r["method"] == method]
+            if not group:
+                continue
+            summary.append({"k": k, "method": method, "seeds": len(group),
+                            **{f"{name}_mean": round(float(np.mean([r[name] for r in group])), 4) for name in ("accuracy", "macro_f1", "weighted_f1")}})
+    env = environment()
+    result = {"rows": rows, "summary": summary, "test_posts": len(test), "classes": classes,
+              "command": "python benchmarks/few_labels.py " + " ".join(sys.argv[1:]), "seconds": round(time.perf_counter() - started, 1),
+              "cpu": cpu_name(), "cores": env["machine"]["cores"], "versions": env["versions"], "git_commit": env["git_commit"],
+              "date": dt.date.today().isoformat()}
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
