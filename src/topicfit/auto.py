@@ -381,11 +381,9 @@ class FitJob:
 
     # -- the job --
     def run(self) -> tuple[Path, Leaderboard]:
-        from .data import load_splits as _load
-
         cfg = self.config
         logger.info("fit: %s -> %s, budget %.1f min", self.data_config.dataset, self.output, cfg.budget)
-        self.splits = _load(self.data_config)
+        self.splits = load_splits(self.data_config)
         profile, machine = data_profile(self.splits), machine_profile()
         logger.info("fit: data %s; machine %s", profile, machine)
         self.speed_texts = sample_documents(self.splits.validation, SPEED_TEXTS, seed=1).texts
