@@ -478,6 +478,16 @@ def headline_rows() -> list[dict]:
                         "command": r["command"].replace(" --overwrite", ""), "seconds": r["seconds"], "date": r["date"],
                         "cpu": r["machine"]["cpu"], "speed": c.get("docs_per_second")}
     rows.append({"question": f"`topicfit fit` within 20 minutes (chosen on validation; set-up excluded)", **cells})
+    for r in results("few-labels.json"):
+        by = {x["method"]: x for x in r["summary"] if x["k"] == 8}
+        if "fewlabel-minilm" in by:
+            f, t = by["fewlabel-minilm"], by.get("tfidf-svm")
+            cell = _cell(f["accuracy_mean"], f["macro_f1_mean"], f["weighted_f1_mean"])
+            if t:
+                cell += f" (tfidf-svm {t['accuracy_mean']:.4f} / {t['macro_f1_mean']:.4f}; mean of {f['seeds']} seeds, {r['test_posts']} test posts)"
+            rows.append({"question": "few labels: 8 per class, SetFit's method (`fewlabel` kind)",
+                         "coarse": {"cell": cell, "command": "topicfit fit --dataset labelled.csv (fewlabel stage)", "seconds": None,
+                                    "date": r["date"], "cpu": r["cpu"]}})
     found = [r for r in results("topics-minilm.json")]
     if found:
         r = found[0]
