@@ -486,7 +486,7 @@ def headline_rows() -> list[dict]:
             if t:
                 cell += f" (tfidf-svm {t['accuracy_mean']:.4f} / {t['macro_f1_mean']:.4f}; mean of {f['seeds']} seeds, {r['test_posts']} test posts)"
             rows.append({"question": "few labels: 8 per class, SetFit's method (`fewlabel` kind)",
-                         "coarse": {"cell": cell, "command": "topicfit fit --dataset labelled.csv (fewlabel stage)", "seconds": None,
+                         "coarse": {"cell": cell, "command": r["command"] + " (the kind topicfit fit adds at <= 64 labels a class)", "seconds": None,
                                     "date": r["date"], "cpu": r["cpu"]}})
     found = [r for r in results("topics-minilm.json")]
     if found:
