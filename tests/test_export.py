@@ -65,3 +65,15 @@ def test_mpnet_exports_with_unfused_attention_and_a_logged_reason(tiny_archive, 
     torch_p = TopicClassifier.load(run, backend="torch").predict_proba(texts)
     assert np.allclose(TopicClassifier.load(run, backend="onnx").predict_proba(texts), torch_p, atol=1e-4)
     assert np.abs(TopicClassifier.load(run, backend="onnx-int8").predict_proba(texts) - torch_p).max() < 0.1
+
+
+def test_static_int8_calibrates_on_many_batches(trained_run, tmp_path):
+    """32 calibration batches (the real 256-post case crashed onnxruntime's streaming calibrator): a valid model comes out."""
+    import onnx
+
+    from topicfit.export import quantize_static_int8
+
+    assert main(["-q", "export", str(trained_run)]) == 0  # fp32 ONNX only
+    ids = [[101] + [2000 + (i * 7 + j) % 500 for j in range(5 + i % 20)] + [102] for i in range(256)]
+    out = quantize_static_int8(trained_run / "model" / "model.onnx", ids, tmp_path / "static.onnx")
+    assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(out)).graph.node}

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DataConfig, Splits, load_splits, sample_documents
-from .errors import ConfigError, RunError, TopicfitError
+from .errors import ConfigError, RunError
 from .runs import BEST_DIR, MODEL_DIR, RUN_FILE, cpu_flags, cpu_name, read_json, read_run, write_json, write_text
 from .settings import Settings
 
@@ -490,8 +490,8 @@ class FitJob:
             try:
                 export_run(path, cls.export, cls.load, int8=True, check_posts=min(FIT_CHECK_POSTS, len(self.splits.validation)))
                 winner["docs_per_second"] = served_docs_per_second(path, self.speed_texts)
-            except TopicfitError as exc:  # the model still serves on torch
-                logger.warning("fit: export of %s failed (%s); it serves on torch", winner["name"], exc)
+            except Exception as exc:  # noqa: BLE001 -- a runtime's failure must not lose the fitted winner: it serves on torch
+                logger.warning("fit: export of %s failed (%s: %s); it serves on torch", winner["name"], type(exc).__name__, exc)
         best = self.output / BEST_DIR
         copy_run(path, best)
         self.plan["seconds"] = round(time.monotonic() - self.started, 1)
