@@ -1,6 +1,7 @@
 """Data-parallel training through torchrun and accelerate: 2 CPU processes (gloo), a tiny model, one complete run folder."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -51,6 +52,12 @@ def test_topics_embed_across_two_processes(tiny_bert, tmp_path):
                                    "--n-topics", "4", "--output", str(run)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", CACHE_ENV: str(cache)}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    if proc.returncode != 0 and "terminate called without an active exception" in proc.stderr:
+        # gloo's threads can abort a process at interpreter exit after its work is done (a PyTorch teardown race, about 1
+        # run in 10 here); launch once more from scratch, with every assertion below still applied to that run
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(run, ignore_errors=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for rank in (0, 1):
         assert f"process {rank} of 2 embedded 20 texts" in proc.stderr
