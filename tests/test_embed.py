@@ -5,7 +5,7 @@ import numpy as np
 from topicfit import embeddings, encoders
 from topicfit.cli import main
 from topicfit.data import DataConfig, load_splits
-from topicfit.kinds.embed import C_GRID, EmbedClassifier, EmbedConfig
+from topicfit.kinds.embed import C_GRID, SVM_MAX_TRAIN, EmbedClassifier, EmbedConfig
 from topicfit.predict import TopicClassifier
 
 
@@ -13,13 +13,28 @@ def test_embed_kind_fits_saves_and_reloads(tiny_bert, tiny_corpus, tmp_path):
     splits = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25))
     clf = EmbedClassifier(EmbedConfig(model=str(tiny_bert), max_length=16))
     clf.fit(splits.train.texts, splits.train.labels, X_val=splits.validation.texts, y_val=splits.validation.labels, classes=splits.classes)
-    assert clf.C_ in C_GRID and [r["C"] for r in clf.c_search_] == list(C_GRID)  # C chosen on validation
-    assert clf.C_ == max(clf.c_search_, key=lambda r: (r["macro_f1"], r["accuracy"]))["C"]
+    searched = [(r["head"], r["C"]) for r in clf.c_search_]
+    assert searched == [(h, c) for h in ("logreg", "svm") for c in C_GRID]  # both heads and C chosen on validation
+    best = max(clf.c_search_, key=lambda r: (r["macro_f1"], r["accuracy"]))
+    assert (clf.head_name_, clf.C_) == (best["head"], best["C"])
+    assert clf.heads(SVM_MAX_TRAIN + 1) == ["logreg"]  # the kernel SVM's n^2 cost: left out of auto on big data
     assert clf.timings_["texts_embedded"] == len(set(splits.train.texts)) + len(set(splits.validation.texts) - set(splits.train.texts))
     before = clf.predict_proba(splits.test.texts)
     clf.save(tmp_path / "m")
-    again = EmbedClassifier.load(tmp_path / "m", run={"model_config": clf.config.to_dict()})
+    again = EmbedClassifier.load(tmp_path / "m", run={"model_config": clf.config.to_dict(), **clf.run_info()})
     assert np.allclose(again.predict_proba(splits.test.texts), before)
+    assert (again.head_name_, again.C_) == (clf.head_name_, clf.C_)
+    assert (clf.fold_copy().config.head, clf.fold_copy().config.C) == (clf.head_name_, clf.C_)
+
+
+def test_svm_head_gives_calibrated_probabilities(tiny_bert, tiny_corpus):
+    splits = load_splits(DataConfig(data=str(tiny_corpus), validation_size=0.25))
+    clf = EmbedClassifier(EmbedConfig(model=str(tiny_bert), max_length=16, head="svm", C=4.0))
+    clf.fit(splits.train.texts, splits.train.labels, classes=splits.classes)  # head and C given: no validation needed
+    assert clf.c_search_ == [] and clf.head_name_ == "svm"
+    proba = clf.predict_proba(splits.test.texts)
+    assert proba.shape == (len(splits.test), len(splits.classes)) and np.allclose(proba.sum(1), 1)
+    assert type(clf.head_.estimator).__name__ == "SVC" and clf.head_.estimator.kernel == "rbf"
 
 
 def test_embeddings_are_cached_per_text(tiny_bert, monkeypatch):
@@ -55,6 +70,7 @@ def test_whole_documents_are_read_in_windows(tiny_bert):
     assert first[-1][-2] == content[-1]
     capped, owner = encoders.encode_windows(tok, [text], max_length=16, max_windows=3)
     assert len(capped) == 3 and capped[0] == first[0] and capped[-1] == first[-1]  # first and last kept, evenly spaced between
+    assert encoders.encode_windows(tok, [text], max_length=16, max_windows=1)[0] == [first[0]]
     assert encoders.pooled_softmax(np.array([[0.0, 2.0], [2.0, 0.0], [1.0, 1.0]]), [0, 0, 1], 2).tolist() == [[0.5, 0.5], [0.5, 0.5]]
 
 

@@ -56,6 +56,7 @@ FLOORS = ("random", "majority")
 FEW_LABELS = 64  # labelled posts per class (median) up to which the few-label kind is a candidate
 EXPECTED_GAIN = {"minilm": 0.017, "mpnet": 0.028, "student": 0.015, "fewlabel": 0.08}
 MPNET_COST_RATIO = 4.0  # mpnet's cost per window against MiniLM's (BENCHMARKS.md: 4-5x), before it is probed
+SVM_SECONDS = 6.0  # one RBF-kernel SVM fit on 10,000 MiniLM embeddings (2-core CPU; grows as n^2 and with the dimension)
 BASELINE_SECONDS_PER_CHAR = 6e-7  # TF-IDF fit + scoring of every split, per character of text (2-core CPU; planning only)
 
 
@@ -281,7 +282,7 @@ class FitJob:
         """Seconds to embed every post not yet cached with ``encoder``, fit the head and time it; the backend."""
         from .embeddings import cached_fraction
         from .frozen import seconds_per_window
-        from .kinds.embed import EmbedConfig
+        from .kinds.embed import EmbedClassifier, EmbedConfig
 
         cfg = EmbedConfig(model=encoder)
         texts = [t for _, d in self.splits.items() for t in d.texts]
@@ -290,7 +291,10 @@ class FitJob:
         spw, windows_per_text, backend = seconds_per_window(encoder, sample, max_length=cfg.max_length, whole=cfg.whole,
                                                             max_windows=cfg.max_windows, batch_size=cfg.batch_size)
         todo = len(texts) * (1 - cached_fraction(texts, model=encoder, max_length=cfg.max_length, whole=cfg.whole, max_windows=cfg.max_windows))
-        head = 2e-6 * len(self.splits.train) * (384 if encoder == "minilm" else 768) * 3  # three logistic regressions (C grid)
+        n, dims = len(self.splits.train), (384 if encoder == "minilm" else 768)
+        head = 2e-6 * n * dims * 3  # three logistic regressions (C grid)
+        if "svm" in EmbedClassifier(cfg).heads(n):  # kernel SVMs: 3 for C, then Platt scaling (3 folds + 1): ~6 full fits
+            head += 6 * SVM_SECONDS * (n / 10_000) ** 2 * dims / 384
         return todo * windows_per_text * spw + head + SPEED_TEXTS * windows_per_text * spw + 5, backend
 
     def embed(self, encoder: str, estimate: float) -> None:

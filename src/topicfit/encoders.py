@@ -214,8 +214,8 @@ def encode_windows(tokenizer, texts, *, max_length: int, stride: int | None = No
     windows, owner = [], []
     for i, seq in enumerate(ids):
         starts = list(range(0, max(1, len(seq) - budget + stride), stride)) or [0]
-        if len(starts) > max_windows:  # keep the first and last windows, evenly spaced between
-            starts = [starts[round(k * (len(starts) - 1) / (max_windows - 1))] for k in range(max_windows)]
+        if len(starts) > max_windows:  # keep the first and last windows, evenly spaced between (one window: the first)
+            starts = [starts[round(k * (len(starts) - 1) / (max_windows - 1))] for k in range(max_windows)] if max_windows > 1 else starts[:1]
         for s in starts:
             windows.append(prefix + seq[s : s + budget] + suffix)
             owner.append(i)
