@@ -34,8 +34,9 @@ from topicfit.kinds.fewlabel import FewLabelClassifier, FewLabelConfig, cross_va
 from topicfit.metrics import compute_metrics  # noqa: E402
 from topicfit.runs import cpu_name, environment  # noqa: E402
 
-METHODS = ("tfidf-svm", "tfidf-logreg", "embed-minilm", "fewlabel-minilm")
+METHODS = ("tfidf-svm", "tfidf-logreg", "embed-minilm", "fewlabel-minilm", "setfit-minilm", "fit")
 EMBED_C = 4.0
+SETFIT_PYTHON = ROOT / ".venv-setfit" / "bin" / "python"  # benchmarks/setup_setfit.sh makes it: SetFit is a peer, not a dependency
 
 
 def sample_per_class(labels: list[str], k: int, seed: int) -> list[int]:
@@ -60,14 +61,63 @@ def cv_of_pipeline(make, X: list[str], y: list[str], seed: int) -> float | None:
     return round(compute_metrics(references=y, predictions=predicted, classes=sorted(set(y)))["macro_f1"], 4)
 
 
+class Predictions:
+    """Predictions made elsewhere (the SetFit peer's process), behind ``predict``."""
+
+    def __init__(self, texts, predictions):
+        self.by_text = dict(zip(texts, predictions))
+
+    def predict(self, texts):
+        return [self.by_text[t] for t in texts]
+
+
+def run_setfit(X, y, seed: int, test_texts) -> tuple[object, dict]:
+    """SetFit 1.2 on the same MiniLM body, in its own virtual environment (benchmarks/setfit_peer.py)."""
+    import subprocess
+    import tempfile
+
+    from topicfit.weights import minilm_dir
+
+    if not SETFIT_PYTHON.exists():
+        raise SystemExit(f"{SETFIT_PYTHON} is missing: run benchmarks/setup_setfit.sh first (SetFit 1.2 in a separate environment)")
+    with tempfile.TemporaryDirectory() as tmp:
+        job, out = Path(tmp) / "job.json", Path(tmp) / "out.json"
+        job.write_text(json.dumps({"body": str(minilm_dir()), "seed": seed, "train_texts": X, "train_labels": y,
+                                   "test_texts": list(test_texts)}))
+        subprocess.run([str(SETFIT_PYTHON), str(ROOT / "setfit_peer.py"), str(job), str(out)], check=True)
+        result = json.loads(out.read_text())
+    return Predictions(test_texts, result.pop("predictions")), result
+
+
+def run_fit(X, y, seed: int, unlabelled, test, budget: float) -> tuple[object, dict]:
+    """``topicfit.fit`` as a user runs it on a file of k labelled posts a class plus unlabelled rows (empty label),
+    with the benchmark's test sample as its test file (so no labelled post is spent on a test split)."""
+    import tempfile
+
+    import topicfit
+    from topicfit.api import write_documents
+
+    tmp = Path(tempfile.mkdtemp(prefix="few-labels-fit-"))
+    data = write_documents(list(X) + list(unlabelled or []), list(y) + [None] * len(unlabelled or []), tmp / "data.jsonl")
+    test_file = write_documents(test.texts, test.labels, tmp / "test.jsonl")
+    config = DataConfig(dataset=str(data), labels="identity", test_file=str(test_file), id_column="id", seed=seed)
+    start = time.perf_counter()
+    best = topicfit.fit(config, budget=budget, output=tmp / "fit")
+    board = best.leaderboard
+    chosen = next(r for r in board if r.get("chosen"))
+    return best, {"chosen": chosen["name"], "fit_wall_seconds": round(time.perf_counter() - start, 1), "budget_minutes": budget,
+                  "candidates": [{k: r.get(k) for k in ("name", "cv_macro_f1", "validation_macro_f1", "test_accuracy", "test_macro_f1",
+                                                        "skipped")} for r in board]}
+
+
 def fit_one(method: str, X, y, seed: int, unlabelled) -> tuple[object, float | None, dict]:
     """The fitted model, its cross-validated macro-F1 on the labelled posts, and what else to record."""
     if method.startswith("tfidf-"):
         make = lambda: BaselineClassifier(BaselineConfig(method=method, seed=seed))  # noqa: E731
         return make().fit(X, y), cv_of_pipeline(make, X, y, seed), {}
     if method.startswith("embed-"):
-        model = EmbedClassifier(EmbedConfig(model=method.split("-", 1)[1], C=EMBED_C, seed=seed)).fit(X, y)
-        cv = cross_validate_head(model.embed(X), y, lambda: model._head(EMBED_C), seed=seed)  # frozen: an honest CV
+        model = EmbedClassifier(EmbedConfig(model=method.split("-", 1)[1], head="logreg", C=EMBED_C, seed=seed)).fit(X, y)
+        cv = cross_validate_head(model.embed(X), y, lambda: model._head("logreg", EMBED_C), seed=seed)  # frozen: an honest CV
         return model, cv and cv["macro_f1"], {"C": EMBED_C}
     model = FewLabelClassifier(FewLabelConfig(model=method.split("-", 1)[1], seed=seed)).fit(X, y, X_unlabelled=unlabelled)
     return model, model.validation_macro_f1_, {"contrastive": model.contrastive_, "self_training": model.self_training_}
@@ -80,7 +130,8 @@ def main() -> int:
     parser.add_argument("--labels", default="coarse", help="the label scheme (coarse: 7 classes)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--test-samples", type=int, default=2000, help="stratified sample of the test split scored (0: all 7,532)")
-    parser.add_argument("--unlabelled", type=int, default=0, help="fewlabel self-trains on this many other training posts, labels hidden")
+    parser.add_argument("--unlabelled", type=int, default=0, help="fewlabel and fit self-train on this many other training posts, labels hidden")
+    parser.add_argument("--fit-budget", type=float, default=6.0, help="minutes of each `topicfit fit`")
     parser.add_argument("--output", default=str(ROOT / "results" / "few-labels.json"))
     args = parser.parse_args()
     splits = load_splits(DataConfig(labels=args.labels))
@@ -97,7 +148,12 @@ def main() -> int:
                 if args.unlabelled else None
             for method in args.methods:
                 start = time.perf_counter()
-                model, cv, extra = fit_one(method, X, y, seed, unlabelled if method.startswith("fewlabel") else None)
+                if method == "setfit-minilm":
+                    (model, extra), cv = run_setfit(X, y, seed, test.texts), None
+                elif method == "fit":
+                    (model, extra), cv = run_fit(X, y, seed, unlabelled, test, args.fit_budget), None
+                else:
+                    model, cv, extra = fit_one(method, X, y, seed, unlabelled if method.startswith("fewlabel") else None)
                 fit_seconds = time.perf_counter() - start
                 start = time.perf_counter()
                 predicted = model.predict(test.texts)

@@ -110,7 +110,8 @@ def test_a_stage_that_does_not_fit_is_skipped_with_its_reason(tmp_path, tiny_ber
 def test_the_student_is_distilled_over_the_prior_within_its_deadline(tmp_path, tiny_bert):
     texts, labels = corpus()
     clf = topicfit.fit(texts, labels, budget=8, output=tmp_path / "fit", encoders=str(tiny_bert), student=str(tiny_bert), few_labels="none",
-                       student_epochs=1, student_max_length=32, export=False, test_size=0.3, validation_size=0.2)
+                       student_epochs=1, student_max_length=32, export=False, test_size=0.3, validation_size=0.2,
+                       few_labels_max=0)  # 17 posts a class: few-label data, where no student is distilled, unless told
     rows = {r["name"]: r for r in clf.leaderboard}
     student = rows[f"student-{tiny_bert.name}"]
     assert student["kind"] == "transformer"
@@ -174,3 +175,20 @@ def test_few_labels_per_class_add_the_contrastive_kind(tmp_path, tiny_bert):
     few = rows[f"fewlabel-{tiny_bert.name}"]
     assert few["kind"] == "fewlabel" and few["validation_macro_f1"] is not None and not few.get("skipped")
     assert (tmp_path / "fit" / "candidates" / few["name"] / "run.json").exists()
+
+
+def test_few_labels_rank_by_cross_validation_and_self_train_on_unlabelled_rows(tmp_path, tiny_bert):
+    texts, labels = corpus(n_per_class=12)
+    pool, _ = corpus(n_per_class=4)
+    clf = topicfit.fit(texts + [t + " again" for t in pool], labels + [None] * len(pool), budget=5, output=tmp_path / "fit",
+                       encoders="none", student="minilm", few_labels=str(tiny_bert), test_size=0.25, validation_size=0.2)
+    board = json.loads((tmp_path / "fit" / auto.LEADERBOARD_FILE).read_text())
+    assert board["selection"] == "cross-validation" and board["data"]["unlabelled"] == len(pool)
+    rows = {r["name"]: r for r in board["candidates"]}
+    assert "a student learns only from them" in rows["student-minilm"]["skipped"]
+    ranked = [r for r in rows.values() if not r.get("skipped") and r["name"] not in auto.FLOORS]
+    assert all(r["cv_macro_f1"] is not None for r in ranked)
+    assert max(ranked, key=auto._rank)["chosen"] and max(ranked, key=auto._rank)["cv_macro_f1"] == max(r["cv_macro_f1"] for r in ranked)
+    run, _ = read_run(tmp_path / "fit" / "candidates" / f"fewlabel-{tiny_bert.name}")
+    assert run["self_training"]["unlabelled"] == len(pool)  # the rows without a label reached the few-label kind
+    assert "cv macro-F1" in (tmp_path / "fit" / auto.LEADERBOARD_TABLE).read_text()

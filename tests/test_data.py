@@ -185,3 +185,18 @@ def test_date_split_on_user_data_needs_a_date_column(tmp_path):
     (tmp_path / "bad.csv").write_text("text,label,when\nx,a,not a date\n")
     with pytest.raises(DataError, match="row 1: cannot read 'not a date'"):
         load_table(tmp_path / "bad.csv", date_column="when")
+
+
+def test_rows_without_a_label_are_unlabelled_posts(tmp_path):
+    rows = [{"text": f"post {i} about {'cats' if i % 2 else 'dogs'}", "label": ("cat" if i % 2 else "dog") if i < 20 else ""}
+            for i in range(26)]
+    path = tmp_path / "some.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    extra = tmp_path / "pool.csv"
+    extra.write_text("text\nan unlabelled post\nanother one\n")
+    splits = load_splits(DataConfig(dataset=str(path), labels="identity", validation_size=0.2, unlabelled=str(extra)))
+    assert splits.unlabelled == [f"post {i} about {'cats' if i % 2 else 'dogs'}" for i in range(20, 26)] + ["an unlabelled post", "another one"]
+    assert sum(len(d) for _, d in splits.items()) == 20 and splits.info["n_unlabelled"] == 8  # no unlabelled post in a split
+    path.write_text("\n".join(json.dumps({**r, "label": ""}) for r in rows) + "\n")
+    with pytest.raises(DataError, match="no row has a label in column 'label'"):
+        load_splits(DataConfig(dataset=str(path), labels="identity"))

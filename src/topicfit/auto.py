@@ -35,6 +35,7 @@ import numpy as np
 
 from .data import DataConfig, Splits, load_splits, sample_documents
 from .errors import ConfigError, RunError
+from .metrics import compute_metrics
 from .runs import BEST_DIR, MODEL_DIR, RUN_FILE, cpu_flags, cpu_name, read_json, read_run, write_json, write_text
 from .settings import Settings
 
@@ -53,10 +54,9 @@ FLOORS = ("random", "majority")
 # BENCHMARKS.md): the ensemble with frozen MiniLM +0.017 over the best TF-IDF model, with mpnet +0.028 more,
 # the student over the prior +0.015 over the MiniLM ensemble; with 8 labels a class SetFit's contrastive tuning gains
 # about 0.08 over a frozen encoder's head (SetFit's paper). Only their ratio to each stage's cost matters.
-FEW_LABELS = 64  # labelled posts per class (median) up to which the few-label kind is a candidate
 EXPECTED_GAIN = {"minilm": 0.017, "mpnet": 0.028, "student": 0.015, "fewlabel": 0.08}
 MPNET_COST_RATIO = 4.0  # mpnet's cost per window against MiniLM's (BENCHMARKS.md: 4-5x), before it is probed
-SVM_SECONDS = 6.0  # one RBF-kernel SVM fit on 10,000 MiniLM embeddings (2-core CPU; grows as n^2 and with the dimension)
+SVM_SECONDS = 48.0  # one RBF-kernel SVM with probabilities on 10,000 MiniLM embeddings (2-core CPU; grows as n^2 and with the dimension)
 BASELINE_SECONDS_PER_CHAR = 6e-7  # TF-IDF fit + scoring of every split, per character of text (2-core CPU; planning only)
 
 
@@ -71,6 +71,9 @@ class FitConfig(Settings):
         "help": "the encoder of the student distilled over the best baseline's prior; 'none': no student"})
     few_labels: str = field(default="minilm", metadata={
         "help": "the encoder tuned contrastively on pairs (SetFit's method) when there are at most 64 labelled posts a class; 'none': never"})
+    few_labels_max: int = field(default=64, metadata={
+        "help": "labelled posts per class (median) up to which the data counts as few-label: the contrastive kind is a candidate, "
+                "candidates are ranked by cross-validation on the labelled posts, and no student is distilled"})
     student_epochs: float = field(default=2.0, metadata={"help": "the student's epochs (fewer when the budget asks)"})
     student_max_length: int = field(default=256, metadata={"help": "the student's tokens per post"})
     export: bool = field(default=True, metadata={"help": "export a transformer winner to ONNX/int8 and check every backend"})
@@ -131,7 +134,7 @@ def data_profile(splits: Splits) -> dict:
     lengths = [len(t) for t in splits.train.texts]
     return {"classes": len(splits.classes), "train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
             "train_per_class_min": min(counts.values()), "train_per_class_median": int(np.median(list(counts.values()))),
-            "train_chars_median": int(np.median(lengths)) if lengths else 0,
+            "train_chars_median": int(np.median(lengths)) if lengths else 0, "unlabelled": len(splits.unlabelled),
             "chars_total": int(sum(len(t) for _, d in splits.items() for t in d.texts))}
 
 
@@ -201,6 +204,7 @@ class FitJob:
         self.student_spp: dict[str, tuple[float, float]] = {}  # (training, inference) seconds per post of each encoder, measured once
         self.student_model = self.config.student  # the student's encoder (FASTER_STUDENT when the budget asks for speed)
         self.splits: Splits | None = None
+        self.few_labels = False  # few labelled posts a class: candidates are ranked by cross-validation (cv_macro_f1)
 
     # -- time --
     def left(self) -> float:
@@ -239,6 +243,8 @@ class FitJob:
                        estimate_seconds=None if estimate is None else round(estimate, 1))
         if row["docs_per_second"] is None and name not in FLOORS:
             row["docs_per_second"] = served_docs_per_second(path, self.speed_texts)
+        if self.few_labels and name not in FLOORS:
+            row["cv_macro_f1"] = self.previous.get(name, {}).get("cv_macro_f1") if row.get("reused") else cross_validated_macro_f1(path)
         row["run"] = os.path.relpath(path, self.output)
         self.rows[name] = row
         self.write_leaderboard()
@@ -293,8 +299,8 @@ class FitJob:
         todo = len(texts) * (1 - cached_fraction(texts, model=encoder, max_length=cfg.max_length, whole=cfg.whole, max_windows=cfg.max_windows))
         n, dims = len(self.splits.train), (384 if encoder == "minilm" else 768)
         head = 2e-6 * n * dims * 3  # three logistic regressions (C grid)
-        if "svm" in EmbedClassifier(cfg).heads(n):  # kernel SVMs: 3 for C, then Platt scaling (3 folds + 1): ~6 full fits
-            head += 6 * SVM_SECONDS * (n / 10_000) ** 2 * dims / 384
+        if "svm" in EmbedClassifier(cfg).heads(n):  # three kernel SVMs with probabilities (the C grid)
+            head += 3 * SVM_SECONDS * (n / 10_000) ** 2 * dims / 384
         return todo * windows_per_text * spw + head + SPEED_TEXTS * windows_per_text * spw + 5, backend
 
     def embed(self, encoder: str, estimate: float) -> None:
@@ -374,14 +380,16 @@ class FitJob:
             self._plan_for(cfg.model, self.best_baseline())
         spp, infer = self.student_spp[cfg.model]
         pairs = 2 * cfg.pair_iterations * len(self.splits.train) * cfg.epochs
-        texts = sum(len(d) for _, d in self.splits.items())
+        texts = sum(len(d) for _, d in self.splits.items()) + len(self.splits.unlabelled)  # self-training embeds the unlabelled
         return (pairs * 2 * spp + texts * infer) * cfg.max_length / self.config.student_max_length + 20
 
     def fewlabel(self, estimate: float) -> None:
         from .kinds.fewlabel import FewLabelClassifier, FewLabelConfig
 
         config = FewLabelConfig(model=self.config.few_labels, seed=self.config.seed)
-        self.run_candidate(self._stage_name("fewlabel"), "few labels", lambda: FewLabelClassifier(config), estimate=estimate)
+        unlabelled = {"X_unlabelled": self.splits.unlabelled} if self.splits.unlabelled else None  # self-training
+        self.run_candidate(self._stage_name("fewlabel"), "few labels", lambda: FewLabelClassifier(config), estimate=estimate,
+                           fit_options=unlabelled)
 
     # -- the job --
     def run(self) -> tuple[Path, Leaderboard]:
@@ -389,6 +397,10 @@ class FitJob:
         logger.info("fit: %s -> %s, budget %.1f min", self.data_config.dataset, self.output, cfg.budget)
         self.splits = load_splits(self.data_config)
         profile, machine = data_profile(self.splits), machine_profile()
+        self.few_labels = profile["train_per_class_median"] <= cfg.few_labels_max
+        if self.few_labels:
+            logger.info("fit: %d labelled posts a class (median): candidates are ranked by cross-validated macro-F1 on the "
+                        "labelled posts, not by the %d-post validation split", profile["train_per_class_median"], profile["validation"])
         logger.info("fit: data %s; machine %s", profile, machine)
         self.speed_texts = sample_documents(self.splits.validation, SPEED_TEXTS, seed=1).texts
         baseline_estimate = 4 * (2 + BASELINE_SECONDS_PER_CHAR * profile["chars_total"])
@@ -397,21 +409,24 @@ class FitJob:
             raise ConfigError(f"a budget of {cfg.budget:g} minutes is too small even for the TF-IDF baselines on this data "
                               f"({profile['train']} training posts); give --budget {np.ceil(need * 2) / 2:g} or more")
         self.plan = {"data": profile, "machine": machine, "budget_minutes": cfg.budget, "settings": cfg.to_dict(),
-                     "data_config": self.data_config.to_dict()}
+                     "data_config": self.data_config.to_dict(), "selection": "cross-validation" if self.few_labels else "validation"}
         self.stage("baselines", baseline_estimate)
         self.baselines()
         prior = self.best_baseline()
         encoders = self._available_encoders()
         pending = {e: EXPECTED_GAIN.get(e, 0.01) for e in encoders}
-        if cfg.student.lower() != "none":
+        if cfg.student.lower() != "none" and self.few_labels:
+            self.skip(self._stage_name("student"), "student", f"{profile['train_per_class_median']} labelled posts per class (median): a "
+                      "student learns only from them; the few-label kind uses the unlabelled posts")
+        elif cfg.student.lower() != "none":
             pending["student"] = EXPECTED_GAIN["student"]
         if cfg.few_labels.lower() == "none":
             pass
-        elif profile["train_per_class_median"] <= FEW_LABELS:
+        elif self.few_labels:
             pending["fewlabel"] = EXPECTED_GAIN["fewlabel"]
         else:
             self.skip(self._stage_name("fewlabel"), "few labels", f"{profile['train_per_class_median']} labelled posts per class (median): more "
-                      f"than the {FEW_LABELS} where contrastive few-label training pays")
+                      f"than the {cfg.few_labels_max} where contrastive few-label training pays")
         estimates: dict[str, float] = {}
         while pending:
             for name in list(pending):  # estimates: what each stage costs here, now (cached encoders cost nothing)
@@ -520,9 +535,38 @@ def _embed_name(encoder: str) -> str:
 
 
 def _rank(row: dict) -> tuple:
-    """How candidates are ordered: validation macro-F1, then validation accuracy, then speed as served."""
-    return (row["validation_macro_f1"] if row["validation_macro_f1"] is not None else -1.0, row["validation_accuracy"] or 0.0,
-            row["docs_per_second"] or 0.0)
+    """How candidates are ordered: cross-validated macro-F1 where few labels made it the measure (``cv_macro_f1``),
+    else validation macro-F1; then validation accuracy, then speed as served."""
+    score = row.get("cv_macro_f1") if row.get("cv_macro_f1") is not None else row["validation_macro_f1"]
+    return (score if score is not None else -1.0, row["validation_accuracy"] or 0.0, row["docs_per_second"] or 0.0)
+
+
+def cross_validated_macro_f1(run_dir: str | Path, *, max_folds: int = 5) -> float | None:
+    """Macro-F1 of a finished run by stratified cross-validation over the posts it trained on: its own
+    ``cross_validation`` (the few-label kind's), or out-of-fold refits of a kind that refits in seconds
+    (``fold_copy``: baselines, frozen-encoder heads). ``None`` where neither applies or a class has one post."""
+    from .refits import fold_of
+    from .registry import load_run
+
+    run, _ = read_run(run_dir)
+    if (run.get("cross_validation") or {}).get("macro_f1") is not None:
+        return round(float(run["cross_validation"]["macro_f1"]), 4)
+    model = load_run(run_dir)
+    if model.fold_copy() is None:
+        return None
+    train = load_splits(DataConfig.from_dict(run["data_config"])).train
+    folds = min(max_folds, min(train.labels.count(c) for c in set(train.labels)))
+    if folds < 2:
+        return None
+    fold = fold_of(train.texts, train.labels, folds)
+    predicted = [None] * len(train)
+    for k in range(folds):
+        held = [i for i, t in enumerate(train.texts) if fold[t] == k]
+        keep = [i for i, t in enumerate(train.texts) if fold[t] != k]
+        fitted = model.fold_copy().fit([train.texts[i] for i in keep], [train.labels[i] for i in keep])
+        for i, label in zip(held, fitted.predict([train.texts[i] for i in held])):
+            predicted[i] = str(label)
+    return round(compute_metrics(references=train.labels, predictions=predicted, classes=list(model.classes_))["macro_f1"], 4)
 
 
 def _f(value) -> str:
@@ -531,19 +575,22 @@ def _f(value) -> str:
 
 def leaderboard_table(rows: list[dict], plan: dict) -> str:
     """The leaderboard as Markdown: one row per candidate, chosen on validation; skipped stages with their reason."""
-    head = ("| candidate | kind | validation macro-F1 | test accuracy | test macro-F1 | test weighted-F1 | fit s | docs/s served | chosen |\n"
-            "|---|---|---:|---:|---:|---:|---:|---:|---|")
+    cv = plan.get("selection") == "cross-validation"
+    head = (f"| candidate | kind |{' cv macro-F1 |' if cv else ''} validation macro-F1 | test accuracy | test macro-F1 | test weighted-F1 | "
+            f"fit s | docs/s served | chosen |\n|---|---|{'---:|' if cv else ''}---:|---:|---:|---:|---:|---:|---|")
     lines = [f"# topicfit fit: {plan.get('data_config', {}).get('dataset', '')}", ""]
     if plan.get("machine"):
         m = plan["machine"]
         lines += [f"Budget {plan.get('budget_minutes')} min; took {plan.get('seconds', 'n/a')} s; {m['cores']} cores, {m['cpu']}"
-                  f" ({', '.join(m['flags']) or 'no bf16/int8 flags'}); GPU: {m['gpu'] or 'none'}. Chosen on validation macro-F1; "
+                  f" ({', '.join(m['flags']) or 'no bf16/int8 flags'}); GPU: {m['gpu'] or 'none'}. Chosen on "
+                  f"{'macro-F1 cross-validated on the labelled training posts (few labels)' if cv else 'validation macro-F1'}; "
                   "the test split is scored once per candidate.", ""]
     lines.append(head)
     for r in rows:
         if r.get("skipped"):
             continue
-        lines.append(f"| {r['name']} | {r['kind']} | {_f(r['validation_macro_f1'])} | {_f(r['test_accuracy'])} | {_f(r['test_macro_f1'])} | "
+        cv_cell = f" {_f(r.get('cv_macro_f1'))} |" if cv else ""
+        lines.append(f"| {r['name']} | {r['kind']} |{cv_cell} {_f(r['validation_macro_f1'])} | {_f(r['test_accuracy'])} | {_f(r['test_macro_f1'])} | "
                      f"{_f(r['test_weighted_f1'])} | {r['fit_seconds'] if r['fit_seconds'] is not None else 'reused'} | "
                      f"{r['docs_per_second'] if r['docs_per_second'] is not None else 'n/a'} | {'**yes**' if r['chosen'] else ''} |")
     skipped = [r for r in rows if r.get("skipped")]

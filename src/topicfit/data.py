@@ -313,12 +313,15 @@ def _is_missing(value) -> bool:
 
 
 def load_table(path: str | os.PathLike, *, text_column: str = "text", label_column: str | None = "label", id_column: str | None = None,
-               date_column: str | None = None) -> Documents:
+               date_column: str | None = None, unlabelled: list[str] | None = None) -> Documents:
     """Load a labelled CSV/JSONL/Parquet file. Rows are numbered from 1, not counting a CSV header.
     With ``label_column=None`` the file needs no labels (topic discovery): every label is ``""``.
+    With a list as ``unlabelled``, the texts of rows with an empty label go there instead of stopping the load
+    (posts the few-label kind learns from); at least one row must still have a label.
 
     Raises:
-        DataError: a missing column, a missing text, an empty label, duplicate ids, or bad encoding.
+        DataError: a missing column, a missing text, an empty label (unless ``unlabelled``), no labelled row,
+            duplicate ids, or bad encoding.
     """
     path = Path(path)
     records = read_records(path)
@@ -336,10 +339,16 @@ def load_table(path: str | os.PathLike, *, text_column: str = "text", label_colu
         if _is_missing(text):
             raise DataError(f"{path}, row {row}: missing text in column {text_column!r}; expected a string (it may be empty)")
         if label_column and (_is_missing(label) or str(label).strip() == ""):
+            if unlabelled is not None:
+                unlabelled.append(clean_markup(str(text)))
+                continue
             raise DataError(f"{path}, row {row}: empty label in column {label_column!r}; every row needs a label")
         texts.append(clean_markup(str(text)))  # entities and tags from web sources
         labels.append(str(label).strip())
         ids.append(str(rec[id_column]) if id_column and not _is_missing(rec.get(id_column)) else f"{path.name}:{row}")
+    if label_column and not texts:
+        raise DataError(f"{path}: no row has a label in column {label_column!r}; expected labels for at least two classes "
+                        "(`topicfit topics` finds topics in posts without labels)")
     seen: set[str] = set()
     for row, i in enumerate(ids, 1):
         if i in seen:
@@ -390,6 +399,9 @@ class DataConfig(Settings):
     label_column: str = field(default="label", metadata={"help": "user data: column holding the label"})
     id_column: str | None = field(default=None, metadata={"help": "user data: optional column holding a document id"})
     date_column: str | None = field(default=None, metadata={"help": "user data: a column of dates (for --validation-split date)"})
+    unlabelled: str | None = field(default=None, metadata={
+        "help": "posts without labels, for the kinds that learn from them (few labels: self-training): a CSV/JSONL/Parquet file "
+                "(its --text-column). Rows of a user's data file with an empty label are unlabelled posts too"})
     max_train_samples: int | None = field(default=None, metadata={"help": "debug: cap the training split (stratified)"})
     max_eval_samples: int | None = field(default=None, metadata={"help": "debug: cap the validation and test splits (stratified)"})
 
@@ -422,6 +434,7 @@ class Splits:
     classes: tuple[str, ...]
     scheme: LabelScheme
     info: dict = field(default_factory=dict)
+    unlabelled: list[str] = field(default_factory=list)  # posts without labels (DataConfig.unlabelled, empty-label rows)
 
     def items(self):
         return (("train", self.train), ("validation", self.validation), ("test", self.test))
@@ -497,6 +510,7 @@ def load_splits(config: DataConfig) -> Splits:
     only for final reports.
     """
     scheme = get_scheme(config.labels, unmapped=config.unmapped)
+    unlabelled: list[str] = []
     if config.is_newsgroups:
         if scheme.name == "identity":
             scheme = get_scheme("fine")
@@ -507,7 +521,10 @@ def load_splits(config: DataConfig) -> Splits:
         test = load_newsgroups(data=config.data, subset="test", remove=remove)
     else:
         columns = dict(text_column=config.text_column, label_column=config.label_column, id_column=config.id_column, date_column=config.date_column)
-        train = load_table(config.dataset, **columns)
+        train = load_table(config.dataset, **columns, unlabelled=unlabelled)
+        if unlabelled:
+            logger.info("data: %d rows of %s have no label: unlabelled posts (the few-label kind self-trains on them)",
+                        len(unlabelled), config.dataset)
         if config.test_file:
             test = load_table(config.test_file, **columns)
         else:
@@ -544,8 +561,12 @@ def load_splits(config: DataConfig) -> Splits:
     train = _cap(train, config.max_train_samples, config.seed, "train")
     validation = _cap(validation, config.max_eval_samples, config.seed, "validation")
     test = _cap(test, config.max_eval_samples, config.seed, "test")
-    splits = Splits(train, validation, test, tuple(classes), scheme, info)
+    if config.unlabelled:
+        unlabelled += load_table(config.unlabelled, text_column=config.text_column, label_column=None).texts
+    splits = Splits(train, validation, test, tuple(classes), scheme, info, unlabelled)
     info["n"] = {name: len(docs) for name, docs in splits.items()}
+    if unlabelled:
+        info["n_unlabelled"] = len(unlabelled)
     info["fingerprint"] = fingerprint(splits)
     logger.info(
         "data: %s, labels %s (%d classes); train %d, validation %d, test %d; empty after cleaning: train %d, test %d",
@@ -570,11 +591,15 @@ class CorpusConfig(Settings):
     text_column: str = field(default="text", metadata={"help": "user data: column holding the text"})
     label_column: str | None = field(default=None, metadata={"help": "user data: optional column of reference labels"})
     id_column: str | None = field(default=None, metadata={"help": "user data: optional column holding a document id"})
+    date_column: str | None = field(default=None, metadata={
+        "help": "user data: optional column of dates (topics over time); 20 Newsgroups: each post's article order"})
 
 
 def load_corpus(config: CorpusConfig | None = None) -> Documents:
     """Every document of a corpus: 20 Newsgroups' train and test posts together, labelled by the ``labels``
     scheme (empty labels with ``labels=None``), or every row of a user's file (labels from ``label_column``).
+    Dates: a user's ``date_column``; for 20 Newsgroups, each post's article order in its group (train and test
+    together, :func:`article_order`).
 
     >>> docs = load_corpus(CorpusConfig(labels="coarse"))  # doctest: +SKIP
     >>> len(docs), docs.labels[0]                          # doctest: +SKIP
@@ -582,8 +607,10 @@ def load_corpus(config: CorpusConfig | None = None) -> Documents:
     """
     config = config if config is not None else CorpusConfig()
     if config.dataset != "20newsgroups":
-        return load_table(config.dataset, text_column=config.text_column, label_column=config.label_column, id_column=config.id_column)
+        return load_table(config.dataset, text_column=config.text_column, label_column=config.label_column, id_column=config.id_column,
+                          date_column=config.date_column)
     scheme = get_scheme(config.labels) if config.labels else None
     parts = [load_newsgroups(data=config.data, subset=subset) for subset in ("train", "test")]
-    return Documents([i for d in parts for i in d.ids], [t for d in parts for t in d.texts],
-                     [scheme.map_label(y) if scheme else "" for d in parts for y in d.labels])
+    ids = [i for d in parts for i in d.ids]
+    return Documents(ids, [t for d in parts for t in d.texts], [scheme.map_label(y) if scheme else "" for d in parts for y in d.labels],
+                     article_order(ids))

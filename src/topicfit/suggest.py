@@ -73,11 +73,12 @@ def _eligible(texts: list[str]) -> list[int]:
     return keep
 
 
-def suggest(run_dir: str | Path, pool_texts, n: int = 50, *, ids=None, seed: int = 42, config: SuggestConfig | None = None) -> list[dict]:
+def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, config: SuggestConfig | None = None) -> list[dict]:
     """The ``n`` posts of ``pool_texts`` to label next, best first.
 
     Args:
-        run_dir: a finished run with probabilities, or a ``topicfit topics`` run (cold start, no labels yet).
+        run_dir: a finished run with probabilities, or a ``topicfit topics`` run (cold start, no labels yet); or
+            a model already loaded or fitted: a ``TopicClassifier`` or a kind's classifier.
         pool_texts: the unlabelled posts.
         n (int, default 50): how many to suggest (fewer if the pool has fewer distinct, non-blank posts).
         ids: the posts' ids, one per text (``None``: ``id`` is ``None``; ``index`` still says which post).
@@ -98,7 +99,7 @@ def suggest(run_dir: str | Path, pool_texts, n: int = 50, *, ids=None, seed: int
         raise ConfigError(f"got {len(ids)} ids for {len(texts)} texts; give one id per text, or none")
     if n < 1:
         raise ConfigError(f"n must be at least 1, got {n}")
-    model = load_run(run_dir)
+    model = load_run(run_dir) if isinstance(run_dir, (str, Path)) else getattr(run_dir, "estimator", run_dir)
     rows = _eligible(texts)
     if not rows:
         return []
