@@ -26,7 +26,8 @@ assignments, and how many training documents each tool's own transform (in batch
 come) puts in the topic its fit gave them. Each row is the mean over the runs; ``per_run`` keeps every run's scores.
 
 ``--word-sweep`` fits topicfit once (the first of ``--topics``) and counts the topic words again under each
-setting of ``WORD_SWEEP`` (:meth:`TopicModel.update_words`: the topics stay, only their words change), scoring
+setting of ``WORD_SWEEP`` (or ``--sweep-settings``; each row is the defaults but its settings; the MMR rows embed the
+candidate words with the same encoder) (:meth:`TopicModel.update_words`: the topics stay, only their words change), scoring
 each by NPMI and diversity on the corpus itself: topics have no held-out split, so these are how the word
 settings' defaults were chosen.
 """
@@ -56,7 +57,8 @@ VARIANT_SETTINGS = {"topicfit": {}, "topicfit-umap": {"reducer": "umap", "n_comp
 VARIANTS = tuple(VARIANT_SETTINGS)
 WORD_SWEEP = [{"reduce_frequent_words": r, "bm25_weighting": b, "word_max_topics": m}
               for r in (False, True) for b in (False, True) for m in (None, 3, 2, 1)] + [
-             {"reduce_frequent_words": True, "bm25_weighting": False, "word_max_topics": 2, "ngram_max": 2}]
+             {"reduce_frequent_words": True, "bm25_weighting": False, "word_max_topics": 2, "ngram_max": 2},
+             {"ngram_max": 2}, {"mmr_diversity": 0.1}, {"mmr_diversity": 0.3}, {"mmr_diversity": 0.5}]  # each row: the defaults but these
 TRANSFORM_BATCH = 1000  # the training documents go back through each tool's transform in batches, as new posts would
 NPMI_CACHE: dict[str, float | None] = {}
 EMBED_SETTINGS = {"max_length": 256, "whole": True, "max_windows": 16}  # the embed kind's defaults: one cache
@@ -164,18 +166,22 @@ def score(name: str, requested, runs: list[dict], topics_key: str, tokenised, la
     return json.loads(json.dumps(row), parse_float=lambda v: round(float(v), 4))
 
 
-def word_sweep(docs, X, tokenised, k: int, model: str) -> list[dict]:
-    """One topicfit fit, its words counted again under each setting of WORD_SWEEP, each scored on the corpus."""
+def word_sweep(docs, X, tokenised, k: int, model: str, sweep: list[dict] = WORD_SWEEP) -> list[dict]:
+    """One topicfit fit, its words counted again under each setting of ``sweep`` (the defaults but those), each
+    scored on the corpus."""
     from collections import Counter
 
     from topicfit.topics import TopicModel, TopicsConfig, label_metrics, npmi, topic_diversity
 
+    from topicfit.topics import WORD_SETTINGS
+
     fitted = TopicModel(TopicsConfig(model=model, n_topics=k)).fit(X, docs.texts)
     nmi = label_metrics(references=docs.labels, topics=fitted.topics_)["nmi"]
+    defaults = {name: getattr(TopicsConfig(), name) for name in WORD_SETTINGS}
     rows = []
-    for settings in WORD_SWEEP:
+    for settings in sweep:
         start = time.perf_counter()
-        words = fitted.update_words(docs.texts, **settings).words_
+        words = fitted.update_words(docs.texts, **{**defaults, **settings}).words_
         shared = Counter(w for ws in words for w in ws[:10])
         rows.append({**settings, "npmi": npmi(words, tokenised), "diversity": topic_diversity(words), "nmi": nmi,
                      "leading_words_shared": sum(shared[ws[0]] > 1 for ws in words if ws),  # topics whose first word another lists
@@ -203,6 +209,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="runs per setting (identical_runs compares them)")
     parser.add_argument("--output", default=None, help="default: benchmarks/results/topics-<model>[-<max docs>].json")
     parser.add_argument("--word-sweep", action="store_true", help="score WORD_SWEEP's word settings on one fit (the first of --topics)")
+    parser.add_argument("--sweep-settings", help="with --word-sweep: a JSON list of settings to score instead of WORD_SWEEP's, "
+                                                 "e.g. '[{}, {\"mmr_diversity\": 0.3}]'")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-output", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,7 +232,7 @@ def main() -> int:
     suffix = f"-{args.max_docs}" if args.max_docs else ""
     if args.word_sweep:
         k = int(next(t for t in args.topics if t != "auto"))
-        sweep = word_sweep(docs, X, tokenised, k, args.model)
+        sweep = word_sweep(docs, X, tokenised, k, args.model, json.loads(args.sweep_settings) if args.sweep_settings else WORD_SWEEP)
         result = {"task": f"topic words under each word setting, one topicfit fit of {k} topics, 20 Newsgroups train + test",
                   "command": "python benchmarks/topics.py " + shlex.join(sys.argv[1:]),
                   "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "n_documents": len(docs),

@@ -95,8 +95,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
 
 def _topics_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", nargs="?", help="with --names: a finished topics run to rename")
+    p.add_argument("run", nargs="?", help="a finished topics run to rename (--names), update (--update) or reduce (--n-topics K)")
     p.add_argument("--names", help="YAML/JSON {topic id: name} (ids sharing a name merge); writes RUN/labelled.jsonl")
+    p.add_argument("--update", metavar="FILE", help="new posts (CSV/JSONL/Parquet; --text-column, --id-column, --date-column): assign "
+                                                    "them, move the topics, write how far in RUN/updates.json (RUN itself, or --output)")
     _run_args(p, output_required=False)
 
 
@@ -344,6 +346,21 @@ def cmd_topics(args) -> int:
         path = rename_topics(args.run, args.names)
         print(path)
         print(f"train a classifier on the named topics: topicfit train --dataset {path} --id-column id --output runs/named-topics")
+        return 0
+    if args.run:  # a finished run: --update FILE, or --n-topics K (merging along its tree)
+        from .topics_evolve import reduce_topics_run, update_topics_run
+
+        if args.update:
+            reading = settings_from_args(args, CorpusConfig)
+            new = load_table(args.update, text_column=reading.text_column, label_column=None, id_column=reading.id_column,
+                             date_column=reading.date_column)
+            run_dir, entry = update_topics_run(args.run, new, output=args.output, overwrite=args.overwrite)
+            print(json.dumps({k: v for k, v in entry.items() if k != "topics"}, indent=2))
+        elif args.n_topics:
+            run_dir, _ = reduce_topics_run(args.run, args.n_topics, output=args.output, overwrite=args.overwrite)
+        else:
+            raise ConfigError(f"topicfit topics {args.run}: say what to do with the run: --names FILE, --update FILE or --n-topics K")
+        print(f"run written to {run_dir}")
         return 0
     if not args.output:
         raise ConfigError("topicfit topics needs --output (or RUN --names FILE to rename a finished run)")

@@ -49,10 +49,17 @@ logger = logging.getLogger(__name__)
 
 # --- file names of a topics run (to move to runs.py) -----------------------------------------------------
 
+EMBEDDINGS_FILE = "embeddings.npy"  # (n, dim) float32, input order: what --update and --n-topics reuse (save_embeddings)
+HIERARCHY_FILE = "hierarchy.json"  # the merge tree over the topics (topicfit.topics_evolve.topic_hierarchy)
+OVER_TIME_FILE = "topics_over_time.json"  # each topic's share per period, when the documents have dates
+UPDATES_FILE = "updates.json"  # one entry per `topicfit topics RUN --update`: how far each topic moved
+SEED_FORMAT = ("YAML or JSON like {space: [orbit, launch, nasa], hockey: [nhl, puck]} (or a list of word lists), or a text "
+               "file with one topic a line: 'space: orbit launch nasa' (the name and colon optional)")
+
 REDUCERS = ("umap", "pca", "none")
 CLUSTERERS = ("kmeans", "hdbscan")
 WORD_SETTINGS = ("stop_words", "min_df", "token_pattern", "top_n_words", "ngram_max", "reduce_frequent_words", "bm25_weighting",
-                 "word_max_topics", "label_words")  # what TopicModel.update_words may change
+                 "word_max_topics", "label_words", "mmr_diversity", "mmr_candidates")  # what TopicModel.update_words may change
 AUTO_TOPICS = (*range(5, 21), 25, 30, 35, 40, 45, 50)  # k-means candidates for n_topics=None (fewer than 5 topics rarely help)
 
 
@@ -112,6 +119,19 @@ class TopicsConfig(Settings):
     label_words: int = field(default=3, metadata={"help": "words in a topic's label, e.g. 'space · launch · orbit'"})
     top_k_topics: int = field(default=3, metadata={
         "help": "topics listed per document in assignments.jsonl ('topics': [[id, probability], ...], best first)"})
+    mmr_diversity: float = field(default=0.0, metadata={
+        "help": "0: off; else each topic's words are re-picked from its mmr_candidates best by maximal marginal relevance "
+                "over the encoder's word embeddings (BERTopic's diversity, e.g. 0.3): likeness to the topic minus this "
+                "weight times likeness to the words already picked"})
+    mmr_candidates: int = field(default=30, metadata={"help": "with mmr_diversity: the best c-TF-IDF words each topic's words are picked from"})
+    # steering, time and updates
+    seed_topics: str | None = field(default=None, metadata={
+        "help": "a file of seed words per topic that steers the clustering (YAML/JSON {space: [orbit, nasa], ...} or text, "
+                "one topic a line: 'space: orbit nasa'; docs/topics.md)"})
+    time_periods: int = field(default=10, metadata={
+        "help": "periods of topics_over_time.json, when the documents have dates (--date-column; 20 Newsgroups: article order)"})
+    save_embeddings: bool = field(default=True, metadata={
+        "help": "keep the embeddings in embeddings.npy, so RUN --update and RUN --n-topics never embed the old posts again"})
 
     def __post_init__(self) -> None:
         if self.reducer not in REDUCERS:
@@ -135,6 +155,12 @@ class TopicsConfig(Settings):
             raise ConfigError(f"word_max_topics must be at least 1 (or None for no limit), got {self.word_max_topics}")
         if self.label_words < 1 or self.top_k_topics < 1:
             raise ConfigError(f"label_words and top_k_topics must be at least 1, got {self.label_words} and {self.top_k_topics}")
+        if not 0 <= self.mmr_diversity <= 1:
+            raise ConfigError(f"mmr_diversity must be in [0, 1] (0: off), got {self.mmr_diversity}")
+        if self.mmr_candidates < self.top_n_words:
+            raise ConfigError(f"mmr_candidates must be at least top_n_words ({self.top_n_words}), got {self.mmr_candidates}")
+        if self.time_periods < 1:
+            raise ConfigError(f"time_periods must be at least 1, got {self.time_periods}")
 
 
 class ClassTfidfTransformer(TfidfTransformer):
@@ -210,6 +236,105 @@ def _one_hot(labels: np.ndarray, k: int) -> sp.csr_array:
     return sp.csr_array((np.ones(len(cols)), (labels[keep], cols)), shape=(k, len(labels)))
 
 
+def spread_centres(X: np.ndarray, centres: np.ndarray, n: int, *, seed: int) -> np.ndarray:
+    """``centres`` and ``n`` more rows of ``X`` drawn as k-means++ draws them (each with probability proportional
+    to its squared distance from the nearest centre so far), seeded: (len(centres) + n, dim).
+
+    >>> spread_centres(np.array([[0.], [0.1], [5.]]), np.array([[0.]]), 1, seed=0).ravel().tolist()
+    [0.0, 5.0]
+    """
+    rng = np.random.default_rng(seed)
+    chosen = [np.asarray(c, dtype=np.float64) for c in centres]
+    d2 = np.min([((X - c) ** 2).sum(axis=1) for c in chosen], axis=0) if chosen else np.full(len(X), 1.0)
+    for _ in range(n):
+        total = d2.sum()
+        i = int(rng.choice(len(X), p=d2 / total)) if total > 0 else int(rng.integers(len(X)))
+        chosen.append(X[i].astype(np.float64))
+        d2 = np.minimum(d2, ((X - X[i]) ** 2).sum(axis=1))
+    return np.stack(chosen)
+
+
+def _named_seeds(seed_topic_list) -> list[tuple[str, list[str]]]:
+    """``[(name, words)]`` from ``[(name, words)]`` or ``[[words]]`` (named ``seed 0``, ``seed 1``, ...)."""
+    out = []
+    for j, item in enumerate(seed_topic_list):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and not isinstance(item[1], str):
+            out.append((item[0], [str(w) for w in item[1]]))
+        else:
+            out.append((f"seed {j}", [str(w) for w in item]))
+    return out
+
+
+class _Guide:
+    """Seed topics in the embedding space: their names, vectors (m, dim), the competitors a document is compared
+    with (the seeds and the corpus' mean direction) and, once set, each fitted document's seed (-1: none)."""
+
+    def __init__(self, names: list[str], vectors: np.ndarray, competitors: np.ndarray):
+        self.names, self.vectors, self.competitors = names, vectors, competitors
+        self.labels: np.ndarray = np.empty(0, dtype=np.int64)
+
+    def label(self, X: np.ndarray) -> np.ndarray:
+        j = (X @ self.competitors.T).argmax(axis=1)
+        return np.where(j < len(self.names), j, -1)
+
+    def pull(self, X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Each seeded row moved to 3:1 between itself and its seed (BERTopic's weights), normalised again."""
+        out, has = X.copy(), labels >= 0
+        out[has] = normalize(3 * X[has] + self.vectors[labels[has]])
+        return out
+
+
+def read_seed_topics(path: str | Path) -> list[tuple[str, list[str]]]:
+    """Seed words per topic from a file: ``[(name, [words]), ...]`` in file order (see :data:`SEED_FORMAT`).
+
+    YAML/JSON (``.yaml``, ``.yml``, ``.json``): a mapping of name to words (a list, or one string of words), or a
+    list of word lists (named ``seed 0``, ...). Any other file: one topic a line, ``name: word word`` or just the
+    words (commas or spaces between them); blank lines and lines starting with ``#`` are skipped.
+    """
+    import yaml
+
+    path = Path(path)
+    where = f"seed topics file {path}"
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot read the {where} ({exc}); expected {SEED_FORMAT}") from exc
+
+    def words_of(value, name) -> list[str]:
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if not isinstance(value, list) or not value or not all(isinstance(w, (str, int, float)) and str(w).strip() for w in value):
+            raise DataError(f"{where}: topic {name!r} needs a non-empty list of words, got {value!r}; expected {SEED_FORMAT}")
+        return [str(w).strip() for w in value]
+
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        try:
+            raw = yaml.safe_load(raw_text)
+        except yaml.YAMLError as exc:
+            raise DataError(f"{where} is not valid YAML/JSON ({exc}); expected {SEED_FORMAT}") from exc
+        if isinstance(raw, dict):
+            seeds = [(str(name), words_of(value, name)) for name, value in raw.items()]
+        elif isinstance(raw, list):
+            seeds = [(f"seed {j}", words_of(value, f"seed {j}")) for j, value in enumerate(raw)]
+        else:
+            raise DataError(f"{where}: expected a mapping or a list, got {type(raw).__name__}; expected {SEED_FORMAT}")
+    else:
+        seeds = []
+        for line in raw_text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, colon, rest = line.partition(":")
+            name, rest = (name.strip(), rest) if colon else (f"seed {len(seeds)}", line)
+            seeds.append((name, words_of(rest, name)))
+    if not seeds:
+        raise DataError(f"{where} names no seed topic; expected {SEED_FORMAT}")
+    names = [name for name, _ in seeds]
+    if len(set(names)) != len(names):
+        raise DataError(f"{where}: a seed topic name appears twice ({names}); expected {SEED_FORMAT}")
+    return seeds
+
+
 # --- the model ----------------------------------------------------------------------------------------------
 
 
@@ -227,15 +352,23 @@ class TopicModel:
         ctfidf_model (TfidfTransformer | None): the topic-word weighting (cloned); ``None``:
             :class:`ClassTfidfTransformer` with ``config``'s ``reduce_frequent_words`` and ``bm25_weighting``.
             Neither part is saved: a loaded model assigns documents, its words are those of the fit.
+        word_embedder (callable | None): texts -> (n, dim) embeddings in the space of the documents' embeddings, for
+            seed words and ``mmr_diversity``; ``None``: :func:`topicfit.embeddings.embed_texts` with ``config``'s encoder.
+        seed_topic_list (list | None): seed words per topic, ``[(name, [words]), ...]`` (:func:`read_seed_topics`) or
+            ``[[words], ...]``: the documents closer to a seed than to the corpus' mean are pulled toward it (3:1, as
+            BERTopic's guided topics) in the space clusters are found in, and each seed starts a k-means centre there.
 
     >>> words = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=3)   # doctest: +SKIP
     >>> TopicModel(TopicsConfig(n_topics=20), vectorizer_model=words).fit(embeddings, texts)  # doctest: +SKIP
     """
 
-    def __init__(self, config: TopicsConfig | None = None, *, vectorizer_model=None, ctfidf_model=None):
+    def __init__(self, config: TopicsConfig | None = None, *, vectorizer_model=None, ctfidf_model=None, word_embedder=None,
+                 seed_topic_list=None):
         self.config = config if config is not None else TopicsConfig()
         self.vectorizer_model = vectorizer_model
         self.ctfidf_model = ctfidf_model
+        self.word_embedder = word_embedder
+        self.seed_topic_list = seed_topic_list
 
     # -- the one assignment rule --
     def similarities(self, embeddings) -> np.ndarray:
@@ -295,56 +428,105 @@ class TopicModel:
         fit_rows = np.flatnonzero([bool(t.strip()) for t in texts])  # blank texts are assigned, but shape no topic
         if len(fit_rows) < 2:
             raise DataError(f"topic discovery needs at least 2 documents with text; got {len(fit_rows)} of {n}")
-        reduced = self._reduce(embeddings, fit_rows)
-        clusters, k = self._cluster(reduced)
+        guide = self._guide(embeddings, fit_rows) if self.seed_topic_list else None
+        reduced = self._reduce(embeddings, fit_rows, guide)
+        clusters, k = self._cluster(reduced, guide)
         sums = np.zeros((k, embeddings.shape[1]))
-        for start, stop in _chunks(len(fit_rows), cfg.chunk_size):  # centroids in the embedding space
+        for start, stop in _chunks(len(fit_rows), cfg.chunk_size):  # centroids in the ORIGINAL embedding space
             rows = fit_rows[start:stop]
             block = np.asarray(embeddings[rows], dtype=np.float64)
             sums += _one_hot(clusters[start:stop], k) @ normalize(block)
-        centroids = normalize(sums[np.linalg.norm(sums, axis=1) > 0])
+        self._settle(embeddings, texts, sums)
+        self.seeds_ = self._seed_topics(guide, fit_rows)
+        logger.info("topics: %d topics for %d documents (%d outliers)", len(self.centroids_), n, int(self.outliers_.sum()))
+        return self
+
+    def _settle(self, embeddings, texts, sums: np.ndarray, *, keep_ids: bool = False) -> None:
+        """Topics from each one's sum of member embeddings (``sums``, k x dim): centroids, every document assigned to
+        the nearest, thresholds, words and representatives. Topics no document is nearest to are dropped and ids
+        go by size (0: the largest), unless ``keep_ids`` (an update: topic t stays topic t, possibly empty)."""
+        mass = np.linalg.norm(sums, axis=1)
+        keep = np.flatnonzero(mass > 0) if not keep_ids else np.arange(len(sums))
+        centroids, mass = normalize(sums[keep]), mass[keep]
         while True:  # assign everyone; a topic that keeps no document is dropped
             topics, best = self._assign(embeddings, centroids)
             sizes = np.bincount(topics, minlength=len(centroids))
-            if (sizes > 0).all():
+            if keep_ids or (sizes > 0).all():
                 break
-            centroids = centroids[sizes > 0]
-        order = np.argsort(-sizes, kind="stable")  # topic 0 is the largest
-        self.centroids_ = centroids[order].astype(np.float32)
+            centroids, mass = centroids[sizes > 0], mass[sizes > 0]
+        order = np.arange(len(centroids)) if keep_ids else np.argsort(-sizes, kind="stable")  # topic 0 is the largest
+        self.centroids_, self.mass_ = centroids[order].astype(np.float32), mass[order]
         topics, best = self._assign(embeddings, self.centroids_)
         self.sizes_ = np.bincount(topics, minlength=len(order))
-        has_text = np.zeros(n, dtype=bool)
-        has_text[fit_rows] = True
+        has_text = np.array([bool(t.strip()) for t in texts], dtype=bool)
         self.thresholds_ = np.array([self._threshold(best[(topics == t) & has_text]) for t in range(len(order))])
         self.topics_, self.probabilities_, self.outliers_ = self.transform(embeddings)
         assert (self.topics_ == topics).all()
         self._fit_words(texts)
         self.representatives_ = self._representatives(best)
-        logger.info("topics: %d topics for %d documents (%d outliers)", len(order), n, int(self.outliers_.sum()))
-        return self
 
     def _threshold(self, member_similarities: np.ndarray) -> float:
         if self.config.outlier_quantile == 0 or not len(member_similarities):
             return -np.inf
         return float(np.quantile(member_similarities, self.config.outlier_quantile))
 
-    def _reduce(self, embeddings, fit_rows: np.ndarray) -> np.ndarray:
-        """The non-blank documents in the reduced space, (m, n_components) float32."""
+    # -- seeded topics --
+    def _guide(self, embeddings, fit_rows: np.ndarray) -> "_Guide":
+        """BERTopic's guided topics: each seed's words are embedded as one text; a document goes to the seed it is
+        most similar to, unless the corpus' mean direction is more similar still (then to none)."""
+        seeds = [(name, list(words)) for name, words in _named_seeds(self.seed_topic_list)]
+        vectors = self._embed_words([" ".join(words) for _, words in seeds])
+        if vectors.shape[1] != embeddings.shape[1]:
+            raise ConfigError(f"the seed words' embeddings have {vectors.shape[1]} dimensions, the documents' {embeddings.shape[1]}: "
+                              "seed words are embedded by the run's encoder (model), which must be the documents' encoder")
+        mean = np.zeros(embeddings.shape[1])
+        for start, stop in _chunks(len(fit_rows), self.config.chunk_size):
+            mean += _rows(embeddings[fit_rows[start:stop]], 0, stop - start).sum(axis=0)
+        guide = _Guide([name for name, _ in seeds], vectors, np.vstack([vectors, normalize(mean[None])]))
+        labels, similarities = [], []
+        for start, stop in _chunks(len(fit_rows), self.config.chunk_size):
+            X = _rows(embeddings[fit_rows[start:stop]], 0, stop - start)
+            labels.append(guide.label(X))
+            similarities.append(X @ vectors.T)
+        guide.labels, sims = np.concatenate(labels), np.concatenate(similarities)
+        for j in range(len(seeds)):  # a seed no document prefers still starts a centre: at its most similar document
+            if not (guide.labels == j).any():
+                logger.warning("no document is closer to seed topic %r than to the corpus' mean; it starts at its most similar one",
+                               seeds[j][0])
+                guide.labels[int(np.argmax(sims[:, j]))] = j
+        logger.info("seed topics: %s", {name: int((guide.labels == j).sum()) for j, (name, _) in enumerate(seeds)})
+        return guide
+
+    def _seed_topics(self, guide: "_Guide | None", fit_rows: np.ndarray) -> list[list[str]]:
+        """Per topic, the names of the seeds whose documents it holds most of (ties: the lower topic id)."""
+        out: list[list[str]] = [[] for _ in range(len(self.centroids_))]
+        if guide is None:
+            return out
+        for j, name in enumerate(guide.names):
+            members = self.topics_[fit_rows[guide.labels == j]]
+            out[int(np.bincount(members, minlength=len(out)).argmax())].append(name)
+        return out
+
+    def _reduce(self, embeddings, fit_rows: np.ndarray, guide: "_Guide | None" = None) -> np.ndarray:
+        """The non-blank documents in the reduced space, (m, n_components) float32 (pulled toward their seeds first)."""
         cfg = self.config
+
+        def block(start: int, stop: int) -> np.ndarray:
+            X = _rows(embeddings[fit_rows[start:stop]], 0, stop - start)
+            return X if guide is None else guide.pull(X, guide.labels[start:stop])
+
         if cfg.minibatch:
             if cfg.reducer == "none":
-                return np.concatenate([_rows(embeddings[fit_rows[s:e]], 0, e - s).astype(np.float32)
-                                       for s, e in _chunks(len(fit_rows), cfg.chunk_size)])
+                return np.concatenate([block(s, e).astype(np.float32) for s, e in _chunks(len(fit_rows), cfg.chunk_size)])
             from sklearn.decomposition import IncrementalPCA
 
             pca = IncrementalPCA(n_components=cfg.n_components)
             size = max(cfg.chunk_size, 2 * cfg.n_components)
             for start, stop in _chunks(len(fit_rows), size):
                 if stop - start >= cfg.n_components:  # IncrementalPCA needs a chunk at least n_components long
-                    pca.partial_fit(_rows(embeddings[fit_rows[start:stop]], 0, stop - start))
-            return np.concatenate([pca.transform(_rows(embeddings[fit_rows[s:e]], 0, e - s)).astype(np.float32)
-                                   for s, e in _chunks(len(fit_rows), size)])
-        X = _rows(np.asarray(embeddings)[fit_rows], 0, len(fit_rows))
+                    pca.partial_fit(block(start, stop))
+            return np.concatenate([pca.transform(block(s, e)).astype(np.float32) for s, e in _chunks(len(fit_rows), size)])
+        X = block(0, len(fit_rows)) if guide is not None else _rows(np.asarray(embeddings)[fit_rows], 0, len(fit_rows))
         if cfg.reducer == "none":
             return X.astype(np.float32)
         n_components = min(cfg.n_components, X.shape[1], len(X) - 1)
@@ -361,9 +543,12 @@ class TopicModel:
                                 metric="cosine", random_state=cfg.seed, n_jobs=1)
             return reducer.fit_transform(X).astype(np.float32)
 
-    def _cluster(self, reduced: np.ndarray) -> tuple[np.ndarray, int]:
-        """Cluster labels (-1: HDBSCAN's noise) and the number of clusters."""
+    def _cluster(self, reduced: np.ndarray, guide: "_Guide | None" = None) -> tuple[np.ndarray, int]:
+        """Cluster labels (-1: HDBSCAN's noise) and the number of clusters (seeds start k-means centres)."""
         cfg = self.config
+        n_seeds = 0 if guide is None else len(guide.names)
+        if cfg.n_topics is not None and n_seeds > cfg.n_topics:
+            raise ConfigError(f"{n_seeds} seed topics but n_topics={cfg.n_topics}: give at least as many topics as seed topics")
         if cfg.clusterer == "hdbscan":
             from sklearn.cluster import HDBSCAN, AgglomerativeClustering
 
@@ -372,23 +557,30 @@ class TopicModel:
             k = int(labels.max()) + 1
             if k < 2:  # one cluster or none: fall back to k-means so there are topics to speak of
                 logger.warning("HDBSCAN found %d cluster(s); using k-means instead", k)
-                return self._kmeans(reduced, cfg.n_topics or self._choose_k(reduced))
+                return self._kmeans(reduced, cfg.n_topics or max(n_seeds, self._choose_k(reduced)), guide)
             if cfg.n_topics and k > cfg.n_topics:  # merge the closest clusters (average linkage on their means)
                 means = normalize(np.stack([reduced[labels == c].mean(axis=0) for c in range(k)]))
                 merged = AgglomerativeClustering(n_clusters=cfg.n_topics, metric="cosine", linkage="average").fit_predict(means)
                 labels = np.where(labels >= 0, merged[np.maximum(labels, 0)], -1)
                 k = cfg.n_topics
             return labels, k
-        return self._kmeans(reduced, cfg.n_topics or self._choose_k(reduced))
+        return self._kmeans(reduced, cfg.n_topics or max(n_seeds, self._choose_k(reduced)), guide)
 
-    def _kmeans(self, reduced: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    def _kmeans(self, reduced: np.ndarray, k: int, guide: "_Guide | None" = None) -> tuple[np.ndarray, int]:
+        """k-means (k-means++ starts, best of several); with seeds, one start whose first centres are the seeds'
+        documents' means and the rest drawn as k-means++ draws them (:func:`spread_centres`)."""
         from sklearn.cluster import KMeans, MiniBatchKMeans
 
         k = min(k, len(reduced))
+        init, n_init = "k-means++", (3 if self.config.minibatch else 10)
+        if guide is not None:
+            seeded = np.stack([reduced[guide.labels == j].mean(axis=0) for j in range(len(guide.names))]).astype(np.float64)
+            init = spread_centres(reduced.astype(np.float64), seeded, k - len(seeded), seed=self.config.seed).astype(reduced.dtype)
+            n_init = 1
         if self.config.minibatch:
-            km = MiniBatchKMeans(n_clusters=k, random_state=self.config.seed, n_init=3, batch_size=4096)
+            km = MiniBatchKMeans(n_clusters=k, init=init, random_state=self.config.seed, n_init=n_init, batch_size=4096)
         else:
-            km = KMeans(n_clusters=k, random_state=self.config.seed, n_init=10)
+            km = KMeans(n_clusters=k, init=init, random_state=self.config.seed, n_init=n_init)
         return km.fit_predict(reduced).astype(np.int64), k
 
     def _choose_k(self, reduced: np.ndarray) -> int:
@@ -469,10 +661,41 @@ class TopicModel:
         else:
             ctfidf = ClassTfidfTransformer(reduce_frequent_words=cfg.reduce_frequent_words, bm25_weighting=cfg.bm25_weighting)
         scores = np.asarray(sp.csr_array(ctfidf.fit(counts).transform(counts)).toarray())
-        top = top_word_indices(scores, n=cfg.top_n_words, max_topics=cfg.word_max_topics)
+        repeated = [j for j, w in enumerate(self.vocabulary_) if " " in w and len(set(w.split())) == 1]
+        scores[:, repeated] = 0.0  # a phrase of one word repeated ("ax ax", "dos dos") says nothing its word does not
+        self.word_counts_, self.ctfidf_ = counts, ctfidf  # for the words of merged topics (the hierarchy)
+        mmr_on = cfg.mmr_diversity > 0
+        top = top_word_indices(scores, n=cfg.mmr_candidates if mmr_on else cfg.top_n_words, max_topics=cfg.word_max_topics)
+        if mmr_on:
+            top = self._diversify(top)
         self.words_ = [[self.vocabulary_[j] for j in order] for order in top]
         self.word_scores_ = [[float(scores[t, j]) for j in order] for t, order in enumerate(top)]
         self.labels_ = topic_labels(self.words_, n_words=cfg.label_words)
+
+    def _diversify(self, candidates: list[list[int]]) -> list[list[int]]:
+        """Each topic's ``top_n_words`` picked from its candidate words (best c-TF-IDF first) by :func:`mmr` over
+        the encoder's embeddings of the words, the topic being the embedding of its candidates as one text."""
+        cfg = self.config
+        columns = sorted({j for order in candidates for j in order})
+        if not columns:
+            return candidates
+        vectors = dict(zip(columns, self._embed_words([self.vocabulary_[j] for j in columns])))
+        topics = self._embed_words([" ".join(self.vocabulary_[j] for j in order) or "-" for order in candidates])
+        return [[order[i] for i in mmr(topics[t], np.stack([vectors[j] for j in order]), n=cfg.top_n_words,
+                                       diversity=cfg.mmr_diversity)] if order else []
+                for t, order in enumerate(candidates)]
+
+    def _embed_words(self, texts: list[str]) -> np.ndarray:
+        """Short texts (seed words, topic words) embedded as the documents were, L2-normalised float64."""
+        if self.word_embedder is not None:
+            vectors = self.word_embedder(list(texts))
+        else:
+            from .embeddings import embed_texts
+
+            cfg = self.config
+            vectors = embed_texts(list(texts), model=cfg.model, max_length=cfg.max_length, whole=cfg.whole, max_windows=cfg.max_windows,
+                                  batch_size=cfg.batch_size, precision=cfg.precision)
+        return normalize(np.asarray(vectors, dtype=np.float64))
 
     def _representatives(self, best: np.ndarray) -> list[list[int]]:
         """Per topic, the indices of its most central non-outlier documents (ties: input order)."""
@@ -490,8 +713,12 @@ class TopicModel:
         np.save(folder / CENTROIDS_FILE, self.centroids_)
         write_json(folder / VOCABULARY_FILE, self.vocabulary_)
         thresholds = [float(t) if np.isfinite(t) else None for t in self.thresholds_]  # None: no outliers in that topic
-        write_json(folder / TOPIC_MODEL_FILE, {"config": self.config.to_dict(), "thresholds": thresholds, "labels": self.labels_,
-                                               "words": self.words_, "sizes": [int(s) for s in self.sizes_]})
+        meta = {"config": self.config.to_dict(), "thresholds": thresholds, "labels": self.labels_, "words": self.words_,
+                "sizes": [int(s) for s in self.sizes_], "mass": [float(m) for m in self.mass_]}
+        if self.seed_topic_list:
+            meta["seed_topics"] = [[name, words] for name, words in _named_seeds(self.seed_topic_list)]
+            meta["seeds"] = self.seeds_
+        write_json(folder / TOPIC_MODEL_FILE, meta)
 
     @classmethod
     def load(cls, folder: str | Path) -> "TopicModel":
@@ -499,10 +726,14 @@ class TopicModel:
         if not (folder / TOPIC_MODEL_FILE).exists():
             raise RunError(f"{folder} holds no topic model ({TOPIC_MODEL_FILE} is missing)")
         meta = read_json(folder / TOPIC_MODEL_FILE)
-        model = cls(TopicsConfig.from_dict(meta["config"]))
+        seeds = [(name, words) for name, words in meta["seed_topics"]] if meta.get("seed_topics") else None
+        model = cls(TopicsConfig.from_dict(meta["config"]), seed_topic_list=seeds)
         model.centroids_ = np.load(folder / CENTROIDS_FILE, allow_pickle=False)
         model.thresholds_ = np.array([-np.inf if t is None else t for t in meta["thresholds"]], dtype=np.float64)  # None: no outliers
         model.labels_, model.words_, model.sizes_ = meta["labels"], meta["words"], np.array(meta["sizes"])
+        # each topic's summed member embeddings have this length (what an update adds to); older runs: their sizes
+        model.mass_ = np.array(meta.get("mass", meta["sizes"]), dtype=np.float64)
+        model.seeds_ = meta.get("seeds", [[] for _ in meta["sizes"]])
         model.vocabulary_ = read_json(folder / VOCABULARY_FILE)
         return model
 
@@ -518,6 +749,24 @@ def topic_text(text: str) -> str:
     'at&t "quote" '
     """
     return clean_markup(text).lower()
+
+
+def mmr(target: np.ndarray, candidates: np.ndarray, *, n: int, diversity: float) -> list[int]:
+    """Maximal marginal relevance (as BERTopic's ``MaximalMarginalRelevance``): the positions of ``n`` rows of
+    ``candidates`` (unit vectors, best first), the first the most similar to ``target``, each next maximising
+    ``(1 - diversity) * cos(row, target) - diversity * max cos(row, picked)``; ties go to the earlier row.
+
+    >>> rows = np.array([[1.0, 0.0], [0.995, 0.0998], [0.0, 1.0]])  # cos to [.8, .6]: .80, .856, .60
+    >>> mmr(np.array([0.8, 0.6]), rows, n=3, diversity=0.0), mmr(np.array([0.8, 0.6]), rows, n=3, diversity=0.5)
+    ([1, 0, 2], [1, 2, 0])
+    """
+    relevance, likeness = candidates @ target, candidates @ candidates.T
+    picked = [int(np.argmax(relevance))]
+    while len(picked) < min(n, len(candidates)):
+        rest = [i for i in range(len(candidates)) if i not in picked]
+        gain = (1 - diversity) * relevance[rest] - diversity * likeness[np.ix_(rest, picked)].max(axis=1)
+        picked.append(rest[int(np.argmax(gain))])
+    return picked
 
 
 def top_word_indices(scores: np.ndarray, *, n: int, max_topics: int | None = None) -> list[list[int]]:
@@ -665,33 +914,102 @@ def _write_lines(path: Path, lines) -> None:
 
 
 def _write_documents(path: Path, docs: Documents) -> None:
-    """ids and texts, gzip'd with a fixed time stamp so two runs write the same bytes."""
+    """ids, texts (and dates, when the documents have them), gzip'd with a fixed time stamp so two runs write the
+    same bytes."""
     tmp = path.with_name(f".{path.name}.tmp")
+    dates = docs.dates if docs.dates is not None else [None] * len(docs)
     with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
-        for doc_id, text in zip(docs.ids, docs.texts):
-            f.write((json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
+        for doc_id, text, date in zip(docs.ids, docs.texts, dates):
+            row = {"id": doc_id, "text": text, **({"date": date} if docs.dates is not None else {})}
+            f.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass"))
     os.replace(tmp, path)
 
 
+def read_run_documents(run_dir: str | Path) -> Documents:
+    """The documents a topics run kept (``documents.jsonl.gz``: ids, texts, dates if any; no labels)."""
+    path = Path(run_dir) / DOCUMENTS_FILE
+    if not path.exists():
+        raise RunError(f"{run_dir} kept no texts ({DOCUMENTS_FILE}; save_texts was off): pass docs=")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    dates = [r.get("date") for r in rows] if rows and "date" in rows[0] else None
+    return Documents([r["id"] for r in rows], [r["text"] for r in rows], [""] * len(rows), dates)
+
+
+def _write_embeddings(path: Path, *arrays) -> None:
+    """``arrays`` (one after the other) as one float32 .npy, chunk by chunk through a plain file (a memmap never
+    sits in memory whole, and no written page stays resident), atomically."""
+    if len(arrays) == 1 and isinstance(arrays[0], np.memmap) and Path(arrays[0].filename).resolve() == path.resolve():
+        return  # already there
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        shape = (sum(len(a) for a in arrays), arrays[0].shape[1])
+        np.lib.format.write_array_header_1_0(f, {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False,
+                                                 "shape": shape})
+        for array in arrays:
+            for start, stop in _chunks(len(array), 65536):
+                f.write(np.ascontiguousarray(array[start:stop], dtype="<f4").tobytes())
+    os.replace(tmp, path)
+
+
+def write_topics_outputs(run_dir: Path, model: TopicModel, embeddings, docs: Documents, *, references=None,
+                         updates: list | None = None) -> dict:
+    """Everything a topics run holds but ``run.json``, from a fitted ``model`` of ``docs``: assignments, topics,
+    the hierarchy, the topics over time (when ``docs`` have dates), metrics, the report, the model, and (as the
+    settings say) the texts and embeddings. Returns the metrics (not yet written: the caller adds its timings)."""
+    from .topics_evolve import topic_hierarchy, topics_over_time
+    from .topics_report import render_topics_report
+
+    config = model.config
+    # assignments: the topic, and the top_k_topics best with their probabilities, the first being the topic
+    ranked, ranked_p = model.top_topics(embeddings)
+    _write_lines(run_dir / ASSIGNMENTS_FILE, (
+        json.dumps({"id": doc_id, "topic": int(t), "probability": round(float(p), 6), "outlier": bool(o),
+                    "topics": [[int(j), round(float(q), 6)] for j, q in zip(js, qs)]}, ensure_ascii=False)
+        for doc_id, t, p, o, js, qs in zip(docs.ids, model.topics_, model.probabilities_, model.outliers_, ranked, ranked_p)))
+    topics = [{"id": t, "size": int(model.sizes_[t]), "words": model.words_[t], "label": model.labels_[t],
+               "representative_ids": [docs.ids[i] for i in model.representatives_[t]],
+               **({"seeds": model.seeds_[t]} if model.seed_topic_list else {})} for t in range(len(model.centroids_))]
+    write_json(run_dir / TOPICS_FILE, topics)
+    hierarchy = topic_hierarchy(model)
+    write_json(run_dir / HIERARCHY_FILE, hierarchy)
+    over_time = topics_over_time(model.topics_, docs.dates, len(topics), periods=config.time_periods)
+    if over_time is not None:
+        write_json(run_dir / OVER_TIME_FILE, over_time)
+    elif (run_dir / OVER_TIME_FILE).exists():
+        (run_dir / OVER_TIME_FILE).unlink()
+    metrics = topic_metrics(model, docs.texts, references)
+    write_text(run_dir / TOPICS_REPORT_FILE, render_topics_report(model, embeddings, docs, topics, metrics, references=references,
+                                                                  hierarchy=hierarchy, over_time=over_time, updates=updates))
+    model.save(run_dir / MODEL_DIR)
+    if config.save_texts:
+        _write_documents(run_dir / DOCUMENTS_FILE, docs)
+    if config.save_embeddings:
+        _write_embeddings(run_dir / EMBEDDINGS_FILE, embeddings)
+    return metrics
+
+
 def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | None = None, *, labels: bool = True,
-                   overwrite: bool = False, embeddings=None) -> tuple[Path, dict]:
+                   overwrite: bool = False, embeddings=None, word_embedder=None) -> tuple[Path, dict]:
     """Discover topics in ``docs`` and write a run folder; returns ``(run_dir, metrics)``.
 
     Args:
-        docs (Documents): ids and texts (labels too when ``labels``).
+        docs (Documents): ids and texts (labels too when ``labels``; dates, if any, give topics_over_time.json).
         output (str | Path): the run folder (refused if it holds a run, unless ``overwrite``).
         config (TopicsConfig | None): settings; the defaults when ``None``.
         labels (bool, default True): ``docs.labels`` are reference labels: add NMI, ARI, V-measure, majority
             accuracy and a topics x labels heat map (ignored when every label is empty).
         embeddings (array | np.memmap | None): precomputed embeddings, one row per document; ``None`` embeds
             ``docs.texts`` with ``config.model``.
+        word_embedder (callable | None): embeds seed words and (``mmr_diversity``) topic words; ``None``: the
+            encoder ``config.model`` (see :class:`TopicModel`).
     """
     from .embeddings import embed_texts
-    from .topics_report import render_topics_report
 
     config, started = config or TopicsConfig(), time.perf_counter()
     if not len(docs):
         raise DataError("no documents to find topics in")
+    seeds = read_seed_topics(config.seed_topics) if config.seed_topics else None  # a bad file fails before any work
     run_dir = start_run(output, overwrite=overwrite)
     stats: dict = {}
     # 1. embed (or take the caller's)
@@ -703,29 +1021,15 @@ def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | N
         raise DataError(f"got {len(embeddings)} embeddings for {len(docs)} documents; expected one row per document")
     # 2. fit
     fit_start = time.perf_counter()
-    model = TopicModel(config).fit(embeddings, docs.texts)
+    model = TopicModel(config, word_embedder=word_embedder, seed_topic_list=seeds).fit(embeddings, docs.texts)
     fit_seconds = time.perf_counter() - fit_start
-    # 3. assignments (the topic, and the top_k_topics best with their probabilities, the first being the topic) and topics
-    ranked, ranked_p = model.top_topics(embeddings)
-    _write_lines(run_dir / ASSIGNMENTS_FILE, (
-        json.dumps({"id": doc_id, "topic": int(t), "probability": round(float(p), 6), "outlier": bool(o),
-                    "topics": [[int(j), round(float(q), 6)] for j, q in zip(js, qs)]}, ensure_ascii=False)
-        for doc_id, t, p, o, js, qs in zip(docs.ids, model.topics_, model.probabilities_, model.outliers_, ranked, ranked_p)))
-    topics = [{"id": t, "size": int(model.sizes_[t]), "words": model.words_[t], "label": model.labels_[t],
-               "representative_ids": [docs.ids[i] for i in model.representatives_[t]]} for t in range(len(model.centroids_))]
-    write_json(run_dir / TOPICS_FILE, topics)
-    # 4. metrics
+    # 3. assignments, topics, hierarchy, over time, metrics, report, model, texts, embeddings
     references = docs.labels if labels and any(docs.labels) else None
-    metrics = topic_metrics(model, docs.texts, references)
-    # 5. report, model, texts
-    write_text(run_dir / TOPICS_REPORT_FILE, render_topics_report(model, embeddings, docs, topics, metrics, references=references))
-    model.save(run_dir / MODEL_DIR)
-    if config.save_texts:
-        _write_documents(run_dir / DOCUMENTS_FILE, docs)
+    metrics = write_topics_outputs(run_dir, model, embeddings, docs, references=references)
     metrics.update({"seconds": round(time.perf_counter() - started, 1), "fit_seconds": round(fit_seconds, 1),
                     "peak_memory_mb": peak_memory_mb(), **stats})
     write_json(run_dir / METRICS_FILE, metrics)
-    # 6. run.json last: the run is finished
+    # 4. run.json last: the run is finished
     run = {"name": run_dir.name, "kind": "topics", "method": f"topics-{Path(config.model).name}", "classes": model.labels_,
            "labels": "reference" if references is not None else "none", "model_config": config.to_dict(),
            "embeddings": "given by the caller" if given else f"embed_texts with {config.model}",
@@ -792,11 +1096,7 @@ def rename_topics(run_dir: str | Path, names_file: str | Path, *, docs: Document
     model_meta = read_json(run_dir / MODEL_DIR / TOPIC_MODEL_FILE)
     model_meta["labels"] = labels
     if docs is None:
-        if not (run_dir / DOCUMENTS_FILE).exists():
-            raise RunError(f"{run_dir} kept no texts ({DOCUMENTS_FILE}; save_texts was off): pass docs=")
-        with gzip.open(run_dir / DOCUMENTS_FILE, "rt", encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f]
-        docs = Documents([r["id"] for r in rows], [r["text"] for r in rows], [""] * len(rows))
+        docs = read_run_documents(run_dir)
     with open(run_dir / ASSIGNMENTS_FILE, encoding="utf-8") as f:
         assigned = [json.loads(line) for line in f if line.strip()]
     if [a["id"] for a in assigned] != list(docs.ids):
@@ -810,5 +1110,6 @@ def rename_topics(run_dir: str | Path, names_file: str | Path, *, docs: Document
     return run_dir / LABELLED_FILE
 
 
-__all__ = ["ClassTfidfTransformer", "TopicModel", "TopicsConfig", "fit_topics_run", "label_metrics", "npmi", "rename_topics",
-           "top_word_indices", "topic_diversity", "topic_labels", "topic_text"]
+__all__ = ["ClassTfidfTransformer", "TopicModel", "TopicsConfig", "fit_topics_run", "label_metrics", "mmr", "npmi", "read_run_documents",
+           "read_seed_topics", "rename_topics", "spread_centres", "top_word_indices", "topic_diversity", "topic_labels", "topic_text",
+           "write_topics_outputs"]
