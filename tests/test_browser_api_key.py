@@ -1,5 +1,6 @@
 """The web page against a server with an API key, in a real browser (as tests/test_browser.py: Debian's Chromium)."""
 
+import json
 import os
 import socket
 import subprocess
@@ -38,17 +39,26 @@ def test_page_asks_for_the_key_once_and_keeps_it_for_the_tab(tiny_archive, tmp_p
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page()
-            page.goto(base)
-            assert page.is_hidden("#keyrow")
+            page.goto(base)  # the model's description is behind the key too: the page asks for it at once
+            page.wait_for_function("document.getElementById('model-status').textContent.includes('API key')", timeout=30_000)
+            assert page.is_visible("#keyrow") and page.is_hidden("#facts")
             page.fill("#text", TEXT)
-            page.click("#go")
+            page.click("#go")  # without the key: refused, and asked for again
             page.wait_for_function("document.getElementById('topic').textContent.includes('API key')", timeout=30_000)
             assert page.is_visible("#keyrow")
             page.fill("#key", "s3cret")
             page.click("#go")
             page.wait_for_function("document.getElementById('topic').textContent.startsWith('Topic')", timeout=30_000)
             assert page.text_content("#topic") == "Topic: sci" and page.is_hidden("#keyrow")
+            page.wait_for_function("document.getElementById('info-method').textContent === 'tfidf-svm'", timeout=30_000)
             page.reload()  # the same tab keeps the key: no second prompt
+            page.wait_for_function("document.getElementById('info-method').textContent === 'tfidf-svm'", timeout=30_000)
+            assert page.is_hidden("#keyrow")
+            (tmp_path / "posts.txt").write_text("church prayer bible\n" + TEXT + "\n")
+            page.set_input_files("#file", str(tmp_path / "posts.txt"))
+            with page.expect_download(timeout=30_000) as download:  # the upload sends the key as well
+                page.click("#upload")
+            assert [json.loads(line)["label"] for line in open(download.value.path(), encoding="utf-8")] == ["soc", "sci"]
             page.fill("#text", TEXT)
             page.click("#go")
             page.wait_for_function("document.getElementById('topic').textContent.startsWith('Topic')", timeout=30_000)

@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from topicfit import serve as serve_module  # noqa: E402
 from topicfit.cli import main  # noqa: E402
-from topicfit.predict import TopicClassifier  # noqa: E402
-from topicfit.serve import create_app  # noqa: E402
+from topicfit.predict import MAX_TEXT_CHARS, TopicClassifier  # noqa: E402
+from topicfit.runs import METRICS_FILE, TOPICS_FILE, read_json  # noqa: E402
+from topicfit.serve import create_app, download_name  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +108,118 @@ def test_real_uvicorn_process(run_dir):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- the model's description and file uploads -------------------------------------------------------
+
+SCORES = ("accuracy", "macro_f1", "weighted_f1", "n")
+
+
+def test_info_describes_the_run_and_its_scores(client, run_dir):
+    info = client.get("/info").json()
+    metrics = read_json(run_dir / METRICS_FILE)
+    assert (info["run"], info["method"], info["kind"], info["label_scheme"], info["backend"]) == ("svm", "tfidf-svm", "baseline", "coarse",
+                                                                                               "scikit-learn")
+    assert info["labels"] == ["alt", "comp", "misc", "rec", "sci", "soc", "talk"] and info["probabilities"] is True
+    assert info["scores"] == {split: {k: metrics[split][k] for k in SCORES} for split in ("validation", "test")}
+    assert info["scores"]["validation"]["n"] == 14 and info["scores"]["test"]["n"] == 28  # 25% of 56 training posts; 4 x 7 test posts
+    assert "topics" not in info
+
+
+def _upload(client, name: str, content: bytes, **fields):
+    return client.post("/predict-file", files={"file": (name, content, "application/octet-stream")}, data=fields)
+
+
+def _as_predict_writes_it(run_dir, tmp_path, name: str, content: bytes, *flags: str) -> bytes:
+    """What `topicfit predict RUN FILE --output OUT` writes for the same file."""
+    (tmp_path / name).write_bytes(content)
+    assert main(["-q", "predict", str(run_dir), str(tmp_path / name), "--output", str(tmp_path / "out.jsonl"), *flags]) == 0
+    return (tmp_path / "out.jsonl").read_bytes()
+
+
+UPLOADS = [  # (file name, content, per record: its label, "error", or "warned" (an empty text: a label and a warning))
+    ("posts.csv", b"id,text\na,orbit launch nasa shuttle\nb,car engine dealer wheel\nc,\xff\xfe not utf-8\nd,church prayer bible\n",
+     ["sci", "rec", "error", "soc"]),
+    ("posts.jsonl", b'{"id": 1, "text": "orbit launch nasa"}\nnot json\n{"id": 3, "body": "no text field"}\n\n{"text": "gun law weapon"}\n',
+     ["sci", "error", "error", "error", "talk"]),
+    ("posts.txt", b"orbit launch nasa\n\ncar engine dealer\n" + b"x" * (MAX_TEXT_CHARS + 1) + b"\nimage pixel graphics",
+     ["sci", "warned", "rec", "error", "comp"]),  # the empty line is a record (predicted, with a warning); the long one an error
+]
+
+
+@pytest.mark.parametrize("name, content, expected", UPLOADS, ids=[u[0] for u in UPLOADS])
+def test_an_uploaded_file_gets_one_record_per_input_record_as_topicfit_predict_writes_them(client, run_dir, tmp_path, name, content, expected):
+    r = _upload(client, name, content)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-disposition"] == 'attachment; filename="posts.predictions.jsonl"'
+    assert r.headers["content-type"] == "application/x-ndjson"
+    rows = [json.loads(line) for line in r.text.splitlines()]
+    assert [row["index"] for row in rows] == list(range(len(expected)))  # every record once, in order, none dropped
+    assert ["error" if "error" in row else "warned" if "warning" in row else row["label"] for row in rows] == expected
+    assert (r.headers["x-topicfit-records"], r.headers["x-topicfit-errors"]) == (str(len(expected)), str(expected.count("error")))
+    assert r.content == _as_predict_writes_it(run_dir, tmp_path, name, content)  # byte for byte: predict's own reader and writer
+
+
+def test_upload_errors_are_predicts_own_records():
+    client = TestClient(create_app(CountingClassifier(), batch_wait_ms=0))
+    rows = [json.loads(line) for line in _upload(client, "in.jsonl", b'{"id": 7, "body": "x"}\n{"text": "b"}\n').text.splitlines()]
+    assert rows[0] == {"error": "expected a JSON object with a string 'text' field", "id": 7, "index": 0}
+    assert rows[1]["label"] == "b" and rows[1]["index"] == 1
+    rows = [json.loads(line) for line in _upload(client, "in.txt", b"\xffbad\ngood\n").text.splitlines()]
+    assert rows[0] == {"error": "input is not valid UTF-8; re-encode it as UTF-8", "index": 0} and rows[1]["label"] == "good"
+
+
+def test_upload_settings_format_text_field_top_k(client, run_dir, tmp_path):
+    content = b'{"body": "orbit launch nasa"}\n{"body": "church prayer"}\n'
+    r = _upload(client, "posts.data", content, format="jsonl", text_field="body", top_k="2")
+    assert r.status_code == 200
+    rows = [json.loads(line) for line in r.text.splitlines()]
+    assert [row["label"] for row in rows] == ["sci", "soc"] and [len(row["top_k"]) for row in rows] == [2, 2]
+    assert r.content == _as_predict_writes_it(run_dir, tmp_path, "posts.data", content, "--format", "jsonl", "--text-field", "body",
+                                              "--top-k", "2")
+    assert _upload(client, "a.txt", b"orbit\n").headers["content-disposition"] == 'attachment; filename="a.predictions.jsonl"'
+    assert download_name("../../etc/pass wd.csv") == "pass_wd.predictions.jsonl" and download_name(None) == "upload.predictions.jsonl"
+    assert download_name("C:\\Users\\me\\Posts 2026.tsv") == "Posts_2026.predictions.jsonl"
+
+
+@pytest.mark.parametrize("name, content, fields, status, message", [
+    ("posts.csv", b"body,label\nhi,x\n", {}, 422, "CSV input needs a header row with a 'text' column; found ['body', 'label']"),
+    ("posts.txt", b"hi\n", {"format": "xml"}, 422, "format must be one of ('lines', 'jsonl', 'csv'), got 'xml'"),
+    ("posts.txt", b"hi\n", {"top_k": "0"}, 422, "invalid upload; expected multipart/form-data"),
+])
+def test_bad_uploads_get_clear_json_errors(client, name, content, fields, status, message):
+    r = _upload(client, name, content, **fields)
+    assert r.status_code == status and r.json()["error"].startswith(message)
+    assert client.post("/predict-file", data={"format": "lines"}).json()["error"].startswith("invalid upload")  # no file part
+    assert client.post("/predict-file", content=b"not multipart", headers={"content-type": "multipart/form-data; boundary=x"}).status_code in (400, 422)
+
+
+def test_an_upload_over_the_limit_is_refused_with_the_limit_named(run_dir):
+    small = TestClient(create_app(TopicClassifier.load(run_dir), max_upload_bytes=1000, max_body_bytes=100_000))
+    r = _upload(small, "big.txt", b"orbit launch\n" * 100)  # 1,300 bytes of file
+    assert r.status_code == 413 and r.json()["error"].startswith("upload over the limit of 1,000 bytes (serve --max-upload-bytes)")
+    assert _upload(small, "ok.txt", b"orbit launch\n" * 10).status_code == 200  # 130 bytes: within it
+    # /predict keeps its own limit
+    assert small.post("/predict", json={"texts": ["x" * 2000]}).status_code == 200
+
+
+def test_a_topics_run_shows_its_topics(tiny_corpus, tmp_path):
+    from tests.test_topics import planted_embeddings
+    from topicfit.data import Documents, load_newsgroups
+    from topicfit.topics import TopicsConfig, fit_topics_run
+
+    train = load_newsgroups(data=tiny_corpus, subset="train")
+    docs = Documents(train.ids, train.texts, train.labels)
+    run_dir, metrics = fit_topics_run(docs, tmp_path / "topics", TopicsConfig(n_topics=7), embeddings=planted_embeddings(docs.labels))
+    info = TestClient(create_app(TopicClassifier.load(run_dir), batch_wait_ms=0)).get("/info").json()
+    saved = read_json(run_dir / TOPICS_FILE)
+    run = read_json(run_dir / "run.json")
+    assert (info["kind"], info["method"], info["scores"]) == ("topics", run["method"], {})
+    assert info["topics"] == [{"id": t["id"], "label": t["label"], "words": t["words"], "size": t["size"]} for t in saved]
+    assert len(info["topics"]) == 7 and all(t["words"] and t["size"] for t in info["topics"])
+    assert info["labels"] == run["classes"] == [t["label"] for t in saved]
+    assert {k: info["topic_scores"][k] for k in ("n_topics", "diversity", "nmi")} == {"n_topics": 7, "diversity": metrics["diversity"],
+                                                                                    "nmi": metrics["nmi"]}
 
 
 # --- batching across requests -----------------------------------------------------------------------
@@ -222,6 +335,15 @@ def test_predict_with_the_key_and_open_paths(keyed):
     assert keyed.post("/predict", content=b'{"texts": ["a"', headers={"content-type": "application/json"}).status_code == 401
     assert keyed.post("/predict", content=b"x" * 30_000, headers={"content-type": "application/json"}).status_code == 401
     assert keyed.post("/predict", content=b'{"texts": ["a"', headers={"content-type": "application/json", "X-API-Key": "s3cret"}).status_code == 400
+
+
+def test_info_and_upload_need_the_key(keyed):
+    assert keyed.get("/info").status_code == 401
+    assert keyed.get("/info", headers={"X-API-Key": "s3cret"}).json()["method"] == "tfidf-svm"
+    assert _upload(keyed, "a.txt", b"church prayer bible\n").status_code == 401
+    assert keyed.post("/predict-file", content=b"x" * 40_000_000, headers={"content-type": "multipart/form-data; boundary=x"}).status_code == 401
+    r = keyed.post("/predict-file", files={"file": ("a.txt", b"church prayer bible\n")}, headers={"Authorization": "Bearer s3cret"})
+    assert r.status_code == 200 and json.loads(r.text)["label"] == "soc"
 
 
 def test_a_key_beyond_ascii_is_compared_as_utf8_bytes():

@@ -41,7 +41,7 @@ from .predict import CHUNK_SIZE, INPUT_FORMATS, MAX_TEXT_CHARS, TopicClassifier,
 from .registry import KINDS, get_kind, load_run
 from .render import compare_table
 from .runs import SPLITS, read_run, write_json
-from .serve import API_KEY_ENV, BATCH_WAIT_MS, MAX_BATCH, MAX_BODY_BYTES, MAX_TEXTS
+from .serve import API_KEY_ENV, BATCH_WAIT_MS, MAX_BATCH, MAX_BODY_BYTES, MAX_TEXTS, MAX_UPLOAD_BYTES
 from .settings import add_settings, apply_config, read_config, settings_from_args
 from .topics import TopicsConfig, fit_topics_run, rename_topics
 from .auto import LEADERBOARD_TABLE, FitConfig, FitJob
@@ -152,6 +152,8 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-texts", type=int, default=MAX_TEXTS, help="texts per request (default: %(default)s)")
     p.add_argument("--max-text-chars", type=int, default=MAX_TEXT_CHARS, help="characters per text (413 above; default: %(default)s)")
     p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="bytes per request body (413 above; default: %(default)s)")
+    p.add_argument("--max-upload-bytes", type=int, default=MAX_UPLOAD_BYTES,
+                   help="bytes per file uploaded to /predict-file (413 above; default: %(default)s)")
     p.add_argument("--batch-wait-ms", type=float, default=BATCH_WAIT_MS,
                    help="gather concurrent requests this long into one prediction; 0: each request alone (default: %(default)s)")
     p.add_argument("--max-batch", type=int, default=MAX_BATCH, help="texts in one batched prediction (default: %(default)s)")
@@ -434,7 +436,7 @@ def cmd_serve(args) -> int:
 
     serve(args.run, host=args.host, port=args.port, trust=args.trust, backend=args.backend, long_documents=args.long_documents,
           max_texts=args.max_texts, max_text_chars=args.max_text_chars, max_body_bytes=args.max_body_bytes,
-          batch_wait_ms=args.batch_wait_ms, max_batch=args.max_batch, api_key=args.api_key)
+          max_upload_bytes=args.max_upload_bytes, batch_wait_ms=args.batch_wait_ms, max_batch=args.max_batch, api_key=args.api_key)
     return 0
 
 
