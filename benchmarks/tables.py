@@ -501,7 +501,9 @@ def headline_rows() -> list[dict]:
     return rows
 
 
-def headline_table() -> str:
+def headline_table(notes: bool = True) -> str:
+    """The headline: one row per question; with ``notes`` (BENCHMARKS.md) also what fit chose and skipped, the topic
+    words' latest scores and the served speeds (the README keeps to the table and links here)."""
     out = ["Test split of 20 Newsgroups bydate (7,532 posts), scored once; every choice made on validation. Cells: accuracy / macro-F1 / "
            "weighted-F1. Time: the command's wall clock on 2 CPU cores.", "",
            "| question | 7 classes | 20 classes | topicfit command | time | CPU, date |", "|---|---|---|---|---|---|"]
@@ -515,6 +517,8 @@ def headline_table() -> str:
         when = sorted({f"{c['cpu']}, {c['date']}" for c in known})
         out.append(f"| {row['question']} | {cells[0]['cell'] if cells[0] else 'not measured'} | {cells[1]['cell'] if cells[1] else 'not measured'} | "
                    + "<br>".join(f"`{c}`" for c in commands) + f" | {seconds} | {'; '.join(when)} |")
+    if not notes:
+        return "\n".join(out + ["", "What `topicfit fit` chose and skipped, and served speeds: [BENCHMARKS.md](BENCHMARKS.md)."])
     for r in results("fit-*.json"):
         skipped = [f"{c['name']} ({c['skipped']})" for c in r["candidates"] if c.get("skipped")]
         out += ["", f"`topicfit fit` on {r['scheme']} ({r['date']}, {r['machine']['cpu']}): chose {r['chosen']['name']} in {r['seconds']:.0f} s of "
@@ -538,6 +542,7 @@ def headline_table() -> str:
 
 SECTIONS = {
     "headline-table": headline_table,
+    "headline-short": lambda: headline_table(notes=False),
     # BENCHMARKS.md, by family
     "baselines-table": baselines_table, "validation-table": validation_table, "truncation-table": truncation_table, "cost-table": cost_table,
     "ensembles-table": ensembles_table, "schemes-table": schemes_table,
