@@ -102,7 +102,7 @@ def main() -> int:
     print(json.dumps({k: v for k, v in out["seeded"].items() if k != "seeds"}), flush=True)
 
     result = {"task": "topics after the fit (update, reduction along the hierarchy, seed words), 20 Newsgroups, MiniLM",
-              "command": "python benchmarks/topics_evolve.py " + shlex.join(sys.argv[1:]), "n_documents": len(docs), "model": args.model,
+              "command": shlex.join(["python", "benchmarks/topics_evolve.py", *sys.argv[1:]]), "n_documents": len(docs), "model": args.model,
               "machine": {k: info[k] for k in ("cpu", "cores")}, "git_commit": info["git_commit"],
               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **out}
     path = save_result(Path(args.output) if args.output else RESULTS / f"topics-evolve-{args.model}.json", result)
