@@ -13,7 +13,8 @@ at the run's own max length and at each of ``--lengths``:
 
 At the run's length it also measures latency (one text per call, median and p99 over 50 calls) and accuracy on
 the whole test split. Every row names the CPU, its bf16/int8 flags and the length. The result goes to
-``benchmarks/results/inference-<cpu>.json``: one file per CPU type, so BENCHMARKS.md keeps a table for each.
+``benchmarks/results/inference-<cpu>.json`` (``--tag T``: ``inference-<cpu>-T.json``): one file per CPU type and
+model, so BENCHMARKS.md keeps a table for each.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--lengths", type=int, nargs="*", default=[512], help="max lengths measured besides the run's own")
+    parser.add_argument("--tag", help="a suffix for the result's name: another model on the same CPU (inference-<cpu>-TAG.json)")
     args = parser.parse_args()
     from topicfit.backends import has_bf16, missing
     from topicfit.data import DataConfig, load_splits
@@ -105,7 +107,7 @@ def main() -> int:
               "command": f"python benchmarks/inference.py {args.run} --docs {args.docs} --batch-sizes {' '.join(map(str, args.batch_sizes))}"
                          + (f" --lengths {' '.join(map(str, args.lengths))}" if args.lengths else ""),
               "machine": machine, "versions": env["versions"], "git_commit": env["git_commit"], "date": dt.date.today().isoformat()}
-    out = save_result(RESULTS / f"inference-{cpu_slug(machine['cpu'], machine['cpu_flags'])}.json", result)
+    out = save_result(RESULTS / f"inference-{cpu_slug(machine['cpu'], machine['cpu_flags'])}{'-' + args.tag if args.tag else ''}.json", result)
     print(f"wrote {out}")
     return 0
 

@@ -172,9 +172,26 @@ def schemes_table() -> str:
     return "\n".join(out)
 
 
+def embed_heads_table() -> str:
+    """benchmarks/embed_heads.py: the frozen-encoder kind's heads and calibrations, alone and with the TF-IDF SVM."""
+    out = []
+    for r in results("embed-heads-*.json"):
+        out += [f"`{r['command']}` ({r['machine']['cpu']}, {r['date']}; {r['encoder']}). Cells: accuracy / macro-F1 / weighted-F1; "
+                "log-loss on validation. The ensemble's TF-IDF weight is chosen on validation.", "",
+                "| head | validation | validation log-loss | test | with tfidf-svm: validation | with tfidf-svm: test | fit s | chosen |",
+                "|---|---|---:|---|---|---|---:|---|"]
+        cell = lambda m: f"{m['accuracy']:.4f} / {m['macro_f1']:.4f} / {m['weighted_f1']:.4f}"  # noqa: E731
+        for x in r["rows"]:
+            e = x["ensemble_with_tfidf_svm"]
+            out.append(f"| {x['head']} | {cell(x['validation'])} | {x['validation']['log_loss']:.3f} | {cell(x['test'])} | "
+                       f"{cell(e['validation'])} | {cell(e['test'])} | {x['fit_seconds']} | {'**yes**' if x['chosen_by_validation'] else ''} |")
+        out.append("")
+    return "\n".join(out).rstrip() or "(no rows)"
+
+
 def topics_table() -> str:
     files = sorted((ROOT / "results").glob("topics-*.json"))
-    side = [json.loads(p.read_text()) for p in files if not p.name.startswith(("topics-scale", "topics-words"))]  # words: their own table
+    side = [json.loads(p.read_text()) for p in files if not p.name.startswith(("topics-scale", "topics-words", "topics-evolve"))]  # their own tables
     scale = [json.loads(p.read_text()) for p in files if p.name.startswith("topics-scale")]
     out = []
     for r in side:
@@ -545,7 +562,7 @@ SECTIONS = {
     "headline-short": lambda: headline_table(notes=False),
     # BENCHMARKS.md, by family
     "baselines-table": baselines_table, "validation-table": validation_table, "truncation-table": truncation_table, "cost-table": cost_table,
-    "ensembles-table": ensembles_table, "schemes-table": schemes_table,
+    "ensembles-table": ensembles_table, "schemes-table": schemes_table, "embed-heads-table": embed_heads_table,
     "distill-table": distill_table, "prior-parts-table": prior_parts_table, "single-model-table": single_model_table,
     "topics-table": topics_table,
     "inference-table": inference_table, "long-documents-table": long_documents_table, "load-table": load_table, "stream-table": stream_table,

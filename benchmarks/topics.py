@@ -27,7 +27,7 @@ come) puts in the topic its fit gave them. Each row is the mean over the runs; `
 
 ``--word-sweep`` fits topicfit once (the first of ``--topics``) and counts the topic words again under each
 setting of ``WORD_SWEEP`` (or ``--sweep-settings``; each row is the defaults but its settings; the MMR rows embed the
-candidate words with the same encoder) (:meth:`TopicModel.update_words`: the topics stay, only their words change), scoring
+candidate words with the same encoder) (:meth:`TopicClustering.update_words`: the topics stay, only their words change), scoring
 each by NPMI and diversity on the corpus itself: topics have no held-out split, so these are how the word
 settings' defaults were chosen.
 """
@@ -86,7 +86,7 @@ def worker(spec: dict) -> dict:
     config = TopicsConfig(model=spec["model"], n_topics=k, **VARIANT_SETTINGS[spec["variant"]])
     out: dict = {}
     if spec["variant"].startswith("topicfit"):
-        from topicfit.kinds.topics import TopicsClassifier
+        from topicfit.kinds.topics import DiscoveredTopicsClassifier
         from topicfit.topics import fit_topics_run
 
         docs = Documents(corpus["ids"], texts, corpus["labels"])
@@ -98,7 +98,7 @@ def worker(spec: dict) -> dict:
         out["labels"] = [t["label"] for t in json.loads((Path(run_dir) / "topics.json").read_text())]
         out["seconds"] = metrics["fit_seconds"]
         out["run_seconds"] = metrics["seconds"]
-        model = TopicsClassifier.load(Path(run_dir) / "model").model_
+        model = DiscoveredTopicsClassifier.load(Path(run_dir) / "model").model_
         again = np.concatenate([model.transform(X[s : s + TRANSFORM_BATCH])[0] for s in range(0, len(X), TRANSFORM_BATCH)])
         out["transform_agreement"] = float(np.mean(again == np.array(out["topics"])))
         out["run_dir"] = str(run_dir)
@@ -171,11 +171,11 @@ def word_sweep(docs, X, tokenised, k: int, model: str, sweep: list[dict] = WORD_
     scored on the corpus."""
     from collections import Counter
 
-    from topicfit.topics import TopicModel, TopicsConfig, label_metrics, npmi, topic_diversity
+    from topicfit.topics import TopicClustering, TopicsConfig, label_metrics, npmi, topic_diversity
 
     from topicfit.topics import WORD_SETTINGS
 
-    fitted = TopicModel(TopicsConfig(model=model, n_topics=k)).fit(X, docs.texts)
+    fitted = TopicClustering(TopicsConfig(model=model, n_topics=k)).fit(X, docs.texts)
     nmi = label_metrics(references=docs.labels, topics=fitted.topics_)["nmi"]
     defaults = {name: getattr(TopicsConfig(), name) for name in WORD_SETTINGS}
     rows = []
@@ -220,7 +220,7 @@ def main() -> int:
 
     from topicfit.embeddings import embed_texts
     from topicfit.runs import environment
-    from topicfit.topics import TopicModel
+    from topicfit.topics import TopicClustering
 
     env = environment()  # before the runs: the commit that ran them
     docs = load_corpus(args.data, args.max_docs)
@@ -228,7 +228,7 @@ def main() -> int:
     start = time.perf_counter()
     X = embed_texts(docs.texts, model=args.model, stats=stats, **EMBED_SETTINGS)
     print(f"{len(docs)} documents, embeddings {X.shape} in {time.perf_counter() - start:.0f}s {stats}", flush=True)
-    tokenised = [TopicModel().analyzer()(t) for t in docs.texts]  # the analyzer both tools' vectorizers use
+    tokenised = [TopicClustering().analyzer()(t) for t in docs.texts]  # the analyzer both tools' vectorizers use
     suffix = f"-{args.max_docs}" if args.max_docs else ""
     if args.word_sweep:
         k = int(next(t for t in args.topics if t != "auto"))

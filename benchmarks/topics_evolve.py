@@ -36,9 +36,9 @@ def assignments(run_dir) -> list[int]:
 
 
 def transform_equals_fit(run_dir, X) -> bool:
-    from topicfit.topics import TopicModel
+    from topicfit.topics import TopicClustering
 
-    return TopicModel.load(run_dir / "model").transform(X)[0].tolist() == assignments(run_dir)
+    return TopicClustering.load(run_dir / "model").transform(X)[0].tolist() == assignments(run_dir)
 
 
 def main() -> int:

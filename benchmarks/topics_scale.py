@@ -95,13 +95,13 @@ def tfidf_svd(texts: list[str], path: Path, seed: int) -> np.memmap:
 def minilm(texts: list[str], path: Path, *, max_length: int = 32, batch_size: int = 128) -> np.memmap:
     """MiniLM embeddings cut to ``max_length`` tokens, chunk by chunk into a memmap (no cache: a million vectors
     would not fit the cache's in-memory index)."""
-    from topicfit.embeddings import embed
+    from topicfit.embeddings import mean_pooled
     from topicfit.encoders import load_encoder, resolve_model
 
     tokenizer, model = load_encoder(resolve_model("minilm"))
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(texts), model.config.hidden_size))
     for start in range(0, len(texts), CHUNK):
-        out[start : start + CHUNK] = embed(tokenizer, model, texts[start : start + CHUNK], max_length=max_length, whole=False,
+        out[start : start + CHUNK] = mean_pooled(tokenizer, model, texts[start : start + CHUNK], max_length=max_length, whole=False,
                                            batch_size=batch_size)
     out.flush()
     return np.load(path, mmap_mode="r")
@@ -109,14 +109,14 @@ def minilm(texts: list[str], path: Path, *, max_length: int = 32, batch_size: in
 
 def minilm_speed(texts: list[str], n: int, seed: int) -> dict:
     """MiniLM's throughput on ``n`` sampled windows (cut to 32 tokens), and what all of them would take."""
-    from topicfit.embeddings import embed
+    from topicfit.embeddings import mean_pooled
     from topicfit.encoders import load_encoder, resolve_model
 
     tokenizer, model = load_encoder(resolve_model("minilm"))
     rng = np.random.default_rng(seed)
     sample = [texts[i] for i in rng.choice(len(texts), min(n, len(texts)), replace=False)]
     start = time.perf_counter()
-    embed(tokenizer, model, sample, max_length=32, whole=False, batch_size=128)
+    mean_pooled(tokenizer, model, sample, max_length=32, whole=False, batch_size=128)
     rate = len(sample) / (time.perf_counter() - start)
     return {"texts": len(sample), "max_length": 32, "texts_per_second": round(rate, 1),
             "projected_minutes_for_all": round(len(texts) / rate / 60, 1)}

@@ -39,13 +39,13 @@ def test_svm_head_gives_calibrated_probabilities(tiny_bert, tiny_corpus):
 
 def test_embeddings_are_cached_per_text(tiny_bert, monkeypatch):
     calls = []
-    real = embeddings.embed
+    real = embeddings.mean_pooled
 
     def counting(tokenizer, model, texts, **kw):
         calls.append(list(texts))
         return real(tokenizer, model, texts, **kw)
 
-    monkeypatch.setattr(embeddings, "embed", counting)
+    monkeypatch.setattr(embeddings, "mean_pooled", counting)
     first = embeddings.embed_texts(["alpha beta", "gamma"], model=str(tiny_bert), max_length=16)
     stats = {}
     again = embeddings.embed_texts(["gamma", "delta", "alpha beta", "gamma"], model=str(tiny_bert), max_length=16, stats=stats)

@@ -15,10 +15,10 @@ import pytest
 
 from topicfit.data import Documents, load_newsgroups, load_table
 from topicfit.errors import DataError, ModelError
-from topicfit.kinds.topics import TopicsClassifier
+from topicfit.kinds.topics import DiscoveredTopicsClassifier
 from topicfit.runs import METRICS_FILE, MODEL_DIR, RUN_FILE, read_json
 from topicfit.topics import (ASSIGNMENTS_FILE, EMBEDDINGS_FILE, HIERARCHY_FILE, LABELLED_FILE, OVER_TIME_FILE, TOPICS_FILE, TOPICS_REPORT_FILE,
-                             UPDATES_FILE, TopicModel, TopicsConfig, fit_topics_run, label_metrics, mmr, npmi, read_seed_topics, rename_topics,
+                             UPDATES_FILE, TopicClustering, TopicsConfig, fit_topics_run, label_metrics, mmr, npmi, read_seed_topics, rename_topics,
                              topic_diversity, topic_labels, _Guide)
 from topicfit.topics_evolve import reduce_topics_run, topics_over_time, update_topics_run
 from topicfit.topics_report import HOVER_CHARS, snippet
@@ -81,7 +81,7 @@ def test_each_document_lists_its_top_topics_the_first_being_its_topic(corpus, tm
     X = planted_embeddings(corpus.labels, far=(3, 40))
     run_dir, _ = fit_topics_run(corpus, tmp_path / "run", TopicsConfig(n_topics=7), embeddings=X)
     rows = read_lines(run_dir / ASSIGNMENTS_FILE)
-    proba = TopicModel.load(run_dir / MODEL_DIR).predict_proba(X)
+    proba = TopicClustering.load(run_dir / MODEL_DIR).predict_proba(X)
     for row, p in zip(rows, proba):
         best = np.argsort(-p, kind="stable")[:3]  # the 3 most probable topics of the softmax, best first
         assert row["topics"] == [[int(j), round(float(p[j]), 6)] for j in best]
@@ -119,7 +119,7 @@ def markup_noise(i: int) -> str:
 def test_markup_and_html_entities_never_become_topic_words(corpus, tmp_path):
     docs = Documents(corpus.ids, [t + markup_noise(i) if t.strip() else t for i, t in enumerate(corpus.texts)], corpus.labels)
     run_dir, _ = fit_topics_run(docs, tmp_path / "run", TopicsConfig(n_topics=7), embeddings=planted_embeddings(corpus.labels))
-    model = TopicModel.load(run_dir / MODEL_DIR)
+    model = TopicClustering.load(run_dir / MODEL_DIR)
     entities = {"gt", "lt", "quot", "amp", "br", "href", "nbsp"}
     assert not entities & set(model.vocabulary_)
     assert {"quoted", "bold", "link"} <= set(model.vocabulary_)  # the words between the tags stay
@@ -156,8 +156,8 @@ def test_a_word_in_every_topic_leads_none(tmp_path):
     X = planted_embeddings(labels)
     plain = {"reduce_frequent_words": False, "bm25_weighting": False, "word_max_topics": None}
 
-    def fit(**settings) -> TopicModel:
-        return TopicModel(TopicsConfig(n_topics=4, **{**plain, **settings})).fit(X, texts)
+    def fit(**settings) -> TopicClustering:
+        return TopicClustering(TopicsConfig(n_topics=4, **{**plain, **settings})).fit(X, texts)
 
     assert [words[0] for words in fit().words_] == ["said"] * 4  # plain c-TF-IDF: "said" leads every topic
     for settings in ({"reduce_frequent_words": True}, {"bm25_weighting": True}):  # each, on its own, drops "said"
@@ -166,7 +166,7 @@ def test_a_word_in_every_topic_leads_none(tmp_path):
     assert sum("said" in words for words in fit(word_max_topics=2).words_) == 2  # listed by the 2 topics it scores highest in
     once = fit(word_max_topics=1)
     assert sum("said" in words for words in once.words_) == 1 and topic_diversity(once.words_) == 1.0
-    model = TopicModel(TopicsConfig(n_topics=4)).fit(X, texts)  # the defaults
+    model = TopicClustering(TopicsConfig(n_topics=4)).fit(X, texts)  # the defaults
     assert not any("said" in words for words in model.words_)
     again = model.update_words(texts, **plain)  # the same topics, their words counted again
     assert again.words_ == fit().words_ and again.topics_.tolist() == fit().topics_.tolist()
@@ -196,7 +196,7 @@ def test_two_runs_with_one_seed_write_identical_bytes(corpus, bert_run, tmp_path
 def test_saved_model_reproduces_the_fit_exactly(corpus, bert_run):
     run_dir, _, config = bert_run
     rows = read_lines(run_dir / ASSIGNMENTS_FILE)
-    clf = TopicsClassifier.load(run_dir / MODEL_DIR, run=read_json(run_dir / RUN_FILE))
+    clf = DiscoveredTopicsClassifier.load(run_dir / MODEL_DIR, run=read_json(run_dir / RUN_FILE))
     topics, probabilities, outliers = clf.model_.transform(clf.embed(corpus.texts))
     assert topics.tolist() == [r["topic"] for r in rows]
     assert outliers.tolist() == [r["outlier"] for r in rows]
@@ -210,11 +210,11 @@ def test_saved_model_reproduces_the_fit_exactly(corpus, bert_run):
 
 
 def test_automatic_number_of_topics_finds_the_planted_groups(corpus):
-    model = TopicModel(TopicsConfig(n_topics=None)).fit(planted_embeddings(corpus.labels), corpus.texts)
+    model = TopicClustering(TopicsConfig(n_topics=None)).fit(planted_embeddings(corpus.labels), corpus.texts)
     assert len(model.centroids_) == 7 and max(model.silhouettes_, key=model.silhouettes_.get) == 7
     X = planted_embeddings(corpus.labels)
-    assert len(TopicModel(TopicsConfig(clusterer="hdbscan")).fit(X, corpus.texts).centroids_) == 7
-    merged = TopicModel(TopicsConfig(clusterer="hdbscan", n_topics=4)).fit(X, corpus.texts)  # HDBSCAN's 7, merged to 4
+    assert len(TopicClustering(TopicsConfig(clusterer="hdbscan")).fit(X, corpus.texts).centroids_) == 7
+    merged = TopicClustering(TopicsConfig(clusterer="hdbscan", n_topics=4)).fit(X, corpus.texts)  # HDBSCAN's 7, merged to 4
     assert len(merged.centroids_) == 4 and len(set(merged.topics_)) == 4
 
 
@@ -248,7 +248,7 @@ def test_rename_merges_topics_writes_a_dataset_and_predicts_names(corpus, bert_r
     dataset = load_table(run_dir / LABELLED_FILE, id_column="id")  # what `topicfit train --dataset` reads
     assert dataset.ids == corpus.ids and dataset.labels == expected
     run = read_json(run_dir / RUN_FILE)
-    clf = TopicsClassifier.load(run_dir / MODEL_DIR, run=run)
+    clf = DiscoveredTopicsClassifier.load(run_dir / MODEL_DIR, run=run)
     classes = list(clf.classes_)
     assert classes == run["classes"] == ["merged", "third", *[t["label"] for t in topics[3:]]]
     per_topic = clf.model_.predict_proba(clf.embed(corpus.texts))
@@ -294,7 +294,7 @@ def test_minibatch_mode_assigns_every_document_from_a_memmap(tmp_path):
     rows = read_lines(run_dir / ASSIGNMENTS_FILE)
     assert [r["id"] for r in rows] == docs.ids and rows[5]["outlier"] and rows[500]["outlier"]
     assert metrics["nmi"] > 0.95
-    model = TopicModel.load(run_dir / MODEL_DIR)
+    model = TopicClustering.load(run_dir / MODEL_DIR)
     assert model.transform(X)[0].tolist() == [r["topic"] for r in rows]
     with pytest.raises(ValueError, match="mini-batch"):
         TopicsConfig(minibatch=True, reducer="umap")
@@ -352,7 +352,7 @@ def test_mmr_picks_relevant_words_unlike_those_already_picked():
     labels, texts = said_corpus()
     rng = np.random.default_rng(1)
     vectors = WordVectors({w: rng.normal(size=64) for words in NEWS.values() for w in words.split()})
-    model = TopicModel(TopicsConfig(n_topics=4), word_embedder=vectors).fit(planted_embeddings(labels), texts)
+    model = TopicClustering(TopicsConfig(n_topics=4), word_embedder=vectors).fit(planted_embeddings(labels), texts)
     plain = [list(words) for words in model.words_]
     for words in plain:  # each topic's second word made a synonym of its first, for the encoder
         vectors[words[1]] = vectors[words[0]]
@@ -370,12 +370,12 @@ def test_two_word_phrases_are_topic_words_and_a_repeated_word_is_no_phrase():
     texts = [" ".join(rng.permutation(t.split())) + (" stanley cup" if y == "sport" else " ax ax ax ax" if y == "tech" else "")
              for y, t in zip(labels, texts)]
     X = planted_embeddings(labels)
-    phrases = TopicModel(TopicsConfig(n_topics=4, ngram_max=2)).fit(X, texts)
+    phrases = TopicClustering(TopicsConfig(n_topics=4, ngram_max=2)).fit(X, texts)
     sport = phrases.topics_[labels.index("sport")]
     assert "stanley cup" in phrases.words_[sport] and "ax ax" in phrases.vocabulary_
     assert not any("ax ax" in words for words in phrases.words_)  # counted, never listed
     assert "ax" in phrases.words_[phrases.topics_[labels.index("tech")]]
-    assert not any(" " in w for words in TopicModel(TopicsConfig(n_topics=4)).fit(X, texts).words_ for w in words)  # the default
+    assert not any(" " in w for words in TopicClustering(TopicsConfig(n_topics=4)).fit(X, texts).words_ for w in words)  # the default
     assert all(" " not in token for token in phrases.analyzer()("the stanley cup final"))  # NPMI counts single words
 
 
@@ -442,7 +442,7 @@ def test_the_hierarchy_merges_the_closest_topics_first_and_reducing_follows_it(c
     # six topics: the first merge of the tree, every document assigned as transform assigns it
     six, metrics = reduce_topics_run(run_dir, 6, output=tmp_path / "six")
     reduced = read_lines(six / ASSIGNMENTS_FILE)
-    model = TopicModel.load(six / MODEL_DIR)
+    model = TopicClustering.load(six / MODEL_DIR)
     assert model.transform(X)[0].tolist() == [r["topic"] for r in reduced] and len(model.centroids_) == metrics["n_topics"] == 6
     merged = {r["topic"] for r, y in zip(reduced, corpus.labels) if y in ("alt.atheism", "soc.religion.christian")}
     assert len(merged) == 1 and len({r["topic"] for r in reduced}) == 6
@@ -478,10 +478,10 @@ def test_seed_words_steer_the_clustering(tmp_path):
     def groups_apart(model) -> bool:
         return model.topics_[labels.index("g1")] != model.topics_[labels.index("g2")]
 
-    plain = TopicModel(TopicsConfig(n_topics=3)).fit(X, texts)
+    plain = TopicClustering(TopicsConfig(n_topics=3)).fit(X, texts)
     assert not groups_apart(plain)  # unseeded: g1 and g2 share a topic
     seeds = [("fruit a", ["alpha", "apple"]), ("fruit b", ["beta", "banana"])]
-    seeded = TopicModel(TopicsConfig(n_topics=3), word_embedder=vectors, seed_topic_list=seeds).fit(X, texts)
+    seeded = TopicClustering(TopicsConfig(n_topics=3), word_embedder=vectors, seed_topic_list=seeds).fit(X, texts)
     topic = {g: seeded.topics_[labels.index(g)] for g in ("g1", "g2", "g3", "g4")}
     assert groups_apart(seeded) and topic["g3"] == topic["g4"]  # seeded: g1 and g2 apart, g3 and g4 merged instead
     assert all((seeded.topics_[[i for i, y in enumerate(labels) if y == g]] == topic[g]).all() for g in topic)
@@ -493,9 +493,9 @@ def test_seed_words_steer_the_clustering(tmp_path):
                                 word_embedder=vectors)
     saved = read_json(run_dir / TOPICS_FILE)
     assert [t["seeds"] for t in saved] == seeded.seeds_ and [r["topic"] for r in read_lines(run_dir / ASSIGNMENTS_FILE)] == seeded.topics_.tolist()
-    assert TopicModel.load(run_dir / MODEL_DIR).transform(X)[0].tolist() == seeded.topics_.tolist()
+    assert TopicClustering.load(run_dir / MODEL_DIR).transform(X)[0].tolist() == seeded.topics_.tolist()
     with pytest.raises(ValueError, match="4 seed topics but n_topics=2: give at least as many topics as seed topics"):
-        TopicModel(TopicsConfig(n_topics=2), word_embedder=vectors, seed_topic_list=seeds * 2).fit(X, texts)
+        TopicClustering(TopicsConfig(n_topics=2), word_embedder=vectors, seed_topic_list=seeds * 2).fit(X, texts)
 
 
 def test_a_seed_file_is_read_in_three_forms_and_a_bad_one_names_the_format(tmp_path):
@@ -529,7 +529,7 @@ def test_an_update_embeds_only_the_new_posts_moves_the_topics_and_says_how_far(c
     new = [i for i in range(len(corpus)) if i not in old]
     old_docs, new_docs = corpus.select(old), corpus.select(new)
     run_dir, _ = fit_topics_run(old_docs, tmp_path / "run", TopicsConfig(n_topics=7), embeddings=X[old])
-    before = TopicModel.load(run_dir / MODEL_DIR)
+    before = TopicClustering.load(run_dir / MODEL_DIR)
     seen = []
 
     def fake_embed(texts, **settings):
@@ -542,7 +542,7 @@ def test_an_update_embeds_only_the_new_posts_moves_the_topics_and_says_how_far(c
     every = np.load(run_dir / EMBEDDINGS_FILE)
     np.testing.assert_array_equal(every, X[old + new])
     rows = read_lines(run_dir / ASSIGNMENTS_FILE)
-    after = TopicModel.load(run_dir / MODEL_DIR)
+    after = TopicClustering.load(run_dir / MODEL_DIR)
     assert [r["id"] for r in rows] == old_docs.ids + new_docs.ids and after.transform(every)[0].tolist() == [r["topic"] for r in rows]
     # each topic's centre: the old centre times its mass, plus the new posts it took first, normalised
     first = before.transform(X[new])[0]
@@ -576,7 +576,7 @@ def test_update_and_reduce_from_the_command_line_keep_transform_equal_to_the_sav
     for folder, k in ((run, 5), (tmp_path / "three", 3)):
         rows = read_lines(folder / ASSIGNMENTS_FILE)
         texts = [json.loads(line)["text"] for line in __import__("gzip").open(folder / "documents.jsonl.gz", "rt")]
-        clf = TopicsClassifier.load(folder / MODEL_DIR, run=read_json(folder / RUN_FILE))
+        clf = DiscoveredTopicsClassifier.load(folder / MODEL_DIR, run=read_json(folder / RUN_FILE))
         assert len(rows) == 84 + 7 and len(read_json(folder / TOPICS_FILE)) == k
         assert clf.transform(texts)[0].tolist() == [r["topic"] for r in rows]  # the texts embedded again, assigned as saved
     capsys.readouterr()

@@ -120,14 +120,14 @@ def train(data=None, labels=None, *, kind: str = "transformer", output: str | Pa
 
 def discover(texts, n_topics: int | None = None, *, output: str | Path | None = None, overwrite: bool = False, ids=None, **settings):
     """Discover topics in ``texts`` (no labels needed); returns a fitted
-    :class:`~topicfit.kinds.topics.TopicsClassifier` whose ``transform(texts)`` embeds and assigns new texts.
+    :class:`~topicfit.kinds.topics.DiscoveredTopicsClassifier` whose ``transform(texts)`` embeds and assigns new texts.
 
     Args:
         n_topics (int | None): the number of topics; ``None`` chooses it.
         output (str | None): also write a topics run folder (assignments, topic words, report.html).
         **settings: fields of :class:`~topicfit.topics.TopicsConfig` (``model="mpnet"``, ``reducer="umap"``, ...).
     """
-    from .kinds.topics import TopicsClassifier
+    from .kinds.topics import DiscoveredTopicsClassifier
     from .runs import MODEL_DIR, read_run
     from .topics import TopicsConfig, fit_topics_run
 
@@ -141,4 +141,4 @@ def discover(texts, n_topics: int | None = None, *, output: str | Path | None = 
         output = Path(tempfile.mkdtemp(prefix="topicfit-topics-")) / "topics"
     run_dir, _ = fit_topics_run(docs, output, config, labels=False, overwrite=overwrite)
     run, _ = read_run(run_dir)
-    return TopicsClassifier.load(Path(run_dir) / MODEL_DIR, run=run)
+    return DiscoveredTopicsClassifier.load(Path(run_dir) / MODEL_DIR, run=run)

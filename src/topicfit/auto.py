@@ -303,7 +303,7 @@ class FitJob:
             head += 3 * SVM_SECONDS * (n / 10_000) ** 2 * dims / 384
         return todo * windows_per_text * spw + head + SPEED_TEXTS * windows_per_text * spw + 5, backend
 
-    def embed(self, encoder: str, estimate: float) -> None:
+    def frozen_encoder(self, encoder: str, estimate: float) -> None:
         from .kinds.embed import EmbedClassifier, EmbedConfig
 
         self.run_candidate(_embed_name(encoder), "frozen encoder", lambda: EmbedClassifier(EmbedConfig(model=encoder, seed=self.config.seed)),
@@ -451,7 +451,7 @@ class FitJob:
                     continue
                 self.student(teacher, prior, epochs, estimates[name])
             else:
-                self.embed(name, estimates[name])
+                self.frozen_encoder(name, estimates[name])
                 embeds = [_embed_name(e) for e in encoders if not (self.rows.get(_embed_name(e)) or {"skipped": True}).get("skipped")]
                 self.ensemble("ensemble", [prior["name"], *embeds])
         return self.finish()

@@ -22,7 +22,7 @@ from .frozen import TorchPooler, bare_encoder, load_pooler
 logger = logging.getLogger(__name__)
 
 
-def embed(tokenizer, model, texts, *, max_length: int = 256, batch_size: int = 16, precision: str = "auto", whole: bool = True,
+def mean_pooled(tokenizer, model, texts, *, max_length: int = 256, batch_size: int = 16, precision: str = "auto", whole: bool = True,
           max_windows: int = 16, normalize: bool = True, backend: str = "torch", name: str | None = None) -> np.ndarray:
     """Mean-pooled sentence embeddings, shape (n, hidden), from a bare encoder (``load_encoder`` without a head).
 
@@ -101,7 +101,7 @@ def _read_cache(folder: Path) -> dict[str, np.ndarray]:
 def embed_texts(texts, *, model: str = "minilm", max_length: int = 256, whole: bool = True, max_windows: int = 16,
                 batch_size: int = 32, precision: str = "auto", cache: bool = True, stats: dict | None = None,
                 distributed: bool = False, backend: str = "auto") -> np.ndarray:
-    """Mean-pooled, L2-normalised embeddings of ``texts`` by a frozen encoder (:func:`embed`), cached on disk.
+    """Mean-pooled, L2-normalised embeddings of ``texts`` by a frozen encoder (:func:`mean_pooled`), cached on disk.
 
     The cache holds one vector per distinct text, per model and settings, under ``$TOPICFIT_CACHE/embeddings``:
     the same posts embedded again (another label scheme or split, another head, the topics command) cost
@@ -128,7 +128,7 @@ def embed_texts(texts, *, model: str = "minilm", max_length: int = 256, whole: b
     if todo:
         tokenizer, encoder = bare_encoder(model)
         start = time.perf_counter()
-        vectors = embed(tokenizer, encoder, [texts[i] for i in todo], max_length=max_length, batch_size=batch_size,
+        vectors = mean_pooled(tokenizer, encoder, [texts[i] for i in todo], max_length=max_length, batch_size=batch_size,
                         precision=precision, whole=whole, max_windows=max_windows, backend=backend, name=model)
         seconds = time.perf_counter() - start
         logger.info("embedded %d texts with %s in %.0fs (%.1f texts/s)", len(todo), model, seconds, len(todo) / max(seconds, 1e-9))
@@ -167,7 +167,7 @@ def _embed_shared(texts, keys, rows, folder, rank, world, *, model, max_length, 
     start = time.perf_counter()
     if todo:
         tokenizer, encoder = bare_encoder(model)
-        vectors = embed(tokenizer, encoder, [texts[first[k]] for k in todo], max_length=max_length, batch_size=batch_size,
+        vectors = mean_pooled(tokenizer, encoder, [texts[first[k]] for k in todo], max_length=max_length, batch_size=batch_size,
                         precision=precision, whole=whole, max_windows=max_windows)
         rows.update(zip(todo, vectors))
     seconds = time.perf_counter() - start

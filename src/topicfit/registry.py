@@ -17,7 +17,7 @@ from .kinds.baseline import BaselineClassifier
 from .kinds.embed import EmbedClassifier
 from .kinds.ensemble import EnsembleClassifier
 from .kinds.fewlabel import FewLabelClassifier
-from .kinds.topics import TopicsClassifier
+from .kinds.topics import DiscoveredTopicsClassifier
 from .kinds.transformer import TransformerClassifier
 from .runs import MODEL_DIR, read_run
 
@@ -28,7 +28,7 @@ KINDS: dict[str, type[Classifier]] = {
     "transformer": TransformerClassifier,
     "ensemble": EnsembleClassifier,
     "embed": EmbedClassifier,
-    "topics": TopicsClassifier,
+    "topics": DiscoveredTopicsClassifier,
     "fewlabel": FewLabelClassifier,
 }
 

@@ -90,7 +90,7 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
         into ``pool_texts``; ``score`` is the uncertainty (a topics run: the similarity to the topic's centroid);
         ``predicted`` / ``probability`` are the run's label for the post and its probability.
     """
-    from .kinds.topics import TopicsClassifier
+    from .kinds.topics import DiscoveredTopicsClassifier
     from .registry import load_run
 
     config = config or SuggestConfig()
@@ -103,7 +103,7 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
     rows = _eligible(texts)
     if not rows:
         return []
-    if isinstance(model, TopicsClassifier):
+    if isinstance(model, DiscoveredTopicsClassifier):
         picks = _representatives(model, texts, rows, n)
     else:
         if not model.has_probabilities:

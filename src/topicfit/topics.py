@@ -17,7 +17,7 @@ assigned and the same rule at fit and at transform.
    (``benchmarks/results/topics-words-minilm.json`` scores these settings). A topic's label is its best distinct
    words ("space · launch · orbit"). The vectorizer and the c-TF-IDF are parts a caller may swap.
 
->>> model = TopicModel(TopicsConfig(n_topics=20)).fit(embeddings, texts)  # doctest: +SKIP
+>>> model = TopicClustering(TopicsConfig(n_topics=20)).fit(embeddings, texts)  # doctest: +SKIP
 >>> model.topics_[:5], model.words_[0][:3]                               # doctest: +SKIP
 """
 
@@ -42,8 +42,8 @@ from .data import Documents, clean_markup
 from .encoders import PRECISIONS
 from .errors import ConfigError, DataError, RunError
 from .settings import Settings
-from .runs import (ASSIGNMENTS_FILE, CENTROIDS_FILE, DOCUMENTS_FILE, LABELLED_FILE, METRICS_FILE, MODEL_DIR, RUN_FILE, TOPIC_MODEL_FILE,
-                   TOPICS_FILE, TOPICS_REPORT_FILE, VOCABULARY_FILE, environment, finish_run, read_json, start_run, write_json, write_text)
+from .runs import (ASSIGNMENTS_FILE, CENTROIDS_FILE, DOCUMENTS_FILE, LABELLED_FILE, MODEL_DIR, RUN_FILE, TOPIC_MODEL_FILE,
+                   TOPICS_FILE, TOPICS_REPORT_FILE, VOCABULARY_FILE, environment, read_json, start_run, write_json, write_text)
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ SEED_FORMAT = ("YAML or JSON like {space: [orbit, launch, nasa], hockey: [nhl, p
 REDUCERS = ("umap", "pca", "none")
 CLUSTERERS = ("kmeans", "hdbscan")
 WORD_SETTINGS = ("stop_words", "min_df", "token_pattern", "top_n_words", "ngram_max", "reduce_frequent_words", "bm25_weighting",
-                 "word_max_topics", "label_words", "mmr_diversity", "mmr_candidates")  # what TopicModel.update_words may change
+                 "word_max_topics", "label_words", "mmr_diversity", "mmr_candidates")  # what TopicClustering.update_words may change
 AUTO_TOPICS = (*range(5, 21), 25, 30, 35, 40, 45, 50)  # k-means candidates for n_topics=None (fewer than 5 topics rarely help)
 
 
@@ -338,7 +338,7 @@ def read_seed_topics(path: str | Path) -> list[tuple[str, list[str]]]:
 # --- the model ----------------------------------------------------------------------------------------------
 
 
-class TopicModel:
+class TopicClustering:
     """Topics as centroids in the embedding space, found by clustering a reduced space.
 
     After ``fit``: ``centroids_`` (k, dim), ``thresholds_`` (k,), ``topics_``/``probabilities_``/``outliers_``
@@ -359,7 +359,7 @@ class TopicModel:
             BERTopic's guided topics) in the space clusters are found in, and each seed starts a k-means centre there.
 
     >>> words = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=3)   # doctest: +SKIP
-    >>> TopicModel(TopicsConfig(n_topics=20), vectorizer_model=words).fit(embeddings, texts)  # doctest: +SKIP
+    >>> TopicClustering(TopicsConfig(n_topics=20), vectorizer_model=words).fit(embeddings, texts)  # doctest: +SKIP
     """
 
     def __init__(self, config: TopicsConfig | None = None, *, vectorizer_model=None, ctfidf_model=None, word_embedder=None,
@@ -420,7 +420,7 @@ class TopicModel:
         return ids, probabilities
 
     # -- fitting --
-    def fit(self, embeddings, texts) -> "TopicModel":
+    def fit(self, embeddings, texts) -> "TopicClustering":
         """Find topics in ``embeddings`` (n, dim; an array or a memmap, rows L2-normalised or not) of ``texts``."""
         cfg, n = self.config, len(embeddings)
         if len(texts) != n:
@@ -619,7 +619,7 @@ class TopicModel:
             vectorizer.set_params(ngram_range=(1, 1))
         return vectorizer.build_analyzer()
 
-    def update_words(self, texts, **settings) -> "TopicModel":
+    def update_words(self, texts, **settings) -> "TopicClustering":
         """Count the topic words and labels again with some word settings changed (those of ``WORD_SETTINGS``);
         the topics and every document's assignment stay (BERTopic's ``update_topics``). ``texts``: the fit's.
 
@@ -721,7 +721,7 @@ class TopicModel:
         write_json(folder / TOPIC_MODEL_FILE, meta)
 
     @classmethod
-    def load(cls, folder: str | Path) -> "TopicModel":
+    def load(cls, folder: str | Path) -> "TopicClustering":
         folder = Path(folder)
         if not (folder / TOPIC_MODEL_FILE).exists():
             raise RunError(f"{folder} holds no topic model ({TOPIC_MODEL_FILE} is missing)")
@@ -886,7 +886,7 @@ def peak_memory_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def topic_metrics(model: TopicModel, texts, references=None) -> dict:
+def topic_metrics(model: TopicClustering, texts, references=None) -> dict:
     """NPMI (on a seeded sample of at most ``metrics_sample`` texts), diversity, outlier share, and label metrics."""
     cfg = model.config
     sample = range(len(texts))
@@ -952,12 +952,12 @@ def _write_embeddings(path: Path, *arrays) -> None:
     os.replace(tmp, path)
 
 
-def write_topics_outputs(run_dir: Path, model: TopicModel, embeddings, docs: Documents, *, references=None,
+def write_topics_outputs(run_dir: Path, model: TopicClustering, embeddings, docs: Documents, *, references=None,
                          updates: list | None = None) -> dict:
     """Everything a topics run holds but ``run.json``, from a fitted ``model`` of ``docs``: assignments, topics,
     the hierarchy, the topics over time (when ``docs`` have dates), metrics, the report, the model, and (as the
     settings say) the texts and embeddings. Returns the metrics (not yet written: the caller adds its timings)."""
-    from .topics_evolve import topic_hierarchy, topics_over_time
+    from .topics_structure import topic_hierarchy, topics_over_time
     from .topics_report import render_topics_report
 
     config = model.config
@@ -1002,7 +1002,7 @@ def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | N
         embeddings (array | np.memmap | None): precomputed embeddings, one row per document; ``None`` embeds
             ``docs.texts`` with ``config.model``.
         word_embedder (callable | None): embeds seed words and (``mmr_diversity``) topic words; ``None``: the
-            encoder ``config.model`` (see :class:`TopicModel`).
+            encoder ``config.model`` (see :class:`TopicClustering`).
     """
     from .embeddings import embed_texts
 
@@ -1021,21 +1021,22 @@ def fit_topics_run(docs: Documents, output: str | Path, config: TopicsConfig | N
         raise DataError(f"got {len(embeddings)} embeddings for {len(docs)} documents; expected one row per document")
     # 2. fit
     fit_start = time.perf_counter()
-    model = TopicModel(config, word_embedder=word_embedder, seed_topic_list=seeds).fit(embeddings, docs.texts)
+    model = TopicClustering(config, word_embedder=word_embedder, seed_topic_list=seeds).fit(embeddings, docs.texts)
     fit_seconds = time.perf_counter() - fit_start
     # 3. assignments, topics, hierarchy, over time, metrics, report, model, texts, embeddings
     references = docs.labels if labels and any(docs.labels) else None
     metrics = write_topics_outputs(run_dir, model, embeddings, docs, references=references)
     metrics.update({"seconds": round(time.perf_counter() - started, 1), "fit_seconds": round(fit_seconds, 1),
                     "peak_memory_mb": peak_memory_mb(), **stats})
-    write_json(run_dir / METRICS_FILE, metrics)
-    # 4. run.json last: the run is finished
+    # 4. metrics, then run.json last, by the workflow's one writer (the report was written with the outputs)
     run = {"name": run_dir.name, "kind": "topics", "method": f"topics-{Path(config.model).name}", "classes": model.labels_,
            "labels": "reference" if references is not None else "none", "model_config": config.to_dict(),
            "embeddings": "given by the caller" if given else f"embed_texts with {config.model}",
            "data": {"n_documents": len(docs), "n_blank": docs.n_blank()}, "timings": {k: metrics[k] for k in ("seconds", "fit_seconds")},
            **({"silhouettes": model.silhouettes_} if hasattr(model, "silhouettes_") else {}), **environment()}
-    finish_run(run_dir, run)
+    from .workflow import write_run
+
+    write_run(run_dir, run, metrics)
     logger.info("topics run written to %s: %d topics, NPMI %s, diversity %.3f", run_dir, metrics["n_topics"], metrics["npmi"],
                 metrics["diversity"])
     return run_dir, metrics
@@ -1110,6 +1111,6 @@ def rename_topics(run_dir: str | Path, names_file: str | Path, *, docs: Document
     return run_dir / LABELLED_FILE
 
 
-__all__ = ["ClassTfidfTransformer", "TopicModel", "TopicsConfig", "fit_topics_run", "label_metrics", "mmr", "npmi", "read_run_documents",
+__all__ = ["ClassTfidfTransformer", "TopicClustering", "TopicsConfig", "fit_topics_run", "label_metrics", "mmr", "npmi", "read_run_documents",
            "read_seed_topics", "rename_topics", "spread_centres", "top_word_indices", "topic_diversity", "topic_labels", "topic_text",
            "write_topics_outputs"]

@@ -18,7 +18,6 @@ change over time, and how they move when new posts arrive.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import shutil
@@ -31,68 +30,16 @@ from sklearn.preprocessing import normalize
 
 from .data import Documents
 from .errors import ConfigError, DataError, RunError
-from .runs import (ASSIGNMENTS_FILE, LABELLED_FILE, METRICS_FILE, MODEL_DIR, RUN_FILE, environment, finish_run, read_json, start_run,
+from .runs import (ASSIGNMENTS_FILE, LABELLED_FILE, MODEL_DIR, RUN_FILE, environment, read_json, start_run,
                    write_json)
-from .topics import (EMBEDDINGS_FILE, UPDATES_FILE, TopicModel, _one_hot, _write_embeddings, peak_memory_mb, read_run_documents,
+from .topics import (EMBEDDINGS_FILE, UPDATES_FILE, TopicClustering, _one_hot, _write_embeddings, peak_memory_mb, read_run_documents,
                      unique_names, write_topics_outputs)
+from .topics_structure import cut_tree, merged_words, topic_hierarchy, topics_over_time  # noqa: F401 (re-exported)
+from .workflow import write_run
 
 logger = logging.getLogger(__name__)
 
-HIERARCHY_METHOD = "average linkage of the cosine distances between topic centroids (scipy.cluster.hierarchy.linkage)"
-MERGED_WORDS = 5  # words shown per merge of the hierarchy
-
-
-# --- the hierarchy ------------------------------------------------------------------------------------------
-
-
-def merged_words(model: TopicModel, topics: list[int], n: int = MERGED_WORDS) -> list[str]:
-    """The best ``n`` words of ``topics`` taken as one: c-TF-IDF (the fit's idf) of their summed word counts."""
-    if not hasattr(model, "word_counts_"):
-        return []
-    counts = model.word_counts_[list(topics)].sum(axis=0, keepdims=True)
-    import scipy.sparse as sp
-
-    scores = np.asarray(sp.csr_array(model.ctfidf_.transform(counts)).toarray()).ravel()
-    order = np.argsort(-scores, kind="stable")
-    return [model.vocabulary_[j] for j in order[:n] if scores[j] > 0]
-
-
-def topic_hierarchy(model: TopicModel) -> dict:
-    """The merge tree over ``model``'s topics: ``merges`` in the order they happen (closest first), each with
-    ``node`` (``n_topics + i``), its two ``children`` (topic ids or earlier nodes), the cosine ``distance`` at which
-    they join, the ``topics`` below it, their ``size`` (documents) and ``words``."""
-    k = len(model.centroids_)
-    merges = []
-    if k >= 2:
-        from scipy.cluster.hierarchy import linkage
-
-        Z = linkage(model.centroids_.astype(np.float64), method="average", metric="cosine")
-        below = {t: [t] for t in range(k)}
-        for i, (a, b, distance, _) in enumerate(Z):
-            a, b = int(a), int(b)
-            topics = sorted(below[a] + below[b])
-            below[k + i] = topics
-            merges.append({"node": k + i, "children": [a, b], "distance": round(max(0.0, float(distance)), 6), "topics": topics,
-                           "size": int(np.asarray(model.sizes_)[topics].sum()), "words": merged_words(model, topics)})
-    return {"method": HIERARCHY_METHOD, "n_topics": k, "labels": list(model.labels_), "merges": merges}
-
-
-def cut_tree(merges: list[dict], n_topics: int, n: int) -> np.ndarray:
-    """Each topic's group (0..n-1, numbered by their lowest topic) after the first ``n_topics - n`` merges.
-
-    >>> merges = [{"node": 3, "topics": [0, 2]}, {"node": 4, "topics": [0, 1, 2]}]
-    >>> cut_tree(merges, 3, 2).tolist(), cut_tree(merges, 3, 1).tolist()
-    ([0, 1, 0], [0, 0, 0])
-    """
-    node_of = list(range(n_topics))
-    for merge in merges[: n_topics - n]:
-        for t in merge["topics"]:
-            node_of[t] = merge["node"]
-    nodes = list(dict.fromkeys(node_of))  # in order of their lowest topic
-    return np.array([nodes.index(v) for v in node_of], dtype=np.int64)
-
-
-def reduce_topics(model: TopicModel, n_topics: int, embeddings, texts) -> TopicModel:
+def reduce_topics(model: TopicClustering, n_topics: int, embeddings, texts) -> TopicClustering:
     """A new model of ``n_topics`` topics, made by merging ``model``'s along :func:`topic_hierarchy` (needs the
     fit's ``embeddings`` and ``texts``). ``merged_from_``: per new topic, the old topics merged into it."""
     k = len(model.centroids_)
@@ -100,7 +47,7 @@ def reduce_topics(model: TopicModel, n_topics: int, embeddings, texts) -> TopicM
         raise ConfigError(f"--n-topics merges this run's {k} topics along its tree: give a number from 2 to {k - 1}, got {n_topics}")
     groups = cut_tree(topic_hierarchy(model)["merges"], k, n_topics)
     sums = _one_hot(groups, n_topics).toarray() @ (model.centroids_.astype(np.float64) * np.asarray(model.mass_)[:, None])
-    reduced = TopicModel(replace(model.config, n_topics=n_topics), vectorizer_model=model.vectorizer_model, ctfidf_model=model.ctfidf_model,
+    reduced = TopicClustering(replace(model.config, n_topics=n_topics), vectorizer_model=model.vectorizer_model, ctfidf_model=model.ctfidf_model,
                          word_embedder=model.word_embedder, seed_topic_list=model.seed_topic_list)
     reduced._settle(embeddings, texts, sums)
     # each group's centre is one of the new topics, unless no document was nearest to it (then: the nearest topic)
@@ -112,47 +59,10 @@ def reduce_topics(model: TopicModel, n_topics: int, embeddings, texts) -> TopicM
     return reduced
 
 
-# --- topics over time ---------------------------------------------------------------------------------------
-
-
-def _period_edge(value: float, order: bool):
-    if order:
-        return round(float(value), 6)
-    return dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def topics_over_time(topics, dates, n_topics: int, *, periods: int = 10) -> dict | None:
-    """Each topic's share of each period's documents; ``None`` without dates. Dates are POSIX seconds, or, when
-    all lie in [0, 1], an order (20 Newsgroups' article order, :func:`topicfit.data.article_order`). The dated
-    span is cut into ``periods`` equal periods (the last one closed); undated documents are counted apart.
-
-    >>> out = topics_over_time([0, 0, 1, 1, 1, 0], [0.0, 0.1, 0.2, 0.8, 0.9, 1.0], 2, periods=2)
-    >>> [p["counts"] for p in out["periods"]], out["topic_shares"]
-    ([[2, 1], [1, 2]], [[0.666667, 0.333333], [0.333333, 0.666667]])
-    """
-    if dates is None:
-        return None
-    dated = np.array([i for i, d in enumerate(dates) if d is not None], dtype=np.int64)
-    if not len(dated):
-        return None
-    values = np.array([dates[i] for i in dated], dtype=np.float64)
-    order = bool(values.min() >= 0 and values.max() <= 1)
-    edges = np.linspace(values.min(), values.max(), periods + 1)
-    bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, periods - 1)
-    counts = np.zeros((periods, n_topics), dtype=np.int64)
-    np.add.at(counts, (bins, np.asarray(topics)[dated]), 1)
-    totals = counts.sum(axis=1)
-    shares = np.round(counts / np.maximum(totals, 1)[:, None], 6)
-    rows = [{"period": p, "start": _period_edge(edges[p], order), "end": _period_edge(edges[p + 1], order), "n_documents": int(totals[p]),
-             "counts": counts[p].tolist(), "shares": shares[p].tolist()} for p in range(periods)]
-    return {"time": "order (0: the oldest, 1: the latest)" if order else "dates (UTC)", "n_periods": periods, "n_dated": int(len(dated)),
-            "n_undated": int(len(dates) - len(dated)), "periods": rows, "topic_shares": shares.T.tolist()}
-
-
 # --- updates ------------------------------------------------------------------------------------------------
 
 
-def update_topics(model: TopicModel, new_embeddings, new_texts, embeddings, texts, *, old_topics=None) -> dict:
+def update_topics(model: TopicClustering, new_embeddings, new_texts, embeddings, texts, *, old_topics=None) -> dict:
     """Move ``model``'s topics with new documents (``new_embeddings``/``new_texts``, which ``embeddings``/``texts``,
     every document old and new, end with) and assign every document again; topic ids stay. Returns how far they
     moved: per topic the cosine distance between its centre before and after (``centroid_shift``), the share of
@@ -220,7 +130,7 @@ def reduce_topics_run(run_dir: str | Path, n_topics: int, *, output: str | Path 
     ``embeddings.npy`` and ``documents.jsonl.gz`` are used. ``run.json`` records ``reduced_from``."""
     started, run_dir = time.perf_counter(), Path(run_dir)
     run = _read_topics_run(run_dir, "reducing topics")
-    model = TopicModel.load(run_dir / MODEL_DIR)
+    model = TopicClustering.load(run_dir / MODEL_DIR)
     model.word_embedder = word_embedder
     docs = read_run_documents(run_dir)
     embeddings = np.load(run_dir / EMBEDDINGS_FILE, mmap_mode="r")
@@ -230,11 +140,10 @@ def reduce_topics_run(run_dir: str | Path, n_topics: int, *, output: str | Path 
         embeddings = np.load(target / EMBEDDINGS_FILE, mmap_mode="r")
     metrics = write_topics_outputs(target, reduced, embeddings, docs)
     metrics.update({"seconds": round(time.perf_counter() - started, 1), "peak_memory_mb": peak_memory_mb()})
-    write_json(target / METRICS_FILE, metrics)
     (target / LABELLED_FILE).unlink(missing_ok=True)  # its names were those of the old topics
     run = {k: v for k, v in run.items() if k != "topic_names"}
-    finish_run(target, {**run, "name": target.name, "classes": reduced.labels_, "model_config": reduced.config.to_dict(),
-                        "reduced_from": {"n_topics": len(model.centroids_), "merged": reduced.merged_from_}, **environment()})
+    write_run(target, {**run, "name": target.name, "classes": reduced.labels_, "model_config": reduced.config.to_dict(),
+                       "reduced_from": {"n_topics": len(model.centroids_), "merged": reduced.merged_from_}, **environment()}, metrics)
     logger.info("topics reduced from %d to %d in %s", len(model.centroids_), len(reduced.centroids_), target)
     return target, metrics
 
@@ -256,7 +165,7 @@ def update_topics_run(run_dir: str | Path, new_docs: Documents, *, output: str |
     if clash:
         raise DataError(f"{len(clash)} new documents have ids the run already holds (e.g. {clash[0]!r}); give them other ids "
                         "(--id-column, or a file of another name)")
-    model = TopicModel.load(run_dir / MODEL_DIR)
+    model = TopicClustering.load(run_dir / MODEL_DIR)
     model.word_embedder = word_embedder
     cfg, stats = model.config, {}
     if embeddings is None:
@@ -289,11 +198,10 @@ def update_topics_run(run_dir: str | Path, new_docs: Documents, *, output: str |
     write_json(target / UPDATES_FILE, updates)
     metrics = write_topics_outputs(target, model, every, docs, updates=updates)
     metrics.update({"seconds": round(time.perf_counter() - started, 1), "peak_memory_mb": peak_memory_mb(), **stats})
-    write_json(target / METRICS_FILE, metrics)
     if (target / LABELLED_FILE).exists():
         logger.warning("%s predates this update: name the topics again (topicfit topics %s --names FILE)", target / LABELLED_FILE, target)
-    finish_run(target, {**run, "name": target.name, "classes": unique_names(model.labels_),
-                        "data": {"n_documents": len(docs), "n_blank": docs.n_blank()}, "updates": len(updates), **environment()})
+    write_run(target, {**run, "name": target.name, "classes": unique_names(model.labels_),
+                       "data": {"n_documents": len(docs), "n_blank": docs.n_blank()}, "updates": len(updates), **environment()}, metrics)
     worst = max(entry["topics"], key=lambda r: r["centroid_shift"])
     logger.info("update: %d new posts (%d old posts changed topic); topics moved %.4f on average (cosine distance of the centre), "
                 "most topic %d %r by %.4f; %.0f%% of the top words stayed", entry["n_new"], entry["old_documents_moved"],

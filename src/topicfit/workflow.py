@@ -107,16 +107,27 @@ def fit_run(model: Classifier, data_config: DataConfig, output: str | Path, *, s
            **config, **env, **model.run_info()}
     metrics = {**results, "config": config, "data_fingerprint": splits.info.get("fingerprint"), "timings": timings,
                "versions": env["versions"], "git_commit": env["git_commit"]}
-    write_json(run_dir / METRICS_FILE, metrics)
     if "test" in results:
         plot_confusion_matrix(results["test"]["confusion_matrix"], list(splits.classes), run_dir / CONFUSION_FILE, title="test")
     if run.get("history"):
         plot_learning_curve(run["history"], run_dir / LEARNING_CURVE_FILE)
-    write_text(run_dir / REPORT_FILE, render_report(run, metrics))
     card = model_card(run, metrics, library=model.library, base_model=model.base_model)
-    write_text(run_dir / CARD_FILE, card)
-    write_text(run_dir / MODEL_DIR / CARD_FILE, card)  # the folder an online user uploads to the Hub as it is
-    # 7. run.json last: the run is finished
-    finish_run(run_dir, run)
+    # 7. metrics, report, card, and run.json last: the run is finished
+    write_run(run_dir, run, metrics, report=render_report(run, metrics), card=card)
     logger.info("run written to %s", run_dir)
     return run_dir, run, metrics
+
+
+def write_run(run_dir: str | Path, run: dict, metrics: dict, *, report: str | None = None, card: str | None = None,
+              report_file: str = REPORT_FILE) -> None:
+    """The one writer of a finished run folder, for every kind and for topics runs: ``metrics.json``, the report,
+    the model card (``README.md``, also in ``model/``: the folder an online user uploads to the Hub as it is),
+    then ``run.json`` last, with the environment (versions, machine, commit) where ``run`` lacks it."""
+    run_dir = Path(run_dir)
+    write_json(run_dir / METRICS_FILE, metrics)
+    if report is not None:
+        write_text(run_dir / report_file, report)
+    if card is not None:
+        write_text(run_dir / CARD_FILE, card)
+        write_text(run_dir / MODEL_DIR / CARD_FILE, card)
+    finish_run(run_dir, {**environment(), **run} if "versions" not in run else run)

@@ -273,11 +273,11 @@ class FewLabelClassifier(Classifier):
 
     def embed(self, X) -> np.ndarray:
         """L2-normalised mean-pooled embeddings by the (tuned) encoder, (n, hidden); not cached (the weights are this run's)."""
-        from ..embeddings import embed
+        from ..embeddings import mean_pooled
 
         cfg = self.config
         start = time.perf_counter()
-        out = embed(self.tokenizer_, self.encoder_, list(X), max_length=cfg.max_length, batch_size=max(cfg.batch_size, 32),
+        out = mean_pooled(self.tokenizer_, self.encoder_, list(X), max_length=cfg.max_length, batch_size=max(cfg.batch_size, 32),
                     precision=cfg.precision, whole=cfg.whole, max_windows=cfg.max_windows, backend="torch")
         self.timings_["embed_seconds"] = round(self.timings_.get("embed_seconds", 0) + time.perf_counter() - start, 1)
         return out

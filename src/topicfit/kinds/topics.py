@@ -3,7 +3,7 @@
 encoder settings, take the cosine similarity to each topic's centroid, softmax at the run's temperature.
 Topics that share a name are one class, their probabilities summed.
 
->>> clf = TopicsClassifier.load("runs/topics/model", run=read_json("runs/topics/run.json"))  # doctest: +SKIP
+>>> clf = DiscoveredTopicsClassifier.load("runs/topics/model", run=read_json("runs/topics/run.json"))  # doctest: +SKIP
 >>> clf.predict(["the shuttle launch slipped a week"])                                   # doctest: +SKIP
 ['space']
 """
@@ -17,12 +17,12 @@ import numpy as np
 from ..embeddings import embed_texts
 from ..encoders import base_model_id
 from ..errors import ModelError
-from ..topics import TopicModel, TopicsConfig, unique_names
+from ..topics import TopicClustering, TopicsConfig, unique_names
 from . import Classifier
 
 
-class TopicsClassifier(Classifier):
-    """A fitted :class:`~topicfit.topics.TopicModel` behind the kind interface (``classes_``: the topic names)."""
+class DiscoveredTopicsClassifier(Classifier):
+    """A fitted :class:`~topicfit.topics.TopicClustering` behind the kind interface (``classes_``: the topic names)."""
 
     kind = "topics"
     config_class = TopicsConfig
@@ -39,7 +39,7 @@ class TopicsClassifier(Classifier):
     def fit(self, X, y=None, **options):
         raise ModelError("topics are discovered, not trained on labels: use `topicfit topics` (topicfit.topics.fit_topics_run)")
 
-    def _set_model(self, model: TopicModel) -> "TopicsClassifier":
+    def _set_model(self, model: TopicClustering) -> "DiscoveredTopicsClassifier":
         self.model_ = model
         self.classes_ = np.asarray(unique_names(model.labels_))
         column = {name: j for j, name in enumerate(self.classes_)}
@@ -55,7 +55,7 @@ class TopicsClassifier(Classifier):
 
     def transform(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Texts to ``(topic ids, probabilities, outlier flags)``: embedded here with the run's encoder settings,
-        then assigned by the rule the fit used (:meth:`topicfit.topics.TopicModel.transform`)."""
+        then assigned by the rule the fit used (:meth:`topicfit.topics.TopicClustering.transform`)."""
         return self.model_.transform(self.embed([X] if isinstance(X, str) else list(X)))
 
     @property
@@ -73,6 +73,6 @@ class TopicsClassifier(Classifier):
         self.model_.save(folder)
 
     @classmethod
-    def load(cls, folder: str | Path, *, run: dict | None = None, **options) -> "TopicsClassifier":
-        model = TopicModel.load(folder)
+    def load(cls, folder: str | Path, *, run: dict | None = None, **options) -> "DiscoveredTopicsClassifier":
+        model = TopicClustering.load(folder)
         return cls(model.config)._set_model(model)
