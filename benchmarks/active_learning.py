@@ -32,7 +32,7 @@ from common import machine, write_result  # noqa: E402
 from topicfit.data import DataConfig, load_splits  # noqa: E402
 from topicfit.kinds.embed import EmbedClassifier, EmbedConfig  # noqa: E402
 from topicfit.metrics import compute_metrics  # noqa: E402
-from topicfit.suggest import suggest  # noqa: E402
+from topicfit.suggest import SuggestConfig, suggest  # noqa: E402
 
 START, STEP, STOP = 8, 8, 64  # labelled posts a class
 C = 4.0
@@ -44,7 +44,7 @@ def sample_per_class(labels: list[str], k: int, seed: int) -> list[int]:
     return sorted(int(i) for c in sorted(set(labels)) for i in rng.choice(np.flatnonzero(y == c), k, replace=False))
 
 
-def curve(splits, strategy: str, seed: int) -> list[dict]:
+def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None) -> list[dict]:
     train, test = splits.train, splits.test
     n_classes = len(splits.classes)
     labelled = sample_per_class(train.labels, START, seed)
@@ -62,7 +62,7 @@ def curve(splits, strategy: str, seed: int) -> list[dict]:
         pool = [i for i in range(len(train)) if i not in taken]
         n = STEP * n_classes
         if strategy == "active":
-            picks = suggest(model, [train.texts[i] for i in pool], n=n, seed=seed)
+            picks = suggest(model, [train.texts[i] for i in pool], n=n, seed=seed, config=config)
             new = [pool[p["index"]] for p in picks]
         else:
             new = [pool[i] for i in rng.choice(len(pool), n, replace=False)]
@@ -90,21 +90,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", nargs="+", default=["coarse"], choices=("coarse", "fine"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--uncertainty", default=SuggestConfig.uncertainty, help="as `topicfit suggest --uncertainty`")
+    parser.add_argument("--pool-factor", type=int, default=SuggestConfig.pool_factor, help="as `topicfit suggest --pool-factor`")
+    parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
+    config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor)
     info = machine()
-    result = {"model": f"embed-minilm, logistic regression C={C}", "start": START, "step": STEP, "stop": STOP, "schemes": {}}
+    result = {"model": f"embed-minilm, logistic regression C={C}", "start": START, "step": STEP, "stop": STOP,
+              "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
     for scheme in args.labels:
         splits = load_splits(DataConfig(labels=scheme))
         rows = []
         for seed in args.seeds:
             for strategy in ("active", "random"):
-                rows += curve(splits, strategy, seed)
+                rows += curve(splits, strategy, seed, config)
                 print(scheme, strategy, seed, [(r["labelled"], r["accuracy"]) for r in rows[-8:]], flush=True)
         result["schemes"][scheme] = {"classes": len(splits.classes), "test_posts": len(splits.test), "rows": rows,
                                      "summary": summarise(rows, len(splits.classes))}
     result["seconds"] = round(time.perf_counter() - started, 1)
-    write_result("active-learning", result, "python benchmarks/active_learning.py " + " ".join(sys.argv[1:]), info)
+    write_result("active-learning" + (f"-{args.tag}" if args.tag else ""), result, "python benchmarks/active_learning.py " + " ".join(sys.argv[1:]), info)
     return 0
 
 

@@ -82,7 +82,8 @@ def run_setfit(X, y, seed: int, test_texts) -> tuple[object, dict]:
         raise SystemExit(f"{SETFIT_PYTHON} is missing: run benchmarks/setup_setfit.sh first (SetFit 1.2 in a separate environment)")
     with tempfile.TemporaryDirectory() as tmp:
         job, out = Path(tmp) / "job.json", Path(tmp) / "out.json"
-        job.write_text(json.dumps({"body": str(minilm_dir()), "seed": seed, "train_texts": X, "train_labels": y,
+        job.write_text(json.dumps({"body": str(minilm_dir()), "seed": seed, "max_seq_length": FewLabelConfig().max_length,
+                                   "train_texts": X, "train_labels": y,
                                    "test_texts": list(test_texts)}))
         subprocess.run([str(SETFIT_PYTHON), str(ROOT / "setfit_peer.py"), str(job), str(out)], check=True)
         result = json.loads(out.read_text())

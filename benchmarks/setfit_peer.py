@@ -7,7 +7,8 @@ setfit 1.2 (installed for the benchmark only, ``benchmarks/setup_setfit.sh``), c
 ``JOB.json`` holds ``body`` (a sentence-transformers folder), ``seed``, ``train_texts``, ``train_labels`` and
 ``test_texts``; ``OUT.json`` gets ``predictions`` (one label per test text), ``fit_seconds``,
 ``predict_seconds`` and the versions. SetFit's defaults as its paper ran them: 20 pair iterations, 1 epoch,
-batch size 16, a logistic-regression head; the body's own max_seq_length.
+batch size 16, a logistic-regression head; ``max_seq_length`` from the job (the few-label kind's 128 tokens, so
+both read the same text), else the body's own.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def main() -> int:
 
     start = time.perf_counter()
     model = SetFitModel.from_pretrained(job["body"])
+    if job.get("max_seq_length"):
+        model.model_body.max_seq_length = job["max_seq_length"]
     args = TrainingArguments(batch_size=16, num_epochs=1, num_iterations=20, seed=job["seed"], report_to="none")
     train = datasets.Dataset.from_dict({"text": job["train_texts"], "label": job["train_labels"]})
     Trainer(model=model, args=args, train_dataset=train).train()

@@ -14,7 +14,7 @@ from topicfit.data import DataConfig, Documents
 from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig
 from topicfit.predict import TopicClassifier
 from topicfit.registry import load_run
-from topicfit.suggest import SuggestConfig, suggest, uncertainty
+from topicfit.suggest import SuggestConfig, suggest, typicality, uncertainty
 from topicfit.topics import TopicsConfig, fit_topics_run
 from topicfit.workflow import fit_run
 
@@ -59,10 +59,10 @@ def margins(run_dir, texts) -> np.ndarray:
 
 
 def test_picks_are_distinct_posts_with_their_prediction(labelled_run, pool, tiny_bert):
-    picks = suggest(labelled_run, pool, n=10, ids=[f"p{i}" for i in range(len(pool))], config=SuggestConfig(model=str(tiny_bert)))
+    picks = suggest(labelled_run, pool, n=10, ids=[f"p{i}" for i in range(len(pool))], config=SuggestConfig(density=0, model=str(tiny_bert)))
     assert len(picks) == 10 and len({p["index"] for p in picks}) == 10 and len({p["text"] for p in picks}) == 10
     assert all(p["text"].strip() and p["text"] == pool[p["index"]] and p["id"] == f"p{p['index']}" for p in picks)
-    by_uncertainty = suggest(labelled_run, pool, n=10, config=SuggestConfig(pool_factor=1, model=str(tiny_bert)))
+    by_uncertainty = suggest(labelled_run, pool, n=10, config=SuggestConfig(pool_factor=1, density=0, model=str(tiny_bert)))
     assert 12 in [p["index"] for p in by_uncertainty] and len({p["text"] for p in by_uncertainty}) == 10
     assert all(len(pool) - 2 not in [p["index"] for p in q] for q in (picks, by_uncertainty))  # the later copy is never suggested
     clf = TopicClassifier.load(labelled_run)
@@ -76,14 +76,14 @@ def test_the_most_uncertain_posts_are_preferred(labelled_run, pool, tiny_bert):
     texts = pool[:-2]
     m = margins(labelled_run, texts)
     expected = sorted(np.argsort(-m, kind="stable")[:5].tolist())
-    picks = suggest(labelled_run, texts, n=5, config=SuggestConfig(pool_factor=1, model=str(tiny_bert)))
+    picks = suggest(labelled_run, texts, n=5, config=SuggestConfig(pool_factor=1, density=0, model=str(tiny_bert)))
     assert sorted(p["index"] for p in picks) == expected  # no diversity step: exactly the 5 smallest margins
     assert [p["score"] for p in picks] == [round(float(m[i]), 4) for i in (p["index"] for p in picks)]
     assert all(i >= 12 for i in expected)  # (the fixture's claim) the mixed posts, not the confident ones
-    diverse = suggest(labelled_run, texts, n=3, config=SuggestConfig(model=str(tiny_bert)))
+    diverse = suggest(labelled_run, texts, n=3, config=SuggestConfig(density=0, model=str(tiny_bert)))
     assert diverse[0]["index"] == int(np.argmax(m))  # the single most uncertain post is always picked, first
     assert all(p["index"] >= 12 for p in diverse)
-    entropy = suggest(labelled_run, texts, n=5, config=SuggestConfig(uncertainty="entropy", pool_factor=1, model=str(tiny_bert)))
+    entropy = suggest(labelled_run, texts, n=5, config=SuggestConfig(uncertainty="entropy", pool_factor=1, density=0, model=str(tiny_bert)))
     p = TopicClassifier.load(labelled_run).predict_proba(texts)
     by_hand = -(p * np.log(p)).sum(axis=1) / np.log(3)
     assert sorted(q["index"] for q in entropy) == sorted(np.argsort(-by_hand, kind="stable")[:5].tolist())
@@ -96,9 +96,9 @@ def test_near_duplicate_uncertain_posts_are_not_both_picked(labelled_run, tiny_b
     a, b = len(texts) - 4, len(texts) - 3
     m = margins(labelled_run, texts)
     assert set(np.argsort(-m, kind="stable")[:2].tolist()) == {a, b}  # the twins are the two most uncertain posts
-    picks = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(model=str(tiny_bert)))]
+    picks = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(density=0, model=str(tiny_bert)))]
     assert len(picks) == 2 and int(np.argmax(m)) in picks and not {a, b} <= set(picks)
-    by_uncertainty = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(pool_factor=1, model=str(tiny_bert)))]
+    by_uncertainty = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(pool_factor=1, density=0, model=str(tiny_bert)))]
     assert set(by_uncertainty) == {a, b}  # what uncertainty alone would pick
 
 
@@ -132,7 +132,7 @@ def test_suggest_command_writes_json_lines(labelled_run, pool, tiny_bert, tmp_pa
     assert main(["-q", "suggest", str(labelled_run), "--pool", str(tmp_path / "pool.jsonl"), "--n", "4", "--model", str(tiny_bert),
                  "--output", str(tmp_path / "next.jsonl")]) == 0
     lines = [json.loads(line) for line in (tmp_path / "next.jsonl").read_text().splitlines()]
-    direct = suggest(labelled_run, pool, n=4, ids=[f"x{i}" for i in range(len(pool))], config=SuggestConfig(model=str(tiny_bert)))
+    direct = suggest(labelled_run, pool, n=4, ids=[f"x{i}" for i in range(len(pool))], config=SuggestConfig(density=0, model=str(tiny_bert)))
     assert lines == direct and [r["id"] for r in lines] == [f"x{r['index']}" for r in lines]
 
 
@@ -140,3 +140,17 @@ def test_uncertainty_by_hand():
     p = np.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])
     assert np.allclose(uncertainty(p, "margin"), [0.8, 0.0, 1.0])
     assert np.allclose(uncertainty(p, "entropy"), [-(0.5 * np.log(0.5) + 0.3 * np.log(0.3) + 0.2 * np.log(0.2)) / np.log(3), 0.0, 1.0])
+
+
+def test_typicality_weights_down_outliers(labelled_run, pool, tiny_bert):
+    E = np.eye(6)[[0, 0, 0, 1, 1, 5]] + 0.01  # five posts in two groups and one alone
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    t = typicality(E)
+    assert t[:5].min() > 5 * t[5]  # (a post is never its own neighbour)
+    texts = pool[:-2]
+    unsure = margins(labelled_run, texts)
+    from topicfit.embeddings import embed_texts
+
+    weighted = unsure * typicality(embed_texts(texts, model=str(tiny_bert)))
+    picks = suggest(labelled_run, texts, n=5, config=SuggestConfig(pool_factor=1, density=1.0, model=str(tiny_bert)))
+    assert sorted(p["index"] for p in picks) == sorted(np.argsort(-weighted, kind="stable")[:5].tolist())

@@ -1,8 +1,9 @@
 """``topicfit suggest``: which posts to label next, from a pool of unlabelled ones.
 
 With a trained run (any kind with probabilities): the posts the run is least sure of (the margin between its
-two most probable classes, or the entropy of its probabilities), spread over the pool's variety. The
-``pool_factor·n`` most uncertain posts are the candidates; k-means (n clusters) over their embeddings groups
+two most probable classes, or the entropy of its probabilities), weighted by how typical each post is of the
+pool (``density``: outliers and near-empty posts are uncertain but teach little), spread over the pool's
+variety. The ``pool_factor·n`` best-scored posts are the candidates; k-means (n clusters) over their embeddings groups
 near-duplicates and posts about the same thing, and the most uncertain candidate of each group is picked. So
 the single most uncertain post is always among the picks, and two near-identical uncertain posts do not both
 cost a label.
@@ -44,12 +45,17 @@ class SuggestConfig(Settings):
         "help": "the pool_factor x n most uncertain posts are the candidates that diversity picks n from"})
     model: str = field(default="minilm", metadata={
         "help": "the encoder whose embeddings spread the picks (a topics run uses its own)"})
+    density: float = field(default=1.0, metadata={
+        "help": "weight of how typical a post is: uncertainty x density^this, density being its mean similarity to its 10 "
+                "nearest pool posts (outliers and near-empty posts teach little); 0: uncertainty alone"})
 
     def __post_init__(self) -> None:
         if self.uncertainty not in UNCERTAINTIES:
             raise ConfigError(f"uncertainty must be one of {UNCERTAINTIES}, got {self.uncertainty!r}")
         if self.pool_factor < 1:
             raise ConfigError(f"pool_factor must be at least 1, got {self.pool_factor}")
+        if self.density < 0:
+            raise ConfigError(f"density must be 0 or more, got {self.density}")
 
 
 def uncertainty(probabilities: np.ndarray, how: str = "margin") -> np.ndarray:
@@ -61,6 +67,27 @@ def uncertainty(probabilities: np.ndarray, how: str = "margin") -> np.ndarray:
     if how == "entropy":
         return -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1) / np.log(max(p.shape[1], 2))
     raise ConfigError(f"uncertainty must be one of {UNCERTAINTIES}, got {how!r}")
+
+
+DENSITY_NEIGHBOURS = 10  # a post's density: its mean similarity to this many nearest pool posts
+DENSITY_SAMPLE = 4000  # ... among a seeded sample of this many pool posts (bounds the cost on a big pool)
+
+
+def typicality(embeddings: np.ndarray, *, seed: int = 42) -> np.ndarray:
+    """Per post, in [0, 1]: its mean cosine similarity to its nearest ``DENSITY_NEIGHBOURS`` posts of the pool (a
+    sample of ``DENSITY_SAMPLE`` when bigger; the post itself left out), clipped at 0. High where many posts say
+    the same thing; low for outliers and posts with almost no text (density weighting, Settles & Craven 2008)."""
+    E = np.asarray(embeddings, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    ref = np.sort(rng.choice(len(E), DENSITY_SAMPLE, replace=False)) if len(E) > DENSITY_SAMPLE else np.arange(len(E))
+    k = min(DENSITY_NEIGHBOURS, max(len(ref) - 1, 1))
+    out = np.zeros(len(E))
+    for start in range(0, len(E), 2048):
+        sims = E[start : start + 2048] @ E[ref].T
+        rows = np.arange(start, min(start + 2048, len(E)))
+        sims[rows[:, None] == ref[None, :]] = -1.0  # not its own neighbour
+        out[rows] = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+    return np.clip(out, 0.0, 1.0)
 
 
 def _eligible(texts: list[str]) -> list[int]:
@@ -122,15 +149,17 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
 
     proba = np.asarray(model.predict_proba([texts[i] for i in rows]))
     classes = [str(c) for c in model.classes_]
-    scores = uncertainty(proba, config.uncertainty)
-    order = np.argsort(-scores, kind="stable")  # the most uncertain first; ties: pool order
+    unsure = uncertainty(proba, config.uncertainty)
+    pool = embed_texts([texts[i] for i in rows], model=config.model) if config.density > 0 or len(rows) > n else None
+    scores = unsure * typicality(pool, seed=seed) ** config.density if config.density > 0 else unsure
+    order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
     candidates = order[: config.pool_factor * n]
     if len(candidates) <= n:
         chosen, groups = list(candidates), None
     else:
         from sklearn.cluster import KMeans
 
-        E = embed_texts([texts[rows[c]] for c in candidates], model=config.model)
+        E = pool[candidates]
         groups = KMeans(n_clusters=n, n_init=3, random_state=seed).fit_predict(E)
         chosen = [candidates[np.flatnonzero(groups == g)[0]] for g in np.unique(groups)]  # candidates are in uncertainty order
         if len(chosen) < n:  # fewer distinct groups than n (near-identical embeddings): the next most uncertain
