@@ -132,7 +132,7 @@ def test_suggest_command_writes_json_lines(labelled_run, pool, tiny_bert, tmp_pa
     assert main(["-q", "suggest", str(labelled_run), "--pool", str(tmp_path / "pool.jsonl"), "--n", "4", "--model", str(tiny_bert),
                  "--output", str(tmp_path / "next.jsonl")]) == 0
     lines = [json.loads(line) for line in (tmp_path / "next.jsonl").read_text().splitlines()]
-    direct = suggest(labelled_run, pool, n=4, ids=[f"x{i}" for i in range(len(pool))], config=SuggestConfig(density=0, model=str(tiny_bert)))
+    direct = suggest(labelled_run, pool, n=4, ids=[f"x{i}" for i in range(len(pool))], config=SuggestConfig(model=str(tiny_bert)))
     assert lines == direct and [r["id"] for r in lines] == [f"x{r['index']}" for r in lines]
 
 
