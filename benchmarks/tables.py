@@ -518,6 +518,22 @@ def headline_rows() -> list[dict]:
     return rows
 
 
+def fit_summary() -> str:
+    """One sentence for the README's first screen: what `topicfit fit` scored on 20 Newsgroups (7 classes) in its
+    budget, beside the best TF-IDF baseline of the same run's leaderboard (both chosen on validation)."""
+    found = [r for r in results("fit-coarse.json")]
+    if not found:
+        return "(not measured yet: python benchmarks/fit.py)"
+    r = found[0]
+    c = r["chosen"]
+    base = max((x for x in r["candidates"] if x.get("stage") == "baselines" and x.get("validation_macro_f1") is not None
+                and x["name"] not in ("random", "majority")), key=lambda x: x["validation_macro_f1"])
+    return (f"On 20 Newsgroups (7 classes) `topicfit fit --budget 20` chose {c['name']} in {r['seconds'] / 60:.1f} minutes on "
+            f"{r['machine']['cores']} CPU cores ({r['machine']['cpu']}, {r['date']}): test accuracy {c['test_accuracy']:.3f}, macro-F1 "
+            f"{c['test_macro_f1']:.3f}, weighted-F1 {c['test_weighted_f1']:.3f}, against {base['test_accuracy']:.3f} / "
+            f"{base['test_macro_f1']:.3f} / {base['test_weighted_f1']:.3f} for its best TF-IDF baseline ({base['name']}).")
+
+
 def headline_table(notes: bool = True) -> str:
     """The headline: one row per question; with ``notes`` (BENCHMARKS.md) also what fit chose and skipped, the topic
     words' latest scores and the served speeds (the README keeps to the table and links here)."""
@@ -560,6 +576,7 @@ def headline_table(notes: bool = True) -> str:
 SECTIONS = {
     "headline-table": headline_table,
     "headline-short": lambda: headline_table(notes=False),
+    "fit-summary": fit_summary,
     # BENCHMARKS.md, by family
     "baselines-table": baselines_table, "validation-table": validation_table, "truncation-table": truncation_table, "cost-table": cost_table,
     "ensembles-table": ensembles_table, "schemes-table": schemes_table, "embed-heads-table": embed_heads_table,
