@@ -192,3 +192,19 @@ def test_few_labels_rank_by_cross_validation_and_self_train_on_unlabelled_rows(t
     run, _ = read_run(tmp_path / "fit" / "candidates" / f"fewlabel-{tiny_bert.name}")
     assert run["self_training"]["unlabelled"] == len(pool)  # the rows without a label reached the few-label kind
     assert "cv macro-F1" in (tmp_path / "fit" / auto.LEADERBOARD_TABLE).read_text()
+
+
+def test_a_candidate_that_fails_is_skipped_with_its_error(tmp_path, tiny_bert, monkeypatch):
+    from topicfit.kinds.embed import EmbedClassifier
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("no memory left")
+
+    monkeypatch.setattr(EmbedClassifier, "fit", broken)
+    texts, labels = corpus()
+    clf = topicfit.fit(texts, labels, budget=5, output=tmp_path / "fit", encoders=str(tiny_bert), student="none", few_labels="none",
+                       test_size=0.3, validation_size=0.2)
+    rows = {r["name"]: r for r in clf.leaderboard}
+    assert rows[f"embed-{tiny_bert.name}"]["skipped"] == "failed: RuntimeError: no memory left"
+    assert not (tmp_path / "fit" / "candidates" / f"embed-{tiny_bert.name}").exists()
+    assert any(r["chosen"] for r in rows.values())  # the others went on, and one was chosen

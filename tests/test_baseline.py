@@ -56,3 +56,15 @@ def test_trial_zero_is_the_pipeline_that_runs_by_default():
     assert make_pipeline(BaselineConfig("tfidf-svm")).get_params()[reg.param] == reg.default == 0.5
     assert make_pipeline(BaselineConfig("tfidf-nb")).get_params()["tfidf__min_df"] == TFIDF_DEFAULTS["min_df"]
     assert BaselineClassifier.default_params(BaselineConfig("random")) is None and "random" not in TUNABLE
+
+
+def test_svm_calibration_folds_shrink_to_the_smallest_class():
+    from topicfit.errors import ModelError
+    from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig
+
+    texts = ["rocket orbit launch", "orbit moon rocket", "rocket launch pad", "engine brake wheel", "wheel gear engine", "brake engine oil"]
+    labels = ["space"] * 3 + ["cars"] * 3
+    clf = BaselineClassifier(BaselineConfig(method="tfidf-svm")).fit(texts, labels)  # 3 a class: 3-fold calibration, not 5
+    assert clf.pipeline_.named_steps["clf"].cv == 3 and clf.predict(["a rocket to orbit"]) == ["space"]
+    with pytest.raises(ModelError, match="needs at least 2 training posts of every class; 'food' has 1"):
+        BaselineClassifier(BaselineConfig(method="tfidf-svm")).fit(texts + ["bread"], labels + ["food"])

@@ -237,14 +237,24 @@ class FitJob:
             self.stage(name, estimate)
             start = time.monotonic()
             kwargs = {"split_names": split_names} if split_names else {}
-            _, run, metrics = fit_run(make_model(), data_config or self.data_config, path, splits=splits or self.splits, overwrite=True,
-                                      fit_options=fit_options, **kwargs)
+            try:
+                _, run, metrics = fit_run(make_model(), data_config or self.data_config, path, splits=splits or self.splits, overwrite=True,
+                                          fit_options=fit_options, **kwargs)
+            except Exception as exc:  # noqa: BLE001 -- one candidate that cannot fit this data must not lose the others
+                logger.warning("fit: %s failed (%s: %s); the other candidates go on", name, type(exc).__name__, exc)
+                shutil.rmtree(path, ignore_errors=True)
+                self.skip(name, stage, f"failed: {type(exc).__name__}: {exc}", estimate)
+                return None
             row = _row(name, stage, kind=run["kind"], method=run["method"], **_scores(metrics), fit_seconds=round(time.monotonic() - start, 1),
                        estimate_seconds=None if estimate is None else round(estimate, 1))
         if row["docs_per_second"] is None and name not in FLOORS:
             row["docs_per_second"] = served_docs_per_second(path, self.speed_texts)
         if self.few_labels and name not in FLOORS:
-            row["cv_macro_f1"] = self.previous.get(name, {}).get("cv_macro_f1") if row.get("reused") else cross_validated_macro_f1(path)
+            try:
+                row["cv_macro_f1"] = self.previous.get(name, {}).get("cv_macro_f1") if row.get("reused") else cross_validated_macro_f1(path)
+            except Exception as exc:  # noqa: BLE001 -- e.g. a refit that cannot calibrate on a fold this small
+                logger.warning("fit: no cross-validation of %s (%s: %s); it is ranked by validation", name, type(exc).__name__, exc)
+                row["cv_macro_f1"] = None
         row["run"] = os.path.relpath(path, self.output)
         self.rows[name] = row
         self.write_leaderboard()

@@ -113,7 +113,21 @@ class BaselineClassifier(Classifier):
         return hasattr(self.pipeline_, "predict_proba") if hasattr(self, "pipeline_") else True
 
     def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume=False) -> "BaselineClassifier":
-        self.pipeline_ = make_pipeline(self.config).fit(list(X), list(y))
+        from collections import Counter
+
+        from sklearn.calibration import CalibratedClassifierCV
+
+        pipeline, y = make_pipeline(self.config), [str(v) for v in y]
+        clf = getattr(pipeline, "named_steps", {}).get("clf")
+        counts = Counter(y)
+        if isinstance(clf, CalibratedClassifierCV) and isinstance(clf.cv, int) and counts and clf.cv > min(counts.values()):
+            label, n = min(counts.items(), key=lambda kv: kv[1])
+            if n < 2:
+                raise ModelError(f"{self.method} calibrates its probabilities by cross-validation and needs at least 2 training posts "
+                                 f"of every class; {label!r} has {n}")
+            logger.info("%s: %d-fold calibration (class %r has %d training posts)", self.method, n, label, n)
+            clf.set_params(cv=n)
+        self.pipeline_ = pipeline.fit(list(X), y)
         self.classes_ = np.asarray([str(c) for c in self.pipeline_.classes_])
         return self
 
