@@ -133,12 +133,16 @@ def main() -> int:
     parser.add_argument("--test-samples", type=int, default=2000, help="stratified sample of the test split scored (0: all 7,532)")
     parser.add_argument("--unlabelled", type=int, default=0, help="fewlabel and fit self-train on this many other training posts, labels hidden")
     parser.add_argument("--fit-budget", type=float, default=6.0, help="minutes of each `topicfit fit`")
+    parser.add_argument("--resume", action="store_true", help="keep the rows --output already has and measure only the others")
     parser.add_argument("--output", default=str(ROOT / "results" / "few-labels.json"))
     args = parser.parse_args()
     splits = load_splits(DataConfig(labels=args.labels))
     test = sample_documents(splits.test, args.test_samples or None, seed=0, what="few-labels test")
     classes = list(splits.classes)
     rows = []
+    if args.resume and Path(args.output).exists():  # keep what an earlier (killed) run of the same command measured
+        rows = [r for r in json.loads(Path(args.output).read_text())["rows"] if r["k"] in args.k and r["seed"] in args.seeds]
+    done = {(r["k"], r["seed"], r["method"]) for r in rows}
     started = time.perf_counter()
     for k in args.k:
         for seed in args.seeds:
@@ -148,6 +152,8 @@ def main() -> int:
             unlabelled = [splits.train.texts[i] for i in np.random.default_rng(seed).choice(rest, args.unlabelled, replace=False)] \
                 if args.unlabelled else None
             for method in args.methods:
+                if (k, seed, method) in done:
+                    continue
                 start = time.perf_counter()
                 if method == "setfit-minilm":
                     (model, extra), cv = run_setfit(X, y, seed, test.texts), None
