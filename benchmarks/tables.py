@@ -495,7 +495,7 @@ def headline_rows() -> list[dict]:
                         "command": r["command"].replace(" --overwrite", ""), "seconds": r["seconds"], "date": r["date"],
                         "cpu": r["machine"]["cpu"], "speed": c.get("docs_per_second")}
     rows.append({"question": f"`topicfit fit` within 20 minutes (chosen on validation; set-up excluded)", **cells})
-    for r in results("few-labels.json"):
+    for r in ([] if results("few-labels-coarse.json") else results("few-labels.json")):  # superseded by fit against SetFit
         by = {x["method"]: x for x in r["summary"] if x["k"] == 8}
         if "fewlabel-minilm" in by:
             f, t = by["fewlabel-minilm"], by.get("tfidf-svm")
@@ -505,6 +505,20 @@ def headline_rows() -> list[dict]:
             rows.append({"question": "few labels: 8 per class, SetFit's method (`fewlabel` kind)",
                          "coarse": {"cell": cell, "command": r["command"] + " (the kind topicfit fit adds at <= 64 labels a class)", "seconds": None,
                                     "date": r["date"], "cpu": r["cpu"]}})
+    for r in results("few-labels-coarse.json"):  # topicfit fit against SetFit on the same body, the same posts, the same seeds
+        rows8 = [x for x in r["rows"] if x["k"] == 8]
+        seeds = sorted({x["seed"] for x in rows8 if x["method"] == "fit"} & {x["seed"] for x in rows8 if x["method"] == "setfit-minilm"})
+        if seeds:
+            def mean(method, key):
+                picked = [x[key] for x in rows8 if x["method"] == method and x["seed"] in seeds]
+                return sum(picked) / len(picked)
+
+            f, t = ({k: mean(m, k) for k in ("accuracy", "macro_f1", "weighted_f1")} for m in ("fit", "setfit-minilm"))
+            cell = (_cell(f["accuracy"], f["macro_f1"], f["weighted_f1"]) + " (SetFit 1.2, same MiniLM: "
+                    f"{_cell(t['accuracy'], t['macro_f1'], t['weighted_f1'])}; mean of {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, "
+                    f"{r['test_posts']} test posts)")
+            rows.append({"question": "few labels: 8 per class, `topicfit fit` against SetFit", "coarse": {
+                "cell": cell, "command": r["command"], "seconds": None, "date": r["date"], "cpu": r["cpu"]}})
     found = [r for r in results("topics-minilm.json")]
     if found:
         r = found[0]
