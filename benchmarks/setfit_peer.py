@@ -30,7 +30,10 @@ def main() -> int:
     model = SetFitModel.from_pretrained(job["body"])
     if job.get("max_seq_length"):
         model.model_body.max_seq_length = job["max_seq_length"]
-    args = TrainingArguments(batch_size=16, num_epochs=1, num_iterations=20, seed=job["seed"], report_to="none")
+    import tempfile
+
+    args = TrainingArguments(output_dir=tempfile.mkdtemp(prefix="setfit-"), batch_size=16, num_epochs=1, num_iterations=20,
+                             seed=job["seed"], report_to="none")  # its checkpoints go to a temporary folder, not the checkout
     train = datasets.Dataset.from_dict({"text": job["train_texts"], "label": job["train_labels"]})
     Trainer(model=model, args=args, train_dataset=train).train()
     fit_seconds = time.perf_counter() - start
