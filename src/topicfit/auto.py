@@ -70,7 +70,7 @@ class FitConfig(Settings):
     student: str = field(default="minilm", metadata={
         "help": "the encoder of the student distilled over the best baseline's prior; 'none': no student"})
     few_labels: str = field(default="minilm", metadata={
-        "help": "the encoder tuned contrastively on pairs (SetFit's method) when there are at most 64 labelled posts a class; 'none': never"})
+        "help": "the encoder tuned contrastively on pairs (SetFit's method) on few-label data (--few-labels-max); 'none': never"})
     few_labels_max: int = field(default=64, metadata={
         "help": "labelled posts per class (median) up to which the data counts as few-label: the contrastive kind is a candidate, "
                 "candidates are ranked by cross-validation on the labelled posts, and no student is distilled"})
@@ -251,7 +251,7 @@ class FitJob:
             row["docs_per_second"] = served_docs_per_second(path, self.speed_texts)
         if self.few_labels and name not in FLOORS:
             try:
-                row["cv_macro_f1"] = self.previous.get(name, {}).get("cv_macro_f1") if row.get("reused") else cross_validated_macro_f1(path)
+                row["cv_macro_f1"] = self.previous.get(name, {}).get("cv_macro_f1") if row.get("reused") else cross_validated_macro_f1(path, self.splits.train)
             except Exception as exc:  # noqa: BLE001 -- e.g. a refit that cannot calibrate on a fold this small
                 logger.warning("fit: no cross-validation of %s (%s: %s); it is ranked by validation", name, type(exc).__name__, exc)
                 row["cv_macro_f1"] = None
@@ -551,7 +551,7 @@ def _rank(row: dict) -> tuple:
     return (score if score is not None else -1.0, row["validation_accuracy"] or 0.0, row["docs_per_second"] or 0.0)
 
 
-def cross_validated_macro_f1(run_dir: str | Path, *, max_folds: int = 5) -> float | None:
+def cross_validated_macro_f1(run_dir: str | Path, train=None, *, max_folds: int = 5) -> float | None:
     """Macro-F1 of a finished run by stratified cross-validation over the posts it trained on: its own
     ``cross_validation`` (the few-label kind's), or out-of-fold refits of a kind that refits in seconds
     (``fold_copy``: baselines, frozen-encoder heads). ``None`` where neither applies or a class has one post."""
@@ -564,7 +564,7 @@ def cross_validated_macro_f1(run_dir: str | Path, *, max_folds: int = 5) -> floa
     model = load_run(run_dir)
     if model.fold_copy() is None:
         return None
-    train = load_splits(DataConfig.from_dict(run["data_config"])).train
+    train = train if train is not None else load_splits(DataConfig.from_dict(run["data_config"])).train  # the posts it trained on
     folds = min(max_folds, min(train.labels.count(c) for c in set(train.labels)))
     if folds < 2:
         return None

@@ -81,9 +81,9 @@ def typicality(embeddings: np.ndarray, *, seed: int = 42) -> np.ndarray:
     rng = np.random.default_rng(seed)
     ref = np.sort(rng.choice(len(E), DENSITY_SAMPLE, replace=False)) if len(E) > DENSITY_SAMPLE else np.arange(len(E))
     k = min(DENSITY_NEIGHBOURS, max(len(ref) - 1, 1))
-    out = np.zeros(len(E))
+    out, neighbours = np.zeros(len(E)), E[ref].T
     for start in range(0, len(E), 2048):
-        sims = E[start : start + 2048] @ E[ref].T
+        sims = E[start : start + 2048] @ neighbours
         rows = np.arange(start, min(start + 2048, len(E)))
         sims[rows[:, None] == ref[None, :]] = -1.0  # not its own neighbour
         out[rows] = np.sort(sims, axis=1)[:, -k:].mean(axis=1)

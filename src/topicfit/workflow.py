@@ -122,7 +122,7 @@ def write_run(run_dir: str | Path, run: dict, metrics: dict, *, report: str | No
               report_file: str = REPORT_FILE) -> None:
     """The one writer of a finished run folder, for every kind and for topics runs: ``metrics.json``, the report,
     the model card (``README.md``, also in ``model/``: the folder an online user uploads to the Hub as it is),
-    then ``run.json`` last, with the environment (versions, machine, commit) where ``run`` lacks it."""
+    then ``run.json`` last."""
     run_dir = Path(run_dir)
     write_json(run_dir / METRICS_FILE, metrics)
     if report is not None:
@@ -130,4 +130,4 @@ def write_run(run_dir: str | Path, run: dict, metrics: dict, *, report: str | No
     if card is not None:
         write_text(run_dir / CARD_FILE, card)
         write_text(run_dir / MODEL_DIR / CARD_FILE, card)
-    finish_run(run_dir, {**environment(), **run} if "versions" not in run else run)
+    finish_run(run_dir, run)
