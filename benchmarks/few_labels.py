@@ -3,7 +3,7 @@ on the test split (a fixed stratified sample of it, the same posts for every met
 
     python benchmarks/few_labels.py                                  # k=8, 7 coarse classes, seed 1
     python benchmarks/few_labels.py --k 8 16 --seeds 1 2 3           # a learning curve (slow on 2 CPU cores)
-    python benchmarks/few_labels.py --unlabelled 2000                # fewlabel also self-trains on 2,000 unlabelled posts
+    python benchmarks/few_labels.py --unlabelled 2000                # fewlabel also learns from 2,000 unlabelled posts
 
 Methods: ``tfidf-svm`` and ``tfidf-logreg`` (the TF-IDF baselines), ``embed-minilm`` (frozen MiniLM, mean-pooled
 whole posts, logistic regression with C=4: no validation split to choose it on) and ``fewlabel-minilm`` (SetFit's
@@ -121,7 +121,7 @@ def fit_one(method: str, X, y, seed: int, unlabelled) -> tuple[object, float | N
         cv = cross_validate_head(model.embed(X), y, lambda: model._head("logreg", EMBED_C), seed=seed)  # frozen: an honest CV
         return model, cv and cv["macro_f1"], {"C": EMBED_C}
     model = FewLabelClassifier(FewLabelConfig(model=method.split("-", 1)[1], seed=seed)).fit(X, y, X_unlabelled=unlabelled)
-    return model, model.validation_macro_f1_, {"contrastive": model.contrastive_, "self_training": model.self_training_}
+    return model, model.validation_macro_f1_, {"contrastive": model.contrastive_, "unlabelled": model.unlabelled_}
 
 
 def main() -> int:
@@ -131,7 +131,7 @@ def main() -> int:
     parser.add_argument("--labels", default="coarse", help="the label scheme (coarse: 7 classes)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--test-samples", type=int, default=2000, help="stratified sample of the test split scored (0: all 7,532)")
-    parser.add_argument("--unlabelled", type=int, default=0, help="fewlabel and fit self-train on this many other training posts, labels hidden")
+    parser.add_argument("--unlabelled", type=int, default=0, help="fewlabel and fit learn from this many other training posts, labels hidden")
     parser.add_argument("--fit-budget", type=float, default=6.0, help="minutes of each `topicfit fit`")
     parser.add_argument("--resume", action="store_true", help="keep the rows --output already has and measure only the others")
     parser.add_argument("--output", default=str(ROOT / "results" / "few-labels.json"))

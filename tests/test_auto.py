@@ -173,8 +173,12 @@ def test_few_labels_per_class_add_the_contrastive_kind(tmp_path, tiny_bert):
                        test_size=0.25, validation_size=0.2)
     rows = {r["name"]: r for r in clf.leaderboard}
     few = rows[f"fewlabel-{tiny_bert.name}"]
-    assert few["kind"] == "fewlabel" and few["validation_macro_f1"] is not None and not few.get("skipped")
-    assert (tmp_path / "fit" / "candidates" / few["name"] / "run.json").exists()
+    assert few["kind"] == "fewlabel" and few["cv_macro_f1"] is not None and not few.get("skipped")
+    run, _ = read_run(tmp_path / "fit" / "candidates" / few["name"])
+    tfidf, _ = read_run(tmp_path / "fit" / "candidates" / "tfidf-svm")
+    # few labels: the few-label kind also trains on the validation posts (it is ranked by cross-validation on them)
+    assert run["data"]["n"]["train"] == tfidf["data"]["n"]["train"] + tfidf["data"]["n"]["validation"] > tfidf["data"]["n"]["train"]
+    assert run["data"]["validation_trained_on"] == tfidf["data"]["n"]["validation"] and few["validation_macro_f1"] is None
 
 
 def test_few_labels_rank_by_cross_validation_and_self_train_on_unlabelled_rows(tmp_path, tiny_bert):
@@ -190,7 +194,7 @@ def test_few_labels_rank_by_cross_validation_and_self_train_on_unlabelled_rows(t
     assert all(r["cv_macro_f1"] is not None for r in ranked)
     assert max(ranked, key=auto._rank)["chosen"] and max(ranked, key=auto._rank)["cv_macro_f1"] == max(r["cv_macro_f1"] for r in ranked)
     run, _ = read_run(tmp_path / "fit" / "candidates" / f"fewlabel-{tiny_bert.name}")
-    assert run["self_training"]["unlabelled"] == len(pool)  # the rows without a label reached the few-label kind
+    assert run["unlabelled"]["posts"] == len(pool)  # the rows without a label reached the few-label kind
     assert "cv macro-F1" in (tmp_path / "fit" / auto.LEADERBOARD_TABLE).read_text()
 
 

@@ -1,5 +1,5 @@
 """The few-label kind (SetFit's method) on 3 classes x 8 posts with the tiny random BERT: the workflow's round trip,
-save/load, contrastive tuning of the encoder, self-training's pseudo-labels, the head's cross-validation on the
+save/load, contrastive tuning of the encoder, co-training on unlabelled posts (and the other ways), the head's cross-validation on the
 labelled posts only, and the pieces (pairs, pseudo-label picks) worked out by hand."""
 
 from __future__ import annotations
@@ -101,28 +101,48 @@ def test_contrastive_training_changes_the_encoder_and_pulls_classes_apart(tiny_b
     assert gap(tuned) > gap(untouched) + 0.1
 
 
-def test_self_training_adds_pseudo_labels_and_refits_the_head(tiny_bert):
+def test_co_training_labels_the_pool_and_a_tfidf_head_joins_the_embedding_head(tiny_bert, tmp_path):
     texts, labels = corpus(8)
     unlabelled, truth = corpus(4, start=40)
-    cfg = config(tiny_bert, pair_iterations=4, pseudo_threshold=0.0, pseudo_per_class=2)
+    cfg = config(tiny_bert, pair_iterations=4)
     plain = FewLabelClassifier(cfg).fit(texts, labels)
     clf = FewLabelClassifier(cfg).fit(texts, labels, X_unlabelled=unlabelled)
-    info = clf.run_info()["self_training"]
-    rows, pseudo = clf.pseudo_
-    assert info == {"unlabelled": 12, "added": 6, "threshold": 0.0, "per_class": {"cars": 2, "food": 2, "space": 2}}
-    assert pseudo == [truth[i] for i in rows]  # the tuned encoder labels its near copies right
-    assert plain.run_info()["self_training"] is None
-    assert not np.allclose(clf.head_.coef_, plain.head_.coef_)  # the head was refitted with the 6 pseudo-labels
-    none = FewLabelClassifier(config(tiny_bert, pair_iterations=4, pseudo_threshold=1.0)).fit(texts, labels, X_unlabelled=unlabelled)
-    assert none.run_info()["self_training"]["added"] == 0 and np.allclose(none.head_.coef_, plain.head_.coef_)
+    info = clf.run_info()["unlabelled"]
+    assert info["method"] == "cotraining" and info["posts"] == 12 and info["pseudo_labels"] == 12 and info["rounds"] == 2
+    assert plain.run_info()["unlabelled"] is None and plain.words_ is None
+    assert clf.words_ is not None and clf.words_weight_ == 0.5
+    assert clf.words_.predict(unlabelled).tolist() == truth  # the TF-IDF head learnt the pool's (right) pseudo-labels
+    E = clf.embed(unlabelled)
+    both = 0.5 * clf.head_.predict_proba(E) + 0.5 * clf.words_.predict_proba(unlabelled)
+    assert np.allclose(clf.predict_proba(unlabelled), both)  # the two heads' average, in the same class order
+    assert not np.allclose(clf.head_.coef_, plain.head_.coef_)  # the embedding head was refitted on the pseudo-labels
+    clf.save(tmp_path / "m")
+    again = FewLabelClassifier.load(tmp_path / "m")
+    assert (tmp_path / "m" / "words.skops").exists() and np.array_equal(again.predict_proba(unlabelled), clf.predict_proba(unlabelled))
+
+
+def test_the_other_ways_to_use_unlabelled_posts(tiny_bert):
+    texts, labels = corpus(8)
+    unlabelled, _ = corpus(4, start=40)
+    plain = FewLabelClassifier(config(tiny_bert, pair_iterations=4)).fit(texts, labels)
+    once = FewLabelClassifier(config(tiny_bert, pair_iterations=4, unlabelled_method="once", pseudo_threshold=0.0, pseudo_per_class=2)).fit(
+        texts, labels, X_unlabelled=unlabelled)
+    assert once.unlabelled_["pseudo_labels"] == 6 and once.words_ is None  # 2 a class
+    none = FewLabelClassifier(config(tiny_bert, pair_iterations=4, unlabelled_method="none")).fit(texts, labels, X_unlabelled=unlabelled)
+    assert none.unlabelled_ is None and np.allclose(none.head_.coef_, plain.head_.coef_)
+    capped = FewLabelClassifier(config(tiny_bert, pair_iterations=4, unlabelled_method="spreading", max_unlabelled=5)).fit(
+        texts, labels, X_unlabelled=unlabelled)
+    assert capped.unlabelled_["posts"] == 5 and capped.unlabelled_["pseudo_labels"] == 5
+    with pytest.raises(Exception, match="unlabelled_method must be one of"):
+        FewLabelConfig(unlabelled_method="magic")
 
 
 def test_cross_validation_scores_the_labelled_posts_only(tiny_bert):
     texts, labels = corpus(8)
     unlabelled, _ = corpus(4, start=40)
-    cfg = config(tiny_bert, pseudo_threshold=0.0)
+    cfg = config(tiny_bert)
     clf = FewLabelClassifier(cfg).fit(texts, labels, X_unlabelled=unlabelled)
-    assert clf.self_training_["added"] == 12
+    assert clf.unlabelled_["pseudo_labels"] == 12
     E, y = clf.embed(texts), np.asarray(labels)  # by hand: 5 stratified folds of the 24 labelled posts
     predicted = np.empty(len(y), dtype=object)
     for train, held in StratifiedKFold(n_splits=5, shuffle=True, random_state=cfg.seed).split(E, y):

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataConfig, Splits, load_splits, sample_documents
+from .data import DataConfig, Documents, Splits, load_splits, sample_documents
 from .errors import ConfigError, RunError
 from .metrics import compute_metrics
 from .runs import BEST_DIR, MODEL_DIR, RUN_FILE, cpu_flags, cpu_name, read_json, read_run, write_json, write_text
@@ -390,16 +390,28 @@ class FitJob:
             self._plan_for(cfg.model, self.best_baseline())
         spp, infer = self.student_spp[cfg.model]
         pairs = 2 * cfg.pair_iterations * len(self.splits.train) * cfg.epochs
-        texts = sum(len(d) for _, d in self.splits.items()) + len(self.splits.unlabelled)  # self-training embeds the unlabelled
+        texts = sum(len(d) for _, d in self.splits.items()) + min(len(self.splits.unlabelled), cfg.max_unlabelled)  # co-training embeds them
         return (pairs * 2 * spp + texts * infer) * cfg.max_length / self.config.student_max_length + 20
 
     def fewlabel(self, estimate: float) -> None:
         from .kinds.fewlabel import FewLabelClassifier, FewLabelConfig
 
         config = FewLabelConfig(model=self.config.few_labels, seed=self.config.seed)
-        unlabelled = {"X_unlabelled": self.splits.unlabelled} if self.splits.unlabelled else None  # self-training
+        unlabelled = {"X_unlabelled": self.splits.unlabelled} if self.splits.unlabelled else None  # co-training
         self.run_candidate(self._stage_name("fewlabel"), "few labels", lambda: FewLabelClassifier(config), estimate=estimate,
-                           fit_options=unlabelled)
+                           fit_options=unlabelled, **self._every_labelled_post())
+
+    def _every_labelled_post(self) -> dict:
+        """With few labels, the few-label kind trains on the validation posts too (a few posts a class are worth more
+        as pairs than as a validation split; it is ranked by cross-validation on them): ``run_candidate``'s
+        ``splits`` and ``split_names`` for that, or nothing when labels are not few."""
+        if not self.few_labels or not len(self.splits.validation):
+            return {}
+        train = Documents(*(getattr(self.splits.train, a) + getattr(self.splits.validation, a) for a in ("ids", "texts", "labels")))
+        info = {**self.splits.info, "validation_trained_on": len(self.splits.validation),
+                "n": {**self.splits.info.get("n", {}), "train": len(train), "validation": 0}}
+        return {"splits": replace(self.splits, train=train, validation=Documents([], [], []), info=info),
+                "split_names": ("train", "test")}
 
     # -- the job --
     def run(self) -> tuple[Path, Leaderboard]:

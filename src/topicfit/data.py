@@ -400,7 +400,7 @@ class DataConfig(Settings):
     id_column: str | None = field(default=None, metadata={"help": "user data: optional column holding a document id"})
     date_column: str | None = field(default=None, metadata={"help": "user data: a column of dates (for --validation-split date)"})
     unlabelled: str | None = field(default=None, metadata={
-        "help": "posts without labels, for the kinds that learn from them (few labels: self-training): a CSV/JSONL/Parquet file "
+        "help": "posts without labels, for the kinds that learn from them (few labels: co-training): a CSV/JSONL/Parquet file "
                 "(its --text-column). Rows of a user's data file with an empty label are unlabelled posts too"})
     max_train_samples: int | None = field(default=None, metadata={"help": "debug: cap the training split (stratified)"})
     max_eval_samples: int | None = field(default=None, metadata={"help": "debug: cap the validation and test splits (stratified)"})
@@ -523,7 +523,7 @@ def load_splits(config: DataConfig) -> Splits:
         columns = dict(text_column=config.text_column, label_column=config.label_column, id_column=config.id_column, date_column=config.date_column)
         train = load_table(config.dataset, **columns, unlabelled=unlabelled)
         if unlabelled:
-            logger.info("data: %d rows of %s have no label: unlabelled posts (the few-label kind self-trains on them)",
+            logger.info("data: %d rows of %s have no label: unlabelled posts (the few-label kind learns from them)",
                         len(unlabelled), config.dataset)
         if config.test_file:
             test = load_table(config.test_file, **columns)

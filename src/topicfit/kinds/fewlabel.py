@@ -10,8 +10,11 @@ pyarrow's ``MonthDayNano`` type while fingerprinting, datasets 5.2 with pyarrow 
 loop below is what SetFit runs (pairs drawn as its ``num_iterations`` draws them, cosine-similarity loss,
 AdamW with linear warm-up and decay), written on :mod:`topicfit.encoders`, without those dependencies.
 
-Options beyond SetFit: unlabelled posts (``fit(..., X_unlabelled=...)``) train the head once more as
-pseudo-labels (self-training); the head's macro-F1 is cross-validated on the labelled posts
+Options beyond SetFit: unlabelled posts (``fit(..., X_unlabelled=...)``) are labelled by co-training
+(:func:`co_training`, the default ``unlabelled_method``): the tuned encoder's head labels the pool, a TF-IDF head
+and a refitted embedding head learn those labels, their average relabels the pool, and the final model averages
+the two heads (words past the encoder's 128 tokens count). ``benchmarks/fewlabel_unlabelled.py`` chose it on a
+development sample over self-training and label spreading. The head's macro-F1 is cross-validated on the labelled posts
 (:func:`cross_validate_head`, ``validation_macro_f1_``), so a few-label run can be compared when the
 validation split is tiny; probabilities are calibrated by one temperature fitted on validation, if any.
 
@@ -41,6 +44,8 @@ logger = logging.getLogger(__name__)
 BODY_DIR = "body"  # the tuned encoder and its tokenizer (save_pretrained), inside the model folder
 FEWLABEL_FILE = "fewlabel.json"  # classes, temperature and settings, beside the head's pipeline.skops
 WARMUP_SHARE = 0.1  # SetFit's warmup_proportion
+UNLABELLED_METHODS = ("cotraining", "spreading", "rounds", "once", "none")
+WORDS_FILE = "words.skops"  # co-training's TF-IDF head, beside the embedding head's pipeline.skops
 MAX_FOLDS = 5  # cross-validation of the head: min(MAX_FOLDS, the smallest class's posts) folds
 
 
@@ -63,12 +68,20 @@ class FewLabelConfig(Settings):
     C: float = field(default=1.0, metadata={"help": "the logistic-regression head's inverse regularisation"})
     class_weight: str | None = field(default="balanced", metadata={
         "help": "the head's class weights: balanced (inverse class frequency) or none", "choices": ("balanced",)})
-    self_training: bool = field(default=True, metadata={
-        "help": "with unlabelled posts: add the confident ones as pseudo-labels and refit the head once"})
+    unlabelled_method: str = field(default="cotraining", metadata={
+        "help": "how the head learns from unlabelled posts: cotraining (the tuned encoder's head and a TF-IDF head label the "
+                "pool for each other), spreading (label spreading over a nearest-neighbour graph), rounds (self-training), "
+                "once (confident pseudo-labels, one refit) or none (benchmarks/fewlabel_unlabelled.py compares them)",
+        "choices": UNLABELLED_METHODS})
+    unlabelled_rounds: int = field(default=2, metadata={"help": "co-training's (or self-training's) rounds over the unlabelled posts"})
+    words_weight: float = field(default=0.5, metadata={
+        "help": "co-training: the TF-IDF head's share of the averaged probabilities (the tuned encoder's: the rest)"})
+    max_unlabelled: int = field(default=20000, metadata={
+        "help": "use at most this many unlabelled posts (a seeded sample): each is embedded once by the tuned encoder"})
     pseudo_threshold: float = field(default=0.9, metadata={
-        "help": "self-training: an unlabelled post is pseudo-labelled when its (calibrated) probability is at least this"})
+        "help": "--unlabelled-method once: an unlabelled post is pseudo-labelled when its (calibrated) probability is at least this"})
     pseudo_per_class: int = field(default=50, metadata={
-        "help": "self-training: at most this many pseudo-labels per class, the most confident first (keeps classes balanced)"})
+        "help": "--unlabelled-method once: at most this many pseudo-labels per class, the most confident first"})
     precision: str = field(default="auto", metadata={"help": "encoder precision (auto: bf16 where the CPU or GPU supports it)",
                                                      "choices": PRECISIONS})
     seed: int = field(default=42, metadata={"help": "random seed (pairs, dropout, folds)"})
@@ -84,6 +97,11 @@ class FewLabelConfig(Settings):
             raise ConfigError(f"batch_size, learning_rate and C must be positive, got {self.batch_size}, {self.learning_rate}, {self.C}")
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        if self.unlabelled_method not in UNLABELLED_METHODS:
+            raise ConfigError(f"unlabelled_method must be one of {UNLABELLED_METHODS}, got {self.unlabelled_method!r}")
+        if self.unlabelled_rounds < 1 or not 0 <= self.words_weight <= 1 or self.max_unlabelled < 0:
+            raise ConfigError(f"unlabelled_rounds must be 1 or more, words_weight in [0, 1] and max_unlabelled 0 or more; got "
+                              f"{self.unlabelled_rounds}, {self.words_weight} and {self.max_unlabelled}")
         if not 0 <= self.pseudo_threshold <= 1 or self.pseudo_per_class < 0:
             raise ConfigError(f"pseudo_threshold must be in [0, 1] and pseudo_per_class 0 or more, got {self.pseudo_threshold} "
                               f"and {self.pseudo_per_class}")
@@ -244,6 +262,129 @@ def pseudo_labels(probabilities: np.ndarray, classes, *, threshold: float, per_c
     return chosen, [str(classes[k]) for k in best[chosen]]
 
 
+class SemiSupervisedHead:
+    """The few-label head once the unlabelled pool has been used: logistic regression on the tuned embeddings of
+    the labelled posts and the pool's pseudo-labels, optionally averaged with a TF-IDF logistic regression trained
+    on the same pseudo-labels (``words``: it reads every word, where the encoder read 128 tokens)."""
+
+    def __init__(self, embedding_head, words=None, words_weight: float = 0.5, info: dict | None = None):
+        self.embedding_head, self.words, self.words_weight, self.info = embedding_head, words, words_weight, info or {}
+        self.classes_ = np.asarray([str(c) for c in embedding_head.classes_])
+
+    def predict_proba(self, embeddings: np.ndarray, texts=None) -> np.ndarray:
+        proba = self.embedding_head.predict_proba(embeddings)
+        if self.words is None:
+            return proba
+        if texts is None:
+            raise ModelError("this few-label head also reads the words: give the texts with their embeddings")
+        column = {str(c): j for j, c in enumerate(self.words.classes_)}
+        words = np.zeros_like(proba)
+        words_proba = self.words.predict_proba(list(texts))
+        for j, c in enumerate(self.classes_):
+            if c in column:
+                words[:, j] = words_proba[:, column[c]]
+        return (1 - self.words_weight) * proba + self.words_weight * words
+
+    def predict(self, embeddings: np.ndarray, texts=None) -> list[str]:
+        return [str(self.classes_[i]) for i in self.predict_proba(embeddings, texts).argmax(axis=1)]
+
+
+def words_head(seed: int = 42):
+    """TF-IDF (word unigrams and bigrams, sublinear counts) + logistic regression: the pseudo-labels' second reader."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_df=0.5, strip_accents="unicode"),
+                         LogisticRegression(C=10.0, max_iter=3000, random_state=seed))
+
+
+def self_training_rounds(labelled: np.ndarray, y: list[str], pool: np.ndarray, config: FewLabelConfig, rounds: int):
+    """Self-training in ``rounds`` rounds: the head labels the pool, and round r keeps the most confident r/rounds
+    of each predicted class (so a class's share of the pool is kept, not flattened), then refits on labelled +
+    kept. Returns ``(head, pool rows kept, their labels)``."""
+    from sklearn.linear_model import LogisticRegression
+
+    head = make_head(config).fit(labelled, y)
+    rows, labels = np.zeros(0, dtype=int), []
+    for r in range(1, rounds + 1):
+        proba = head.predict_proba(pool)
+        best, top = proba.argmax(axis=1), proba.max(axis=1)
+        keep = []
+        for k in range(proba.shape[1]):
+            members = np.flatnonzero(best == k)
+            keep.extend(members[np.argsort(-top[members], kind="stable")][: int(math.ceil(len(members) * r / rounds))].tolist())
+        rows = np.asarray(sorted(keep), dtype=int)
+        labels = [str(head.classes_[k]) for k in best[rows]]
+        head = LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed).fit(
+            np.concatenate([labelled, pool[rows]]), list(y) + labels)
+    return head, rows, labels
+
+
+def label_spreading(labelled: np.ndarray, y: list[str], pool: np.ndarray, config: FewLabelConfig, neighbours: int = 10):
+    """scikit-learn's ``LabelSpreading`` over a k-nearest-neighbour graph of labelled + pool, then the head refitted
+    on the spread labels. Returns ``(head, pool rows, their labels)``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.semi_supervised import LabelSpreading
+
+    classes = sorted(set(y))
+    codes = np.array([classes.index(v) for v in y] + [-1] * len(pool))
+    spread = LabelSpreading(kernel="knn", n_neighbors=min(neighbours, len(codes) - 1), alpha=0.2, max_iter=100)
+    spread.fit(np.concatenate([labelled, pool]), codes)
+    labels = [classes[k] for k in spread.transduction_[len(y):]]
+    head = LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed).fit(np.concatenate([labelled, pool]), list(y) + labels)
+    return head, np.arange(len(pool)), labels
+
+
+def co_training(labelled: np.ndarray, y: list[str], pool: np.ndarray, labelled_texts, pool_texts, config: FewLabelConfig, rounds: int,
+                words_weight: float = 0.5) -> SemiSupervisedHead:
+    """Co-training of two readers: the head on the tuned embeddings labels the whole pool, a TF-IDF head and a
+    refitted embedding head learn those labels, and from the second round on their average relabels the pool
+    (two views correct each other's errors, where one view's self-training repeats its own)."""
+    from sklearn.linear_model import LogisticRegression
+
+    head = make_head(config).fit(labelled, y)
+    words = None
+    texts = list(labelled_texts) + list(pool_texts)
+    for _ in range(rounds):
+        current = SemiSupervisedHead(head, words, words_weight)
+        labels = current.predict(pool, pool_texts)
+        head = LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed).fit(np.concatenate([labelled, pool]), list(y) + labels)
+        words = words_head(config.seed).fit(texts, list(y) + labels)
+    return SemiSupervisedHead(head, words, words_weight, info={"method": "cotraining", "rounds": rounds, "pseudo_labels": len(pool_texts)})
+
+
+def semi_supervised_head(labelled: np.ndarray, y, pool: np.ndarray, *, config: FewLabelConfig, method: str = "rounds", rounds: int = 3,
+                         tfidf: bool = False, labelled_texts=None, pool_texts=None, words_weight: float = 0.5) -> SemiSupervisedHead:
+    """The head, learning from the unlabelled ``pool`` (embeddings) by ``method``: ``none`` (labelled posts only),
+    ``once`` (:func:`pseudo_labels` at ``config.pseudo_threshold``, one refit), ``rounds``
+    (:func:`self_training_rounds`) or ``spreading`` (:func:`label_spreading`); with ``tfidf``, a TF-IDF head
+    trained on the labelled texts and the pool's pseudo-labels joins it (:class:`SemiSupervisedHead`)."""
+    y = [str(v) for v in y]
+    if method == "none" or not len(pool):
+        return SemiSupervisedHead(make_head(config).fit(labelled, y), info={"method": "none"})
+    if method == "once":
+        head = make_head(config).fit(labelled, y)
+        rows, labels = pseudo_labels(head.predict_proba(pool), head.classes_, threshold=config.pseudo_threshold,
+                                     per_class=config.pseudo_per_class)
+        head = make_head(config).fit(np.concatenate([labelled, pool[rows]]), y + labels) if len(rows) else head
+    elif method == "rounds":
+        head, rows, labels = self_training_rounds(labelled, y, pool, config, rounds)
+    elif method == "cotraining":
+        return co_training(labelled, y, pool, labelled_texts, pool_texts, config, rounds, words_weight)
+    elif method == "spreading":
+        head, rows, labels = label_spreading(labelled, y, pool, config)
+    else:
+        raise ConfigError(f"the unlabelled posts' method must be none, once, rounds or spreading; got {method!r}")
+    info = {"method": method, "pseudo_labels": len(rows), **({"rounds": rounds} if method == "rounds" else {})}
+    words = None
+    if tfidf and len(rows):
+        if pool_texts is None or labelled_texts is None:
+            raise ModelError("the TF-IDF head needs the labelled and pool texts")
+        words = words_head(config.seed).fit(list(labelled_texts) + [pool_texts[i] for i in rows], y + labels)
+    return SemiSupervisedHead(head, words, words_weight, info={**info, "tfidf": words is not None})
+
+
 class FewLabelClassifier(Classifier):
     """A contrastively tuned sentence encoder + logistic regression (SetFit), behind the kind interface."""
 
@@ -284,8 +425,8 @@ class FewLabelClassifier(Classifier):
 
     # -- fitting --
     def fit(self, X, y, *, X_val=None, y_val=None, classes=None, workdir=None, resume=False, X_unlabelled=None) -> "FewLabelClassifier":
-        """Tune the encoder on pairs of ``X``, fit the head, cross-validate it on ``X``, self-train on
-        ``X_unlabelled`` (if given and ``self_training``), calibrate on ``X_val`` (if given)."""
+        """Tune the encoder on pairs of ``X``, fit the head, cross-validate it on ``X``, learn from ``X_unlabelled``
+        (if given, by ``unlabelled_method``), calibrate on ``X_val`` (if given)."""
         from ..encoders import resolve_model
 
         cfg = self.config
@@ -300,45 +441,45 @@ class FewLabelClassifier(Classifier):
         train = self.embed(X)
         self.cross_validation_ = cross_validate_head(train, y, lambda: make_head(cfg), seed=cfg.seed)
         self.validation_macro_f1_ = self.cross_validation_["macro_f1"] if self.cross_validation_ else None
-        self.head_ = make_head(cfg).fit(train, y)
+        self.head_, self.words_, self.words_weight_ = make_head(cfg).fit(train, y), None, 0.0
         self.classes_ = np.asarray([str(c) for c in self.head_.classes_])
         if classes is not None and list(self.classes_) != [str(c) for c in classes]:
             raise ModelError(f"every class needs labelled posts; got {list(self.classes_)}, expected {list(classes)}")
+        # 3. the unlabelled posts: pseudo-labels for the head (and co-training's TF-IDF head)
+        self.unlabelled_ = None
+        if cfg.unlabelled_method != "none" and X_unlabelled is not None and len(X_unlabelled):
+            self._learn_from_unlabelled(train, X, y, list(X_unlabelled))
         has_val = X_val is not None and len(X_val) > 0
-        val = self.embed(X_val) if has_val else None
-        self.temperature_ = self._temperature(val, y_val) if has_val else 1.0
-        # 3. self-training: confident unlabelled posts as pseudo-labels, one refit of the head
-        self.self_training_ = None
-        if cfg.self_training and X_unlabelled is not None and len(X_unlabelled):
-            self._self_train(train, y, list(X_unlabelled))
-            if has_val:
-                self.temperature_ = self._temperature(val, y_val)
+        self.temperature_ = self._temperature(list(X_val), y_val) if has_val else 1.0
         logger.info("fewlabel: %d labelled posts, cross-validated macro-F1 %s, temperature %.3f%s", len(X),
                     "n/a" if self.validation_macro_f1_ is None else f"{self.validation_macro_f1_:.4f}", self.temperature_,
-                    f", {self.self_training_['added']} pseudo-labels" if self.self_training_ else "")
+                    f", {self.unlabelled_['pseudo_labels']} pseudo-labels ({cfg.unlabelled_method})" if self.unlabelled_ else "")
         return self
 
-    def _temperature(self, val: np.ndarray, y_val) -> float:
+    def _temperature(self, X_val: list[str], y_val) -> float:
         from ..refits import fit_temperature
 
         column = {c: j for j, c in enumerate(self.classes_)}
         keep = [i for i, v in enumerate(y_val) if str(v) in column]
         if not keep:
             return 1.0
-        return fit_temperature(self.head_.predict_proba(val[keep]), np.array([column[str(y_val[i])] for i in keep]))
+        texts = [X_val[i] for i in keep]
+        return fit_temperature(self._proba(self.embed(texts), texts), np.array([column[str(y_val[i])] for i in keep]))
 
-    def _self_train(self, train: np.ndarray, y: list[str], unlabelled: list[str]) -> None:
-        from ..refits import with_temperature
-
+    def _learn_from_unlabelled(self, train: np.ndarray, X: list[str], y: list[str], unlabelled: list[str]) -> None:
         cfg = self.config
+        if len(unlabelled) > cfg.max_unlabelled:  # a seeded sample: each post costs a pass through the encoder
+            keep = np.sort(np.random.default_rng(cfg.seed).choice(len(unlabelled), cfg.max_unlabelled, replace=False))
+            unlabelled = [unlabelled[i] for i in keep]
+        start = time.perf_counter()
         pool = self.embed(unlabelled)
-        proba = with_temperature(self.head_.predict_proba(pool), self.temperature_)
-        rows, labels = pseudo_labels(proba, self.classes_, threshold=cfg.pseudo_threshold, per_class=cfg.pseudo_per_class)
-        self.pseudo_ = (rows, labels)
-        per_class = {c: labels.count(c) for c in self.classes_}
-        self.self_training_ = {"unlabelled": len(unlabelled), "added": len(rows), "threshold": cfg.pseudo_threshold, "per_class": per_class}
-        if len(rows):
-            self.head_ = make_head(cfg).fit(np.concatenate([train, pool[rows]]), y + labels)
+        head = semi_supervised_head(train, y, pool, config=cfg, method=cfg.unlabelled_method, rounds=cfg.unlabelled_rounds,
+                                    labelled_texts=X, pool_texts=unlabelled, words_weight=cfg.words_weight)
+        self.head_, self.words_, self.words_weight_ = head.embedding_head, head.words, head.words_weight if head.words is not None else 0.0
+        self.unlabelled_ = {"posts": len(unlabelled), **head.info, "seconds": round(time.perf_counter() - start, 1)}
+
+    def _proba(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
+        return SemiSupervisedHead(self.head_, self.words_, self.words_weight_).predict_proba(embeddings, texts)
 
     def predict_proba(self, X) -> np.ndarray:
         from ..refits import with_temperature
@@ -346,12 +487,12 @@ class FewLabelClassifier(Classifier):
         X = list(X)
         if not X:
             return np.zeros((0, len(self.classes_)))
-        proba = self.head_.predict_proba(self.embed(X))
+        proba = self._proba(self.embed(X), X)
         return proba if self.temperature_ == 1.0 else with_temperature(proba, self.temperature_)
 
     def run_info(self) -> dict:
         return {"contrastive": self.contrastive_, "head": {"C": self.config.C, "class_weight": self.config.class_weight},
-                "cross_validation": self.cross_validation_, "self_training": self.self_training_,
+                "cross_validation": self.cross_validation_, "unlabelled": self.unlabelled_,
                 "temperature": round(self.temperature_, 4)}
 
     # -- a self-describing folder --
@@ -362,8 +503,10 @@ class FewLabelClassifier(Classifier):
         self.encoder_.save_pretrained(folder / BODY_DIR)
         self.tokenizer_.save_pretrained(folder / BODY_DIR)
         save_skops(self.head_, folder / BASELINE_FILE)
+        if self.words_ is not None:
+            save_skops(self.words_, folder / WORDS_FILE)
         write_json(folder / FEWLABEL_FILE, {"classes": [str(c) for c in self.classes_], "temperature": self.temperature_,
-                                            "config": self.config.to_dict()})
+                                            "words_weight": self.words_weight_, "config": self.config.to_dict()})
 
     @classmethod
     def load(cls, folder: str | Path, *, run: dict | None = None, trust: bool = False, **options) -> "FewLabelClassifier":
@@ -374,6 +517,8 @@ class FewLabelClassifier(Classifier):
         clf = cls(FewLabelConfig.from_dict((run or {}).get("model_config") or saved["config"]))
         clf._load_body(str(folder / BODY_DIR))
         clf.head_ = load_skops(folder / BASELINE_FILE, trust=trust)
+        clf.words_ = load_skops(folder / WORDS_FILE, trust=trust) if (folder / WORDS_FILE).exists() else None
+        clf.words_weight_ = float(saved.get("words_weight", 0.0)) if clf.words_ is not None else 0.0
         clf.classes_ = np.asarray(saved["classes"])
         clf.temperature_ = float(saved["temperature"])
         if [str(c) for c in clf.head_.classes_] != saved["classes"]:
