@@ -54,8 +54,11 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None)
         model = EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
         model.fit([train.texts[i] for i in labelled], [train.labels[i] for i in labelled])
         m = compute_metrics(references=test.labels, predictions=list(model.predict(test.texts)), classes=list(splits.classes))
+        dev = compute_metrics(references=splits.validation.labels, predictions=list(model.predict(splits.validation.texts)),
+                              classes=list(splits.classes))  # the validation split: not in the pool, what settings are chosen on
         rows.append({"strategy": strategy, "seed": seed, "labelled": len(labelled), "per_class": len(labelled) / n_classes,
-                     "accuracy": round(m["accuracy"], 4), "macro_f1": round(m["macro_f1"], 4), "weighted_f1": round(m["weighted_f1"], 4)})
+                     "accuracy": round(m["accuracy"], 4), "macro_f1": round(m["macro_f1"], 4), "weighted_f1": round(m["weighted_f1"], 4),
+                     "dev_accuracy": round(dev["accuracy"], 4), "dev_macro_f1": round(dev["macro_f1"], 4)})
         if len(labelled) >= STOP * n_classes:
             return rows
         taken = set(labelled)
@@ -74,7 +77,10 @@ def summarise(rows: list[dict], n_classes: int) -> dict:
     for strategy in ("active", "random"):
         group = [r for r in rows if r["strategy"] == strategy]
         out[strategy] = [{"labelled": n, "per_class": round(n / n_classes, 1), "seeds": len(g),
-                          **{f"{k}_mean": round(float(np.mean([r[k] for r in g])), 4) for k in ("accuracy", "macro_f1", "weighted_f1")},
+                          **{f"{k}_mean": round(float(np.mean([r[k] for r in g])), 4) for k in ("accuracy", "macro_f1", "weighted_f1")
+                             if all(k in r for r in g)},
+                          **{f"{k}_mean": round(float(np.mean([r[k] for r in g])), 4) for k in ("dev_accuracy", "dev_macro_f1")
+                             if all(k in r for r in g)},
                           **{f"{k}_std": round(float(np.std([r[k] for r in g])), 4) for k in ("accuracy", "macro_f1")}}
                          for n in sorted({r["labelled"] for r in group}) for g in [[r for r in group if r["labelled"] == n]]]
     target = next((p["accuracy_mean"] for p in out["random"] if p["per_class"] >= STOP), None)
@@ -83,6 +89,14 @@ def summarise(rows: list[dict], n_classes: int) -> dict:
     out["active_labels_to_reach_it"] = reached and reached["labelled"]
     out["active_per_class_to_reach_it"] = reached and reached["per_class"]
     out["at_most_half"] = bool(reached and reached["per_class"] <= STOP / 2)
+    # the same question on the validation split (what a setting of suggest is chosen on): active's mean accuracy over
+    # the rounds up to half the labels, against random's
+    half = [p for p in out["active"] if p["per_class"] <= STOP / 2 and "dev_accuracy_mean" in p]
+    if half:
+        out["dev_active_mean_accuracy_to_half"] = round(float(np.mean([p["dev_accuracy_mean"] for p in half])), 4)
+        dev_target = next((p.get("dev_accuracy_mean") for p in out["random"] if p["per_class"] >= STOP), None)
+        dev_reached = next((p for p in out["active"] if dev_target is not None and p.get("dev_accuracy_mean", -1) >= dev_target), None)
+        out["dev_random_accuracy_at_64"], out["dev_active_per_class_to_reach_it"] = dev_target, dev_reached and dev_reached["per_class"]
     return out
 
 
@@ -92,9 +106,10 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--uncertainty", default=SuggestConfig.uncertainty, help="as `topicfit suggest --uncertainty`")
     parser.add_argument("--pool-factor", type=int, default=SuggestConfig.pool_factor, help="as `topicfit suggest --pool-factor`")
+    parser.add_argument("--density", type=float, default=SuggestConfig.density, help="as `topicfit suggest --density`")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
-    config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor)
+    config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density)
     info = machine()
     result = {"model": f"embed-minilm, logistic regression C={C}", "start": START, "step": STEP, "stop": STOP,
               "suggest": config.to_dict(), "schemes": {}}

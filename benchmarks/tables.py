@@ -16,6 +16,8 @@ import re
 import shlex
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent
 OUTPUTS = ("BENCHMARKS.md", "README.md", "benchmarks/ARCHIVE.md")  # relative to the repository root
 ORDER = ["random", "majority", "tfidf-nb", "tfidf-ridge", "tfidf-logreg", "tfidf-svm"]
@@ -186,6 +188,58 @@ def embed_heads_table() -> str:
             out.append(f"| {x['head']} | {cell(x['validation'])} | {x['validation']['log_loss']:.3f} | {cell(x['test'])} | "
                        f"{cell(e['validation'])} | {cell(e['test'])} | {x['fit_seconds']} | {'**yes**' if x['chosen_by_validation'] else ''} |")
         out.append("")
+    return "\n".join(out).rstrip() or "(no rows)"
+
+
+def few_labels_table() -> str:
+    """benchmarks/few_labels.py: each method at k labelled posts a class, mean ± standard deviation over the seeds."""
+    out = []
+    for r in results("few-labels-*.json"):
+        out += [f"`{r['command']}` ({r['cpu']}, {r['cores']} cores, {r['date']}; {len(r['classes'])} classes, {r['test_posts']} test posts, "
+                "the same for every method). Cells: mean ± standard deviation over the seeds.", "",
+                "| k a class | method | seeds | accuracy | macro-F1 | weighted-F1 | fit s (mean) |", "|---:|---|---:|---|---|---|---:|"]
+        for k in sorted({x["k"] for x in r["rows"]}):
+            for method in dict.fromkeys(x["method"] for x in r["rows"]):
+                group = [x for x in r["rows"] if x["k"] == k and x["method"] == method]
+                if not group:
+                    continue
+                stat = lambda key: f"{np.mean([x[key] for x in group]):.4f} ± {np.std([x[key] for x in group]):.4f}"  # noqa: E731
+                seconds = np.mean([x["fit_seconds"] for x in group])
+                out.append(f"| {k} | {method} | {len(group)} | {stat('accuracy')} | {stat('macro_f1')} | {stat('weighted_f1')} | {seconds:.0f} |")
+        out.append("")
+    return "\n".join(out).rstrip() or "(no rows)"
+
+
+def fewlabel_unlabelled_table() -> str:
+    """benchmarks/fewlabel_unlabelled.py: the few-label kind's ways to learn from unlabelled posts, chosen on dev."""
+    out = []
+    for r in results("fewlabel-unlabelled-*.json"):
+        out += [f"`{r['command']}` ({r['machine']['cpu']}, {r['date']}; {r['k']} labelled posts a class, a pool of {r['pool']} unlabelled "
+                f"training posts, a development sample of {r['dev']} other training posts; mean of seeds {r['seeds']}). Cells: accuracy / "
+                "macro-F1 / weighted-F1.", "", "| variant | development | test | chosen |", "|---|---|---|---|"]
+        for x in r["summary"]:
+            cell = lambda split: _cell(x[f"{split}_accuracy"], x[f"{split}_macro_f1"], x[f"{split}_weighted_f1"])  # noqa: E731
+            out.append(f"| {x['variant']} | {cell('dev')} | {cell('test')} | {'**yes**' if x['variant'] == r['chosen_by_dev'] else ''} |")
+        out.append("")
+    return "\n".join(out).rstrip() or "(no rows)"
+
+
+def active_learning_table() -> str:
+    """benchmarks/active_learning.py: accuracy by labelled posts a class, chosen by `suggest` or at random."""
+    out = []
+    for r in results("active-learning.json"):
+        for scheme, x in r["schemes"].items():
+            steps = sorted({row["per_class"] for row in x["rows"]})
+            out += [f"{scheme} ({x['classes']} classes, {x['test_posts']} test posts): `{r['command']}` ({r['machine']['cpu']}, {r['date']}; "
+                    f"model in the loop: {r['model']}). Cells: accuracy / macro-F1, mean over the seeds.", "",
+                    "| strategy | " + " | ".join(f"{p:g} a class" for p in steps) + " |", "|---|" + "---|" * len(steps)]
+            for strategy in ("active", "random"):
+                cells = []
+                for p in steps:
+                    group = [row for row in x["rows"] if row["strategy"] == strategy and row["per_class"] == p]
+                    cells.append(f"{np.mean([g['accuracy'] for g in group]):.4f} / {np.mean([g['macro_f1'] for g in group]):.4f}" if group else "")
+                out.append(f"| {strategy} | " + " | ".join(cells) + " |")
+            out.append("")
     return "\n".join(out).rstrip() or "(no rows)"
 
 
@@ -505,20 +559,23 @@ def headline_rows() -> list[dict]:
             rows.append({"question": "few labels: 8 per class, SetFit's method (`fewlabel` kind)",
                          "coarse": {"cell": cell, "command": r["command"] + " (the kind topicfit fit adds at <= 64 labels a class)", "seconds": None,
                                     "date": r["date"], "cpu": r["cpu"]}})
-    for r in results("few-labels-coarse.json"):  # topicfit fit against SetFit on the same body, the same posts, the same seeds
-        rows8 = [x for x in r["rows"] if x["k"] == 8]
-        seeds = sorted({x["seed"] for x in rows8 if x["method"] == "fit"} & {x["seed"] for x in rows8 if x["method"] == "setfit-minilm"})
-        if seeds:
+    cells = {}
+    for scheme in ("coarse", "fine"):  # topicfit fit against SetFit on the same body, the same posts, the same seeds
+        for r in results(f"few-labels-{scheme}.json"):
+            rows8 = [x for x in r["rows"] if x["k"] == 8]
+            seeds = sorted({x["seed"] for x in rows8 if x["method"] == "fit"} & {x["seed"] for x in rows8 if x["method"] == "setfit-minilm"})
+            if not seeds:
+                continue
+
             def mean(method, key):
-                picked = [x[key] for x in rows8 if x["method"] == method and x["seed"] in seeds]
-                return sum(picked) / len(picked)
+                return float(np.mean([x[key] for x in rows8 if x["method"] == method and x["seed"] in seeds]))
 
             f, t = ({k: mean(m, k) for k in ("accuracy", "macro_f1", "weighted_f1")} for m in ("fit", "setfit-minilm"))
-            cell = (_cell(f["accuracy"], f["macro_f1"], f["weighted_f1"]) + " (SetFit 1.2, same MiniLM: "
-                    f"{_cell(t['accuracy'], t['macro_f1'], t['weighted_f1'])}; mean of {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, "
-                    f"{r['test_posts']} test posts)")
-            rows.append({"question": "few labels: 8 per class, `topicfit fit` against SetFit", "coarse": {
-                "cell": cell, "command": r["command"], "seconds": None, "date": r["date"], "cpu": r["cpu"]}})
+            cells[scheme] = {"cell": _cell(f["accuracy"], f["macro_f1"], f["weighted_f1"]) + " (SetFit 1.2, same MiniLM: "
+                             f"{_cell(t['accuracy'], t['macro_f1'], t['weighted_f1'])}; mean of {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, "
+                             f"{r['test_posts']} test posts)", "command": r["command"], "seconds": None, "date": r["date"], "cpu": r["cpu"]}
+    if cells:
+        rows.append({"question": "few labels: 8 per class, `topicfit fit` against SetFit", **cells})
     found = [r for r in results("topics-minilm.json")]
     if found:
         r = found[0]
@@ -595,7 +652,8 @@ SECTIONS = {
     "baselines-table": baselines_table, "validation-table": validation_table, "truncation-table": truncation_table, "cost-table": cost_table,
     "ensembles-table": ensembles_table, "schemes-table": schemes_table, "embed-heads-table": embed_heads_table,
     "distill-table": distill_table, "prior-parts-table": prior_parts_table, "single-model-table": single_model_table,
-    "topics-table": topics_table,
+    "topics-table": topics_table, "few-labels-table": few_labels_table, "fewlabel-unlabelled-table": fewlabel_unlabelled_table,
+    "active-learning-table": active_learning_table,
     "inference-table": inference_table, "long-documents-table": long_documents_table, "load-table": load_table, "stream-table": stream_table,
     "tune-table": tune_table, "retrain-table": retrain_table,
     # benchmarks/ARCHIVE.md

@@ -196,3 +196,28 @@ def test_the_honest_cross_validation_tunes_each_folds_encoder_without_its_held_o
     held_out = [sorted(set(texts) - set(s)) for s in seen]
     assert all(len(h) == 3 and len(s) == 9 for h, s in zip(held_out, seen))  # each encoder saw the other 9 posts only
     assert sorted(t for h in held_out for t in h) == sorted(texts)  # and every post was held out once
+
+
+def test_the_fewlabel_command_learns_from_the_rows_without_a_label(tiny_bert, tmp_path):
+    from topicfit.cli import main
+
+    texts, labels = corpus(8)
+    pool, _ = corpus(3, start=40)
+    rows = [(t, y) for t, y in zip(texts, labels)] + [(t, "") for t in pool]  # an empty label: an unlabelled post
+    (tmp_path / "d.csv").write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows))
+    assert main(["-q", "fewlabel", "--dataset", str(tmp_path / "d.csv"), "--labels", "identity", "--model", str(tiny_bert),
+                 "--pair-iterations", "2", "--batch-size", "8", "--max-length", "32", "--output", str(tmp_path / "run")]) == 0
+    run, _ = read_run(tmp_path / "run")
+    assert run["kind"] == "fewlabel" and run["unlabelled"]["posts"] == len(pool) and run["unlabelled"]["method"] == "cotraining"
+    assert (tmp_path / "run" / "model" / "words.skops").exists()
+    assert TopicClassifier.load(tmp_path / "run").predict(pool[:2])  # loads, and predicts with both heads
+
+
+def test_train_kind_fewlabel_takes_none_labels_as_unlabelled_posts(tiny_bert):
+    import topicfit
+
+    texts, labels = corpus(8)
+    pool, _ = corpus(3, start=40)
+    clf = topicfit.train(texts + pool, labels + [None] * len(pool), kind="fewlabel", model=str(tiny_bert), pair_iterations=2,
+                         batch_size=8, max_length=32, test_size=0.2)
+    assert clf.estimator.unlabelled_["posts"] == len(pool) and clf.estimator.words_ is not None

@@ -91,7 +91,8 @@ def train(data=None, labels=None, *, kind: str = "transformer", output: str | Pa
     Args:
         data: a list of texts (with ``labels`` a list), a file path, a :class:`DataConfig`, or ``None`` (20 Newsgroups).
         labels: the labels of a list of texts, or a label scheme name for 20 Newsgroups (``"coarse"``, ``"fine"``).
-        kind (str, default "transformer"): ``baseline``, ``transformer`` or ``embed`` (:data:`topicfit.registry.KINDS`).
+        kind (str, default "transformer"): ``baseline``, ``transformer``, ``embed`` or ``fewlabel`` (:data:`topicfit.registry.KINDS`;
+            ``fewlabel`` also learns from the rows without a label, or ``unlabelled="FILE"``).
         output (str | None): write a finished run folder here (``TopicClassifier.load``, ``predict`` and ``serve``
             take it); without it the model is fitted in memory only.
         **settings: fields of ``DataConfig`` and of the kind's settings (``method="tfidf-svm"``, ``epochs=1``, ...).
@@ -109,12 +110,13 @@ def train(data=None, labels=None, *, kind: str = "transformer", output: str | Pa
     data_settings, model_settings = split_settings(settings, DataConfig, cls.config_class)
     config = data_config(data, labels, folder=output, **data_settings)
     model = cls(cls.config_class(**model_settings))
-    if output is not None:
-        run_dir, _, _ = fit_run(model, config, output, overwrite=overwrite)
-        return TopicClassifier.load(run_dir)
     splits = load_splits(config)
+    unlabelled = {"X_unlabelled": splits.unlabelled} if kind == "fewlabel" and splits.unlabelled else {}  # rows without a label
+    if output is not None:
+        run_dir, _, _ = fit_run(model, config, output, splits=splits, overwrite=overwrite, fit_options=unlabelled)
+        return TopicClassifier.load(run_dir)
     model.fit(splits.train.texts, splits.train.labels, X_val=splits.validation.texts, y_val=splits.validation.labels,
-              classes=splits.classes)
+              classes=splits.classes, **unlabelled)
     return TopicClassifier(model, {"kind": kind, "method": model.method, "classes": list(splits.classes), "labels": splits.scheme.name})
 
 

@@ -33,6 +33,7 @@ from .encoders import LONG_DOCUMENTS, process_group
 from .errors import ConfigError, DataError, RunError, TopicfitError
 from .kinds.baseline import BASELINES, TUNABLE, BaselineClassifier, BaselineConfig
 from .kinds.embed import EmbedClassifier, EmbedConfig
+from .kinds.fewlabel import FewLabelClassifier, FewLabelConfig
 from .kinds.ensemble import EnsembleClassifier, EnsembleConfig, ensemble_splits
 from .export import CHECK_POSTS, export_run
 from .kinds.transformer import TrainConfig, TransformerClassifier
@@ -206,6 +207,9 @@ COMMAND_ARGS: dict[str, tuple[str, list[Section], Callable[[argparse.ArgumentPar
               [Section("data", DataConfig), Section("fine-tuning", TrainConfig, {"exclude": DISTILL_SETTINGS})], _train_args),
     "embed": ("frozen encoder (mean-pooled over the whole post) + logistic regression; no backpropagation",
               [Section("data", DataConfig), Section("embedding", EmbedConfig)], _run_args),
+    "fewlabel": ("few labelled posts a class: SetFit's contrastive tuning of a sentence encoder, then co-training with a TF-IDF "
+                 "head on the rows without a label (or --unlabelled FILE)",
+                 [Section("data", DataConfig), Section("few labels", FewLabelConfig)], _run_args),
     "topics": ("discover topics in texts (labels optional); or, with RUN --names, name and merge them",
                [Section("data", CorpusConfig), Section("topics", TopicsConfig)], _topics_args),
     "tune": ("Optuna hyperparameter search on the validation split, then retrain the best",
@@ -323,6 +327,15 @@ def cmd_embed(args) -> int:
     if not embed_first([t for docs in (splits.train, splits.validation, splits.test) for t in docs.texts], embed_config):
         return 0
     _print_summary(*fit_run(EmbedClassifier(embed_config), config, args.output, splits=splits, overwrite=args.overwrite))
+    return 0
+
+
+def cmd_fewlabel(args) -> int:
+    config = data_config(args)
+    splits = load_splits(config)
+    unlabelled = {"X_unlabelled": splits.unlabelled} if splits.unlabelled else None
+    _print_summary(*fit_run(FewLabelClassifier(settings_from_args(args, FewLabelConfig)), config, args.output, splits=splits,
+                            overwrite=args.overwrite, fit_options=unlabelled))
     return 0
 
 
@@ -487,7 +500,7 @@ def _print_summary(run_dir: Path, run: dict, metrics: dict) -> None:
     print(f"run written to {run_dir}")
 
 
-COMMANDS = {"fit": cmd_fit, "topics": cmd_topics, "baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
+COMMANDS = {"fit": cmd_fit, "topics": cmd_topics, "baseline": cmd_baseline, "train": cmd_train, "embed": cmd_embed, "fewlabel": cmd_fewlabel, "distill": cmd_distill, "ensemble": cmd_ensemble, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "serve": cmd_serve, "export": cmd_export, "report": cmd_report, "tune": cmd_tune, "compare": cmd_compare,
             "suggest": cmd_suggest}
 
