@@ -35,6 +35,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def model_reference(args, texts: list[str]) -> dict:
+    """The model's own docs/s here, before the server starts (same backend, same batch size): on batches of
+    ``--connections`` texts taken in the clients' order (what a gathered batch holds) and on the same texts sorted
+    by length into the backend's batches (how the inference table measures, with little padding)."""
+    from topicfit.predict import TopicClassifier
+
+    clf = TopicClassifier.load(args.run, backend=args.backend, batch_size=args.batch_size)
+    sample = [texts[i % len(texts)] for i in range(args.reference_batches * args.connections)]
+    clf.predict_proba(sample[: args.connections])  # warm-up
+    start = time.perf_counter()
+    for b in range(0, len(sample), args.connections):
+        clf.predict_proba(sample[b : b + args.connections])
+    arrival = len(sample) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    clf.predict_proba(sample)
+    whole = len(sample) / (time.perf_counter() - start)
+    return {"texts": len(sample), "docs_per_second_batches_of_connections": round(arrival, 1),
+            "docs_per_second_sorted_by_length": round(whole, 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run")
@@ -43,6 +63,10 @@ def main() -> int:
     parser.add_argument("--backend", default="auto", help="as `topicfit serve --backend` (default auto)")
     parser.add_argument("--batch-wait-ms", type=float, help="as `topicfit serve --batch-wait-ms` (0: no batching; default: the server's)")
     parser.add_argument("--max-batch", type=int, help="as `topicfit serve --max-batch` (default: the server's)")
+    parser.add_argument("--batch-size", type=int, help="as `topicfit serve --batch-size` (default: the backend's)")
+    parser.add_argument("--reference-batches", type=int, default=40,
+                        help="before the server starts, time the model in this process on this many batches of --connections "
+                             "texts in the clients' order, and on the same texts sorted by length (the inference table's way)")
     parser.add_argument("--output", type=Path, default=RESULTS / "load_test.json")
     args = parser.parse_args()
     from topicfit.data import DataConfig, load_splits
@@ -56,7 +80,9 @@ def main() -> int:
     texts = load_splits(DataConfig.from_dict(run["data_config"])).test.texts
     port = free_port()
     batching = [*(["--batch-wait-ms", f"{args.batch_wait_ms:g}"] if args.batch_wait_ms is not None else []),
-                *(["--max-batch", str(args.max_batch)] if args.max_batch is not None else [])]
+                *(["--max-batch", str(args.max_batch)] if args.max_batch is not None else []),
+                *(["--batch-size", str(args.batch_size)] if args.batch_size is not None else [])]
+    reference = model_reference(args, texts) if args.reference_batches else None
     server = subprocess.Popen([sys.executable, "-m", "topicfit", "-q", "serve", args.run, "--port", str(port), "--backend", args.backend, *batching])
     try:
         deadline = time.monotonic() + 120
@@ -110,7 +136,8 @@ def main() -> int:
         server.wait(timeout=30)
     wait_ms = BATCH_WAIT_MS if args.batch_wait_ms is None else args.batch_wait_ms
     result = {"run": args.run, "backend": backend, "batch_wait_ms": wait_ms, "max_batch": (args.max_batch or MAX_BATCH) if wait_ms else None,
-              "connections": args.connections, "seconds": round(elapsed, 1),
+              "connections": args.connections, "seconds": round(elapsed, 1), "model_alone": reference,
+              "batch_size": args.batch_size,
               "requests": len(latencies), "failed": failures[0], "requests_per_second": round(len(latencies) / elapsed, 1),
               "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1), "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),
               "command": f"python benchmarks/load_test.py {args.run} --connections {args.connections} --seconds {args.seconds:g} --backend {args.backend}"

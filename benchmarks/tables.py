@@ -359,13 +359,21 @@ def load_table() -> str:
             return "n/a (before batching)"
         return f"{r['batch_wait_ms']:g} ms, up to {r['max_batch']}" if r["batch_wait_ms"] else "off"
 
-    out = ["| run | backend | batching | connections | seconds | requests | failed | requests/s | p50 ms | p99 ms | date | machine |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    def alone(r: dict) -> str:  # the model's own docs/s in the load test's process, before the server started
+        m = r.get("model_alone")
+        if not m:
+            return "not measured"
+        return (f"{m['docs_per_second_batches_of_connections']:.0f} / {m['docs_per_second_sorted_by_length']:.0f} "
+                f"({r['requests_per_second'] / m['docs_per_second_sorted_by_length']:.0%} of sorted)")
+
+    out = ["| run | backend | batching | texts a pass | connections | seconds | requests | failed | requests/s | p50 ms | p99 ms | "
+           "model alone: batches in arrival order / sorted by length, docs/s | date | machine |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"]
     for r in found:
         flags = ", ".join(r["machine"].get("cpu_flags") or []) or "flags not recorded"
-        out.append(f"| `{r['run']}` | {r['backend']} | {batching(r)} | {r['connections']} | {r['seconds']} | {r['requests']} | {r['failed']} | "
-                   f"{r['requests_per_second']} | {r['latency_ms_p50']} | {r['latency_ms_p99']} | {r['date']} | "
-                   f"{r['machine']['cores']} cores, {r['machine']['cpu']} ({flags}) |")
+        out.append(f"| `{r['run']}` | {r['backend']} | {batching(r)} | {r.get('batch_size') or 'default'} | {r['connections']} | {r['seconds']} | "
+                   f"{r['requests']} | {r['failed']} | {r['requests_per_second']} | {r['latency_ms_p50']} | {r['latency_ms_p99']} | {alone(r)} | "
+                   f"{r['date']} | {r['machine']['cores']} cores, {r['machine']['cpu']} ({flags}) |")
     return "\n".join(out + ["", "Commands:", ""] + [f"- `{r['command']}`" for r in found])
 
 

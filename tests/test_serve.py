@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from topicfit import serve as serve_module  # noqa: E402
 from topicfit.cli import main  # noqa: E402
+from topicfit.errors import ConfigError  # noqa: E402
 from topicfit.predict import MAX_TEXT_CHARS, TopicClassifier  # noqa: E402
 from topicfit.runs import METRICS_FILE, TOPICS_FILE, read_json  # noqa: E402
 from topicfit.serve import create_app, download_name  # noqa: E402
@@ -355,10 +356,24 @@ def test_a_key_beyond_ascii_is_compared_as_utf8_bytes():
 def test_serve_command_passes_batching_and_key(run_dir, monkeypatch):
     seen = {}
     monkeypatch.setattr(serve_module, "serve", lambda run, **kw: seen.update(kw, run=run))
-    assert main(["-q", "serve", str(run_dir), "--batch-wait-ms", "0", "--max-batch", "8", "--api-key", "k"]) == 0
-    assert (seen["run"], seen["batch_wait_ms"], seen["max_batch"], seen["api_key"]) == (str(run_dir), 0, 8, "k")
+    assert main(["-q", "serve", str(run_dir), "--batch-wait-ms", "0", "--max-batch", "8", "--api-key", "k", "--batch-size", "4"]) == 0
+    assert (seen["run"], seen["batch_wait_ms"], seen["max_batch"], seen["api_key"], seen["batch_size"]) == (str(run_dir), 0, 8, "k", 4)
     assert main(["-q", "serve", str(run_dir)]) == 0
-    assert (seen["batch_wait_ms"], seen["max_batch"], seen["api_key"]) == (serve_module.BATCH_WAIT_MS, serve_module.MAX_BATCH, None)
+    assert (seen["batch_wait_ms"], seen["max_batch"], seen["api_key"], seen["batch_size"]) == (
+        serve_module.BATCH_WAIT_MS, serve_module.MAX_BATCH, None, None)
+
+
+def test_serve_loads_the_model_with_the_batch_size(run_dir, monkeypatch):
+    import uvicorn
+
+    loaded = []
+    real = serve_module.TopicClassifier.load
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setattr(serve_module.TopicClassifier, "load", lambda *a, **kw: loaded.append(kw) or real(*a, **kw))
+    serve_module.serve(run_dir, batch_size=4)
+    assert loaded[-1]["batch_size"] == 4
+    with pytest.raises(ConfigError, match="batch_size must be at least 1"):
+        serve_module.serve(run_dir, batch_size=0)
 
 
 def test_serve_takes_the_key_from_the_environment(run_dir, monkeypatch):

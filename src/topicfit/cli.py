@@ -158,6 +158,8 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-wait-ms", type=float, default=BATCH_WAIT_MS,
                    help="gather concurrent requests this long into one prediction; 0: each request alone (default: %(default)s)")
     p.add_argument("--max-batch", type=int, default=MAX_BATCH, help="texts in one batched prediction (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, metavar="INT", help="transformers: texts per forward pass within a batched prediction, "
+                   "sorted by length first (fewer pad tokens for posts of mixed lengths); default: the backend's")
     p.add_argument("--api-key", help=f"require this key on /predict (header 'Authorization: Bearer KEY' or 'X-API-Key: KEY'); "
                                      f"${API_KEY_ENV} keeps it out of the process list (default: ${API_KEY_ENV}, else none)")
     _inference_args(p)
@@ -449,7 +451,8 @@ def cmd_serve(args) -> int:
 
     serve(args.run, host=args.host, port=args.port, trust=args.trust, backend=args.backend, long_documents=args.long_documents,
           max_texts=args.max_texts, max_text_chars=args.max_text_chars, max_body_bytes=args.max_body_bytes,
-          max_upload_bytes=args.max_upload_bytes, batch_wait_ms=args.batch_wait_ms, max_batch=args.max_batch, api_key=args.api_key)
+          max_upload_bytes=args.max_upload_bytes, batch_wait_ms=args.batch_wait_ms, max_batch=args.max_batch, api_key=args.api_key,
+          batch_size=args.batch_size)
     return 0
 
 

@@ -366,16 +366,20 @@ def create_app(clf: TopicClassifier, *, max_texts: int = MAX_TEXTS, max_text_cha
 
 
 def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, trust: bool = False, backend: str = "auto",
-          long_documents: str | None = None, api_key: str | None = None, **options) -> None:
+          long_documents: str | None = None, api_key: str | None = None, batch_size: int | None = None, **options) -> None:
     """Load the run once and serve it with uvicorn (loopback only unless ``host`` says otherwise).
 
     ``api_key`` defaults to ``$TOPICFIT_API_KEY`` (unset or empty: no key). ``options`` are ``max_texts``,
     ``max_text_chars``, ``max_body_bytes``, ``max_upload_bytes``, ``batch_wait_ms`` and ``max_batch`` for :func:`create_app`.
+    ``batch_size`` (transformers): texts per forward pass inside a batch, which is sorted by length first, so a
+    gathered batch of posts of mixed lengths runs as a few less-padded passes (``None``: the backend's default).
     """
     import uvicorn
 
     api_key = api_key or os.environ.get(API_KEY_ENV) or None
-    clf = TopicClassifier.load(run_dir, trust=trust, backend=backend, long_documents=long_documents)
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1 (texts per forward pass), got {batch_size}")
+    clf = TopicClassifier.load(run_dir, trust=trust, backend=backend, long_documents=long_documents, batch_size=batch_size)
     app = create_app(clf, api_key=api_key, **options)
     logger.info("serving %s on http://%s:%d (%s; %s)", run_dir, host, port, "API key required" if api_key else "no API key",
                 f"batching up to {options.get('max_batch', MAX_BATCH)} texts within {options.get('batch_wait_ms', BATCH_WAIT_MS):g} ms"
