@@ -40,7 +40,9 @@ SETFIT_PYTHON = ROOT / ".venv-setfit" / "bin" / "python"  # benchmarks/setup_set
 
 
 def sample_per_class(labels: list[str], k: int, seed: int) -> list[int]:
-    """``k`` training posts of each class, drawn with ``seed`` (sorted indices)."""
+    """``k`` training posts of each class, drawn with ``seed`` (sorted indices); ``k=0``: every training post."""
+    if k == 0:
+        return list(range(len(labels)))
     rng = np.random.default_rng(seed)
     y = np.asarray(labels)
     return sorted(int(i) for c in sorted(set(labels)) for i in rng.choice(np.flatnonzero(y == c), k, replace=False))
@@ -126,7 +128,7 @@ def fit_one(method: str, X, y, seed: int, unlabelled) -> tuple[object, float | N
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--k", type=int, nargs="+", default=[8], help="labelled posts per class")
+    parser.add_argument("--k", type=int, nargs="+", default=[8], help="labelled posts per class (0: the whole training split)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="one sample of labelled posts per seed")
     parser.add_argument("--labels", default="coarse", help="the label scheme (coarse: 7 classes)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -141,7 +143,9 @@ def main() -> int:
     classes = list(splits.classes)
     rows = []
     if args.resume and Path(args.output).exists():  # keep what an earlier (killed) run of the same command measured
-        rows = [r for r in json.loads(Path(args.output).read_text())["rows"] if r["k"] in args.k and r["seed"] in args.seeds]
+        previous = json.loads(Path(args.output).read_text())
+        rows = [r for r in previous["rows"] if r["k"] in args.k and r["seed"] in args.seeds]
+        args.earlier_commands = previous.get("commands") or [previous["command"]]
     done = {(r["k"], r["seed"], r["method"]) for r in rows}
     started = time.perf_counter()
     for k in args.k:
@@ -149,8 +153,8 @@ def main() -> int:
             chosen = sample_per_class(splits.train.labels, k, seed)
             X, y = [splits.train.texts[i] for i in chosen], [splits.train.labels[i] for i in chosen]
             rest = sorted(set(range(len(splits.train))) - set(chosen))
-            unlabelled = [splits.train.texts[i] for i in np.random.default_rng(seed).choice(rest, args.unlabelled, replace=False)] \
-                if args.unlabelled else None
+            unlabelled = [splits.train.texts[i] for i in np.random.default_rng(seed).choice(rest, min(args.unlabelled, len(rest)), replace=False)] \
+                if args.unlabelled and rest else None
             for method in args.methods:
                 if (k, seed, method) in done:
                     continue
@@ -177,21 +181,55 @@ def main() -> int:
 
 def write_results(args, rows: list[dict], test, classes: list[str], started: float) -> dict:
     summary = []
-    for k in args.k:
-        for method in args.methods:
+    for k in sorted({r["k"] for r in rows}):
+        for method in dict.fromkeys(r["method"] for r in rows):  # every row the file keeps, not only this invocation's
             group = [r for r in rows if r["k"] == k and r["method"] == method]
             if not group:
                 continue
             summary.append({"k": k, "method": method, "seeds": len(group),
                             **{f"{name}_mean": round(float(np.mean([r[name] for r in group])), 4) for name in ("accuracy", "macro_f1", "weighted_f1")}})
     env = environment()
-    result = {"rows": rows, "summary": summary, "test_posts": len(test), "classes": classes,
-              "command": "python benchmarks/few_labels.py " + " ".join(sys.argv[1:]), "seconds": round(time.perf_counter() - started, 1),
+    command = "python benchmarks/few_labels.py " + " ".join(sys.argv[1:])
+    result = {"rows": rows, "summary": summary, "test_posts": len(test), "classes": classes, "command": command,
+              "commands": list(dict.fromkeys([*getattr(args, "earlier_commands", []), command])),  # --resume: every run that added rows "seconds": round(time.perf_counter() - started, 1),
               "cpu": cpu_name(), "cores": env["machine"]["cores"], "versions": env["versions"], "git_commit": env["git_commit"],
               "date": dt.date.today().isoformat()}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    plot(result, Path(args.output).with_suffix(".svg"))
     return result
+
+
+def plot(result: dict, path: Path) -> None:
+    """The learning curve: test accuracy and macro-F1 (mean ± std over the seeds) against labelled posts a class."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    ks = sorted({r["k"] for r in rows if r["k"]})
+    if not ks:
+        return
+    whole = max(ks) * 2  # where "all" is drawn
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    for method in dict.fromkeys(r["method"] for r in rows):
+        points = sorted({r["k"] for r in rows if r["method"] == method}, key=lambda k: k or whole)
+        for ax, key in zip(axes, ("accuracy", "macro_f1")):
+            means = [np.mean([r[key] for r in rows if r["method"] == method and r["k"] == k]) for k in points]
+            stds = [np.std([r[key] for r in rows if r["method"] == method and r["k"] == k]) for k in points]
+            ax.errorbar([k or whole for k in points], means, yerr=stds, marker="o", capsize=3, label=method)
+    for ax, title in zip(axes, ("test accuracy", "test macro-F1")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([*ks, whole], [*map(str, ks), "all"])
+        ax.set_xlabel("labelled posts a class")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{len(result['classes'])} classes, {result['test_posts']} test posts, {result['date']} ({result['cpu']})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, format="svg", metadata={"Date": None})
+    plt.close(fig)
 
 
 if __name__ == "__main__":

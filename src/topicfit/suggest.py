@@ -41,7 +41,7 @@ class SuggestConfig(Settings):
 
     uncertainty: str = field(default="margin", metadata={
         "help": "margin: 1 - (top probability - second); entropy: of the probabilities, over log(classes)", "choices": UNCERTAINTIES})
-    pool_factor: int = field(default=5, metadata={
+    pool_factor: int = field(default=20, metadata={
         "help": "the pool_factor x n most uncertain posts are the candidates that diversity picks n from"})
     model: str = field(default="minilm", metadata={
         "help": "the encoder whose embeddings spread the picks (a topics run uses its own)"})
