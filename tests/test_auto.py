@@ -181,6 +181,19 @@ def test_few_labels_per_class_add_the_contrastive_kind(tmp_path, tiny_bert):
     assert run["data"]["validation_trained_on"] == tfidf["data"]["n"]["validation"] and few["validation_macro_f1"] is None
 
 
+def test_the_few_label_kind_can_win_without_a_validation_split(tmp_path):
+    from topicfit.data import DataConfig
+
+    job = auto.FitJob(DataConfig(), tmp_path / "fit", auto.FitConfig(budget=10, export=False))
+    job.few_labels = True
+    job.rows = {"embed-minilm": auto._row("embed-minilm", "frozen encoder", validation_macro_f1=0.4, cv_macro_f1=0.35),
+                "fewlabel-minilm": auto._row("fewlabel-minilm", "few labels", validation_macro_f1=None, cv_macro_f1=0.9),  # trained on validation too
+                "majority": auto._row("majority", "baselines", validation_macro_f1=0.1)}
+    assert job.best()["name"] == "fewlabel-minilm"
+    job.rows["fewlabel-minilm"]["cv_macro_f1"] = None  # no score at all: it cannot be ranked
+    assert job.best()["name"] == "embed-minilm"
+
+
 def test_few_labels_rank_by_cross_validation_and_self_train_on_unlabelled_rows(tmp_path, tiny_bert):
     texts, labels = corpus(n_per_class=12)
     pool, _ = corpus(n_per_class=4)

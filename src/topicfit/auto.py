@@ -275,8 +275,8 @@ class FitJob:
         return {r["name"]: r for r in read_json(path).get("candidates", [])} if path.exists() else {}
 
     def best(self, names=None) -> dict | None:
-        rows = [r for r in self.rows.values() if not r.get("skipped") and r["validation_macro_f1"] is not None and r["name"] not in FLOORS
-                and (names is None or r["name"] in names)]
+        rows = [r for r in self.rows.values() if not r.get("skipped") and r["name"] not in FLOORS and (names is None or r["name"] in names)
+                and (r["validation_macro_f1"] is not None or r.get("cv_macro_f1") is not None)]  # few labels: the few-label kind has no validation split
         return max(rows, key=_rank, default=None)
 
     # -- the stages --
