@@ -406,6 +406,36 @@ def load_table() -> str:
     return "\n".join(out + ["", "Commands:", ""] + [f"- `{r['command']}`" for r in found])
 
 
+def load_summary() -> str:
+    """The batching bar of the smaller student, in words, from its load tests (batched, unbatched, texts a pass)."""
+    by = {}
+    for path in sorted((ROOT / "results").glob("load_test-l3-*.json")):
+        by[path.stem.removeprefix("load_test-l3-")] = json.loads(path.read_text())
+    b, u = by.get("batched"), by.get("unbatched")
+    if not b or not u or not b.get("model_alone"):
+        return "(not measured yet: python benchmarks/load_test.py benchmarks/runs/coarse/distill-minilm-l3 --batch-wait-ms 5 | 0)"
+    alone = b["model_alone"]
+    arrival, ordered = alone["docs_per_second_batches_of_connections"], alone["docs_per_second_sorted_by_length"]
+    n = b["connections"]
+    out = [f"On the smaller student (`{b['run']}`, {b['backend']}; {b['machine']['cores']} cores, {b['machine']['cpu']}, {b['date']}), batching lifts "
+           f"single-text requests at {n} connections from {u['requests_per_second']} to {b['requests_per_second']} requests/s, and p99 from "
+           f"{u['latency_ms_p99']} to {b['latency_ms_p99']} ms. Timed alone in the load test's process just before the server started, the "
+           f"model does {arrival:.0f} docs/s on batches of {n} posts in the clients' order (what a gathered batch holds) and {ordered:.0f} on "
+           f"the same posts sorted by length (how the inference table batches: little padding). The batched server reaches "
+           f"{b['requests_per_second'] / arrival:.0%} of the first and {b['requests_per_second'] / ordered:.0%} of the second."]
+    sizes = [(k, r) for k, r in by.items() if k.startswith("batched-bs")]
+    if sizes:
+        out.append("With fewer texts per forward pass inside a batch (`serve --batch-size`, sorted by length first): " + "; ".join(
+            f"{r['batch_size']}: {r['requests_per_second']} requests/s, p99 {r['latency_ms_p99']} ms" for _, r in sorted(sizes, key=lambda kv: kv[1]["batch_size"]))
+            + f"; the default ({b.get('batch_size') or 'the backend'}'s batch): {b['requests_per_second']} requests/s, p99 "
+            f"{b['latency_ms_p99']} ms.")
+    out.append(f"The bar is not met here. At {n} requests in flight, Little's law makes the mean latency {n} / throughput: "
+               f"{1000 * n / b['requests_per_second']:.0f} ms at {b['requests_per_second']} requests/s. A p99 under 150 ms needs more than "
+               f"{n / 0.15:.0f} requests/s even with no spread, {n / 0.15 / ordered:.0%} of the best this model does on these two cores, which the "
+               "client and the HTTP server share with it.")
+    return " ".join(out)
+
+
 def stream_table() -> str:
     """``topicfit predict`` on a long input (``benchmarks/results/stream-predict.json``): its peak memory."""
     found = results("stream-predict.json")
@@ -691,7 +721,7 @@ SECTIONS = {
     "distill-table": distill_table, "prior-parts-table": prior_parts_table, "single-model-table": single_model_table,
     "topics-table": topics_table, "few-labels-table": few_labels_table, "fewlabel-unlabelled-table": fewlabel_unlabelled_table,
     "active-learning-table": active_learning_table,
-    "inference-table": inference_table, "long-documents-table": long_documents_table, "load-table": load_table, "stream-table": stream_table,
+    "inference-table": inference_table, "long-documents-table": long_documents_table, "load-table": load_table, "load-summary": load_summary, "stream-table": stream_table,
     "tune-table": tune_table, "retrain-table": retrain_table,
     # benchmarks/ARCHIVE.md
     "archive-accuracy-table": archive_accuracy_table, "fast-system-table": fast_system_table,
