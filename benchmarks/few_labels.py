@@ -207,6 +207,7 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams["svg.fonttype"] = "none"  # text as text: a small file
     rows = result["rows"]
     ks = sorted({r["k"] for r in rows if r["k"]})
     if not ks:
