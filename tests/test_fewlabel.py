@@ -127,7 +127,10 @@ def test_the_other_ways_to_use_unlabelled_posts(tiny_bert):
     plain = FewLabelClassifier(config(tiny_bert, pair_iterations=4)).fit(texts, labels)
     once = FewLabelClassifier(config(tiny_bert, pair_iterations=4, unlabelled_method="once", pseudo_threshold=0.0, pseudo_per_class=2)).fit(
         texts, labels, X_unlabelled=unlabelled)
-    assert once.unlabelled_["pseudo_labels"] == 6 and once.words_ is None  # 2 a class
+    assert once.unlabelled_["pseudo_labels"] == 6 and once.words_ is not None  # 2 a class, and a TF-IDF head on them
+    no_words = FewLabelClassifier(config(tiny_bert, pair_iterations=4, unlabelled_method="spreading", words_weight=0.0)).fit(
+        texts, labels, X_unlabelled=unlabelled)
+    assert no_words.words_ is None and no_words.unlabelled_["pseudo_labels"] == 12
     none = FewLabelClassifier(config(tiny_bert, pair_iterations=4, unlabelled_method="none")).fit(texts, labels, X_unlabelled=unlabelled)
     assert none.unlabelled_ is None and np.allclose(none.head_.coef_, plain.head_.coef_)
     capped = FewLabelClassifier(config(tiny_bert, pair_iterations=4, unlabelled_method="spreading", max_unlabelled=5)).fit(

@@ -75,7 +75,8 @@ class FewLabelConfig(Settings):
         "choices": UNLABELLED_METHODS})
     unlabelled_rounds: int = field(default=2, metadata={"help": "co-training's (or self-training's) rounds over the unlabelled posts"})
     words_weight: float = field(default=0.5, metadata={
-        "help": "co-training: the TF-IDF head's share of the averaged probabilities (the tuned encoder's: the rest)"})
+        "help": "the TF-IDF head's share of the averaged probabilities (the tuned encoder's: the rest); the other methods also "
+                "train a TF-IDF head on their pseudo-labels unless this is 0"})
     max_unlabelled: int = field(default=20000, metadata={
         "help": "use at most this many unlabelled posts (a seeded sample): each is embedded once by the tuned encoder"})
     pseudo_threshold: float = field(default=0.9, metadata={
@@ -474,7 +475,7 @@ class FewLabelClassifier(Classifier):
         start = time.perf_counter()
         pool = self.embed(unlabelled)
         head = semi_supervised_head(train, y, pool, config=cfg, method=cfg.unlabelled_method, rounds=cfg.unlabelled_rounds,
-                                    labelled_texts=X, pool_texts=unlabelled, words_weight=cfg.words_weight)
+                                    tfidf=cfg.words_weight > 0, labelled_texts=X, pool_texts=unlabelled, words_weight=cfg.words_weight)
         self.head_, self.words_, self.words_weight_ = head.embedding_head, head.words, head.words_weight if head.words is not None else 0.0
         self.unlabelled_ = {"posts": len(unlabelled), **head.info, "seconds": round(time.perf_counter() - start, 1)}
 
