@@ -43,6 +43,14 @@ from topicfit.metrics import compute_metrics  # noqa: E402
 BODIES = ROOT / "runs" / "fewlabel-bodies"
 
 
+def portable_body(arg: str) -> str:
+    """A ``--body SEED=FOLDER`` outside the repository (a fit run's temporary folder) as what it was, not its path."""
+    seed, sep, folder = arg.partition("=")
+    if sep and seed.isdigit() and Path(folder).is_absolute() and ROOT.parent not in Path(folder).resolve().parents:
+        return f"{seed}=FIT_RUN/candidates/fewlabel-minilm/model"
+    return arg
+
+
 def scores(y, predicted, classes) -> dict:
     m = compute_metrics(references=list(y), predictions=list(predicted), classes=classes)
     return {k: round(m[k], 4) for k in ("accuracy", "macro_f1", "weighted_f1")}
@@ -120,7 +128,7 @@ def main() -> int:
     write_result(f"fewlabel-unlabelled-{args.labels}", {
         "rows": rows, "summary": summary, "chosen_by_dev": best["variant"], "k": args.k, "pool": args.pool, "dev": args.dev,
         "test_posts": len(test), "seeds": args.seeds, "seconds": round(time.perf_counter() - started, 1)},
-        "python benchmarks/fewlabel_unlabelled.py " + " ".join(sys.argv[1:]), machine())
+        "python benchmarks/fewlabel_unlabelled.py " + " ".join(map(portable_body, sys.argv[1:])), machine())
     for s in summary:
         print(s)
     print("chosen on the development sample:", best["variant"])
