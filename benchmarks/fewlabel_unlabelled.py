@@ -24,6 +24,7 @@ development sample. Writes ``benchmarks/results/fewlabel-unlabelled-SCHEME.json`
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -101,9 +102,10 @@ def main() -> int:
         if (folder / "fewlabel.json").exists():
             model = FewLabelClassifier.load(folder, trust=True)
         else:
-            model = FewLabelClassifier(FewLabelConfig(seed=seed, self_training=False)).fit(X, y)
+            model = FewLabelClassifier(FewLabelConfig(seed=seed, unlabelled_method="none")).fit(X, y)
             model.save(folder)
-        cache = BODIES / f"embeddings-{args.labels}-k{args.k}-seed{seed}-pool{args.pool}-dev{args.dev}-test{len(test)}.npz"
+        body = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:8]  # another --body: other embeddings
+        cache = BODIES / f"embeddings-{args.labels}-k{args.k}-seed{seed}-pool{args.pool}-dev{args.dev}-test{len(test)}-{body}.npz"
         if cache.exists():  # a rerun with other variants: the same encoder's embeddings
             emb = dict(np.load(cache))
         else:

@@ -206,6 +206,13 @@ def make_head(config: FewLabelConfig):
     return LogisticRegression(C=config.C, class_weight=config.class_weight, max_iter=3000, random_state=config.seed)
 
 
+def pseudo_label_head(config: FewLabelConfig):
+    """The head refitted on labelled posts + pseudo-labels: unweighted, so the pool's class shares are learnt."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed)
+
+
 def cross_validate_head(embeddings: np.ndarray, labels, make, *, max_folds: int = MAX_FOLDS, seed: int = 42) -> dict | None:
     """Macro-F1 and accuracy of the head's out-of-fold predictions by stratified k-fold over these labelled posts,
     ``k = min(max_folds, the smallest class's posts)``; ``None`` when a class has a single post (no k >= 2).
@@ -304,8 +311,6 @@ def self_training_rounds(labelled: np.ndarray, y: list[str], pool: np.ndarray, c
     """Self-training in ``rounds`` rounds: the head labels the pool, and round r keeps the most confident r/rounds
     of each predicted class (so a class's share of the pool is kept, not flattened), then refits on labelled +
     kept. Returns ``(head, pool rows kept, their labels)``."""
-    from sklearn.linear_model import LogisticRegression
-
     head = make_head(config).fit(labelled, y)
     rows, labels = np.zeros(0, dtype=int), []
     for r in range(1, rounds + 1):
@@ -317,15 +322,13 @@ def self_training_rounds(labelled: np.ndarray, y: list[str], pool: np.ndarray, c
             keep.extend(members[np.argsort(-top[members], kind="stable")][: int(math.ceil(len(members) * r / rounds))].tolist())
         rows = np.asarray(sorted(keep), dtype=int)
         labels = [str(head.classes_[k]) for k in best[rows]]
-        head = LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed).fit(
-            np.concatenate([labelled, pool[rows]]), list(y) + labels)
+        head = pseudo_label_head(config).fit(np.concatenate([labelled, pool[rows]]), list(y) + labels)
     return head, rows, labels
 
 
 def label_spreading(labelled: np.ndarray, y: list[str], pool: np.ndarray, config: FewLabelConfig, neighbours: int = 10):
     """scikit-learn's ``LabelSpreading`` over a k-nearest-neighbour graph of labelled + pool, then the head refitted
     on the spread labels. Returns ``(head, pool rows, their labels)``."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.semi_supervised import LabelSpreading
 
     classes = sorted(set(y))
@@ -333,7 +336,7 @@ def label_spreading(labelled: np.ndarray, y: list[str], pool: np.ndarray, config
     spread = LabelSpreading(kernel="knn", n_neighbors=min(neighbours, len(codes) - 1), alpha=0.2, max_iter=100)
     spread.fit(np.concatenate([labelled, pool]), codes)
     labels = [classes[k] for k in spread.transduction_[len(y):]]
-    head = LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed).fit(np.concatenate([labelled, pool]), list(y) + labels)
+    head = pseudo_label_head(config).fit(np.concatenate([labelled, pool]), list(y) + labels)
     return head, np.arange(len(pool)), labels
 
 
@@ -342,15 +345,13 @@ def co_training(labelled: np.ndarray, y: list[str], pool: np.ndarray, labelled_t
     """Co-training of two readers: the head on the tuned embeddings labels the whole pool, a TF-IDF head and a
     refitted embedding head learn those labels, and from the second round on their average relabels the pool
     (two views correct each other's errors, where one view's self-training repeats its own)."""
-    from sklearn.linear_model import LogisticRegression
-
     head = make_head(config).fit(labelled, y)
     words = None
     texts = list(labelled_texts) + list(pool_texts)
     for _ in range(rounds):
         current = SemiSupervisedHead(head, words, words_weight)
         labels = current.predict(pool, pool_texts)
-        head = LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed).fit(np.concatenate([labelled, pool]), list(y) + labels)
+        head = pseudo_label_head(config).fit(np.concatenate([labelled, pool]), list(y) + labels)
         words = words_head(config.seed).fit(texts, list(y) + labels)
     return SemiSupervisedHead(head, words, words_weight, info={"method": "cotraining", "rounds": rounds, "pseudo_labels": len(pool_texts)})
 
@@ -376,7 +377,7 @@ def semi_supervised_head(labelled: np.ndarray, y, pool: np.ndarray, *, config: F
     elif method == "spreading":
         head, rows, labels = label_spreading(labelled, y, pool, config)
     else:
-        raise ConfigError(f"the unlabelled posts' method must be none, once, rounds or spreading; got {method!r}")
+        raise ConfigError(f"the unlabelled posts' method must be one of {UNLABELLED_METHODS}, got {method!r}")
     info = {"method": method, "pseudo_labels": len(rows), **({"rounds": rounds} if method == "rounds" else {})}
     words = None
     if tfidf and len(rows):
