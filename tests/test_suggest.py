@@ -96,7 +96,9 @@ def test_near_duplicate_uncertain_posts_are_not_both_picked(labelled_run, tiny_b
     a, b = len(texts) - 4, len(texts) - 3
     m = margins(labelled_run, texts)
     assert set(np.argsort(-m, kind="stable")[:2].tolist()) == {a, b}  # the twins are the two most uncertain posts
-    picks = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(density=0, model=str(tiny_bert)))]
+    # 4 candidates (the twins and the two other mixed posts) into 2 groups: near-identical posts always share one, so
+    # the split cannot hinge on how this CPU rounds a random encoder (with all 16 posts as candidates it did, on CI)
+    picks = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(pool_factor=2, density=0, model=str(tiny_bert)))]
     assert len(picks) == 2 and int(np.argmax(m)) in picks and not {a, b} <= set(picks)
     by_uncertainty = [p["index"] for p in suggest(labelled_run, texts, n=2, config=SuggestConfig(pool_factor=1, density=0, model=str(tiny_bert)))]
     assert set(by_uncertainty) == {a, b}  # what uncertainty alone would pick
