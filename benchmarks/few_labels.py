@@ -144,7 +144,10 @@ def main() -> int:
     rows = []
     if args.resume and Path(args.output).exists():  # keep what an earlier (killed) run of the same command measured
         previous = json.loads(Path(args.output).read_text())
-        rows = [r for r in previous["rows"] if r["k"] in args.k and r["seed"] in args.seeds]
+        if previous.get("test_posts") != len(test) or previous.get("classes") != classes:
+            parser.error(f"--resume: {args.output} was measured on {previous.get('test_posts')} test posts of "
+                         f"{len(previous.get('classes') or [])} classes, not {len(test)} of {len(classes)}; give the same --labels and --test-samples")
+        rows = previous["rows"]  # every row, also those of other --k / --seeds / --methods (the file is one table)
         args.earlier_commands = previous.get("commands") or [previous["command"]]
     done = {(r["k"], r["seed"], r["method"]) for r in rows}
     started = time.perf_counter()
@@ -191,7 +194,8 @@ def write_results(args, rows: list[dict], test, classes: list[str], started: flo
     env = environment()
     command = "python benchmarks/few_labels.py " + " ".join(sys.argv[1:])
     result = {"rows": rows, "summary": summary, "test_posts": len(test), "classes": classes, "command": command,
-              "commands": list(dict.fromkeys([*getattr(args, "earlier_commands", []), command])),  # --resume: every run that added rows "seconds": round(time.perf_counter() - started, 1),
+              "commands": list(dict.fromkeys([*getattr(args, "earlier_commands", []), command])),  # --resume: every run that added rows
+              "seconds": round(time.perf_counter() - started, 1),
               "cpu": cpu_name(), "cores": env["machine"]["cores"], "versions": env["versions"], "git_commit": env["git_commit"],
               "date": dt.date.today().isoformat()}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
