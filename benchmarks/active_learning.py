@@ -2,8 +2,8 @@
 
     python benchmarks/active_learning.py --labels coarse fine --seeds 1 2 3 4 5
 
-Each seed starts from the same 8 random labelled training posts a class. Each round adds 8 posts a class
-(``8 x classes`` posts): ``suggest`` (uncertainty + diversity, :mod:`topicfit.suggest`) picks them from the
+Each seed starts from the same 8 random labelled training posts a class. Each round adds ``--step`` posts a class (8;
+``step x classes`` posts): ``suggest`` (uncertainty + diversity, :mod:`topicfit.suggest`) picks them from the
 rest of the training split, or they are drawn at random; the oracle labels them and the model is fitted again,
 up to 64 a class. The model in the loop is the frozen MiniLM kind with a logistic-regression head (C=4: no
 validation split to choose on at a few labels), because it refits in a second on cached embeddings, so 8
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT.parent / "src"))
 from common import machine, write_result  # noqa: E402
 
 from topicfit.data import DataConfig, load_splits  # noqa: E402
+from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig  # noqa: E402
 from topicfit.kinds.embed import EmbedClassifier, EmbedConfig  # noqa: E402
 from topicfit.metrics import compute_metrics  # noqa: E402
 from topicfit.suggest import SuggestConfig, suggest  # noqa: E402
@@ -44,14 +45,48 @@ def sample_per_class(labels: list[str], k: int, seed: int) -> list[int]:
     return sorted(int(i) for c in sorted(set(labels)) for i in rng.choice(np.flatnonzero(y == c), k, replace=False))
 
 
-def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None) -> list[dict]:
+class WordsAndEmbeddings:
+    """``--model embed+tfidf``: the frozen MiniLM head's and a TF-IDF logistic regression's probabilities, averaged
+    (both refit in seconds; the TF-IDF half keeps learning where the frozen encoder's head has flattened)."""
+
+    method, has_probabilities = "embed+tfidf", True
+
+    def __init__(self, seed: int):
+        self.embed = EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
+        self.words = BaselineClassifier(BaselineConfig(method="tfidf-logreg", seed=seed))
+
+    def fit(self, X, y):
+        self.embed.fit(X, y)
+        self.words.fit(X, y)
+        assert list(self.embed.classes_) == list(self.words.classes_)
+        self.classes_ = self.embed.classes_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        return (np.asarray(self.embed.predict_proba(X)) + np.asarray(self.words.predict_proba(X))) / 2
+
+    def predict(self, X) -> list[str]:
+        return [str(self.classes_[j]) for j in self.predict_proba(X).argmax(axis=1)]
+
+
+def make_model(name: str, seed: int):
+    if name == "embed":
+        return EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
+    return WordsAndEmbeddings(seed)
+
+
+MODELS = {"embed": f"embed-minilm, logistic regression C={C}",
+          "embed+tfidf": f"embed-minilm (logistic regression C={C}) and tfidf-logreg, probabilities averaged"}
+
+
+def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed") -> list[dict]:
     train, test = splits.train, splits.test
     n_classes = len(splits.classes)
     labelled = sample_per_class(train.labels, START, seed)
     rng = np.random.default_rng(1000 + seed)
     rows = []
     while True:
-        model = EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
+        model = make_model(model_name, seed)
         model.fit([train.texts[i] for i in labelled], [train.labels[i] for i in labelled])
         m = compute_metrics(references=test.labels, predictions=list(model.predict(test.texts)), classes=list(splits.classes))
         dev = compute_metrics(references=splits.validation.labels, predictions=list(model.predict(splits.validation.texts)),
@@ -63,7 +98,7 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None)
             return rows
         taken = set(labelled)
         pool = [i for i in range(len(train)) if i not in taken]
-        n = STEP * n_classes
+        n = step * n_classes
         if strategy == "active":
             picks = suggest(model, [train.texts[i] for i in pool], n=n, seed=seed, config=config)
             new = [pool[p["index"]] for p in picks]
@@ -107,11 +142,13 @@ def main() -> int:
     parser.add_argument("--uncertainty", default=SuggestConfig.uncertainty, help="as `topicfit suggest --uncertainty`")
     parser.add_argument("--pool-factor", type=int, default=SuggestConfig.pool_factor, help="as `topicfit suggest --pool-factor`")
     parser.add_argument("--density", type=float, default=SuggestConfig.density, help="as `topicfit suggest --density`")
+    parser.add_argument("--step", type=int, default=STEP, help="labelled posts a class added per round (suggest's n: this x classes)")
+    parser.add_argument("--model", default="embed", choices=tuple(MODELS), help="the model in the loop (both strategies)")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
     config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density)
     info = machine()
-    result = {"model": f"embed-minilm, logistic regression C={C}", "start": START, "step": STEP, "stop": STOP,
+    result = {"model": MODELS[args.model], "start": START, "step": args.step, "stop": STOP,
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
     for scheme in args.labels:
@@ -119,8 +156,8 @@ def main() -> int:
         rows = []
         for seed in args.seeds:
             for strategy in ("active", "random"):
-                rows += curve(splits, strategy, seed, config)
-                print(scheme, strategy, seed, [(r["labelled"], r["accuracy"]) for r in rows[-8:]], flush=True)
+                rows += curve(splits, strategy, seed, config, args.step, args.model)
+                print(scheme, strategy, seed, [(r["labelled"], r["accuracy"]) for r in rows if r["strategy"] == strategy and r["seed"] == seed], flush=True)
         result["schemes"][scheme] = {"classes": len(splits.classes), "test_posts": len(splits.test), "rows": rows,
                                      "summary": summarise(rows, len(splits.classes))}
     result["seconds"] = round(time.perf_counter() - started, 1)

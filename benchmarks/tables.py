@@ -21,6 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 OUTPUTS = ("BENCHMARKS.md", "README.md", "benchmarks/ARCHIVE.md")  # relative to the repository root
 ORDER = ["random", "majority", "tfidf-nb", "tfidf-ridge", "tfidf-logreg", "tfidf-svm"]
+ACTIVE_STEP = 8  # labelled posts a class a round in the default active-learning table (active_learning.py --step)
 RANDOM_SPLIT = "validation split: a random 10% of the training posts, which shares threads with them (before the date split)"
 
 
@@ -228,22 +229,35 @@ def fewlabel_unlabelled_table() -> str:
     return "\n".join(out).rstrip() or "(no rows)"
 
 
+def _dev_to_half(summary: dict) -> float | None:
+    """Active's mean validation accuracy at 16, 24 and 32 labelled posts a class: rounds every --step has."""
+    at = [p.get("dev_accuracy_mean") for p in summary["active"] if p["per_class"] in (16, 24, 32)]
+    return float(np.mean(at)) if len(at) == 3 and None not in at else None
+
+
 def active_learning_table() -> str:
     """benchmarks/active_learning.py: accuracy by labelled posts a class, chosen by `suggest` (its default settings)
-    or at random; then every setting of suggest tried, with what it was chosen on (the validation split)."""
+    or at random, for each model in the loop; then every setting tried, with what it was chosen on (the validation
+    split). Files of one setting (suggest's, the model's, the step), each run on some schemes, are one row."""
     import sys
 
     sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.suggest import SuggestConfig
 
-    found = results("active-learning-*.json")
-    default = [r for r in found if r["suggest"] == SuggestConfig().to_dict()]
+    settings = {}
+    for r in results("active-learning-*.json"):
+        key = (json.dumps(r["suggest"], sort_keys=True), r["model"], r.get("step", 8))
+        merged = settings.setdefault(key, {**r, "schemes": {}, "commands": []})
+        merged["schemes"].update(r["schemes"])
+        merged["commands"].append(f"`{r['command']}` ({r['machine']['cpu']}, {r['date']})")
+    found = list(settings.values())
+    default = [r for r in found if r["suggest"] == SuggestConfig().to_dict() and r.get("step", 8) == ACTIVE_STEP]
     out = []
-    for r in default[:1]:
+    for r in default:
+        out += [f"Model in the loop: {r['model']}; " + "; ".join(r["commands"]) + ". Cells: test accuracy / macro-F1, mean over the seeds.", ""]
         for scheme, x in r["schemes"].items():
             steps = sorted({row["per_class"] for row in x["rows"]})
-            out += [f"{scheme} ({x['classes']} classes, {x['test_posts']} test posts): `{r['command']}` ({r['machine']['cpu']}, {r['date']}; "
-                    f"model in the loop: {r['model']}). Cells: test accuracy / macro-F1, mean over the seeds.", "",
+            out += [f"{scheme} ({x['classes']} classes, {x['test_posts']} test posts):", "",
                     "| strategy | " + " | ".join(f"{p:g} a class" for p in steps) + " |", "|---|" + "---|" * len(steps)]
             for strategy in ("active", "random"):
                 cells = []
@@ -253,22 +267,23 @@ def active_learning_table() -> str:
                 out.append(f"| {strategy} | " + " | ".join(cells) + " |")
             out.append("")
     if found:
-        out += ["Every setting of `suggest` tried (same seeds; the default is chosen on the validation split: active's mean accuracy over "
-                "the rounds up to 32 a class, averaged over both schemes). Test: active at 32 a class against random at 64.", "",
-                "| pool factor | density | uncertainty | validation, 7 classes | validation, 20 classes | mean | test 7 classes: active 32 / "
-                "random 64 | test 20 classes: active 32 / random 64 | default |", "|---:|---:|---|---:|---:|---:|---|---|---|"]
-        for r in sorted(found, key=lambda r: (r["suggest"]["pool_factor"], r["suggest"]["density"])):
+        out += ["Every setting tried (same seeds; suggest's default is chosen on the validation split: active's mean accuracy at "
+                "16, 24 and 32 a class, averaged over both schemes). Test: active at 32 a class against random at 64.", "",
+                "| model in the loop | a class a round | pool factor | density | uncertainty | validation, 7 classes | validation, 20 classes | mean | "
+                "test 7 classes: active 32 / random 64 | test 20 classes: active 32 / random 64 | suggest's default |",
+                "|---|---:|---:|---:|---|---:|---:|---:|---|---|---|"]
+        for r in sorted(found, key=lambda r: (r["model"], -r.get("step", 8), r["suggest"]["pool_factor"], r["suggest"]["density"])):
             sm = {s: x["summary"] for s, x in r["schemes"].items()}
-            dev = [sm[s].get("dev_active_mean_accuracy_to_half") for s in ("coarse", "fine")]
+            dev = [_dev_to_half(sm[s]) if s in sm else None for s in ("coarse", "fine")]
 
             def at(s, strategy, p):
-                return next((q["accuracy_mean"] for q in sm[s][strategy] if q["per_class"] == p), float("nan"))
+                return next((q["accuracy_mean"] for q in sm[s][strategy] if q["per_class"] == p), float("nan")) if s in sm else float("nan")
 
-            out.append(f"| {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | "
+            out.append(f"| {r['model']} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | "
                        + " | ".join("n/a" if d is None else f"{d:.4f}" for d in dev)
                        + f" | {np.mean(dev) if None not in dev else float('nan'):.4f} | "
                        + " | ".join(f"{at(s, 'active', 32):.4f} / {at(s, 'random', 64):.4f}" for s in ("coarse", "fine"))
-                       + f" | {'**yes**' if r['suggest'] == SuggestConfig().to_dict() else ''} |")
+                       + f" | {'**yes**' if r['suggest'] == SuggestConfig().to_dict() and r.get('step', 8) == ACTIVE_STEP else ''} |")
     return "\n".join(out).rstrip() or "(no rows)"
 
 
