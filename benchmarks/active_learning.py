@@ -151,6 +151,7 @@ def main() -> int:
     result = {"model": MODELS[args.model], "start": START, "step": args.step, "stop": STOP,
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
+    name, command = "active-learning" + (f"-{args.tag}" if args.tag else ""), "python benchmarks/active_learning.py " + " ".join(sys.argv[1:])
     for scheme in args.labels:
         splits = load_splits(DataConfig(labels=scheme))
         rows = []
@@ -158,10 +159,10 @@ def main() -> int:
             for strategy in ("active", "random"):
                 rows += curve(splits, strategy, seed, config, args.step, args.model)
                 print(scheme, strategy, seed, [(r["labelled"], r["accuracy"]) for r in rows if r["strategy"] == strategy and r["seed"] == seed], flush=True)
-        result["schemes"][scheme] = {"classes": len(splits.classes), "test_posts": len(splits.test), "rows": rows,
-                                     "summary": summarise(rows, len(splits.classes))}
-    result["seconds"] = round(time.perf_counter() - started, 1)
-    write_result("active-learning" + (f"-{args.tag}" if args.tag else ""), result, "python benchmarks/active_learning.py " + " ".join(sys.argv[1:]), info)
+            result["schemes"][scheme] = {"classes": len(splits.classes), "test_posts": len(splits.test), "seeds": sorted({r["seed"] for r in rows}),
+                                         "rows": rows, "summary": summarise(rows, len(splits.classes))}
+            result["seconds"] = round(time.perf_counter() - started, 1)
+            write_result(name, result, command, info)  # after each seed: a killed run keeps the seeds it finished (``seeds``)
     return 0
 
 

@@ -257,7 +257,8 @@ def active_learning_table() -> str:
         out += [f"Model in the loop: {r['model']}; " + "; ".join(r["commands"]) + ". Cells: test accuracy / macro-F1, mean over the seeds.", ""]
         for scheme, x in r["schemes"].items():
             steps = sorted({row["per_class"] for row in x["rows"]})
-            out += [f"{scheme} ({x['classes']} classes, {x['test_posts']} test posts):", "",
+            seeds = sorted({row["seed"] for row in x["rows"]})
+            out += [f"{scheme} ({x['classes']} classes, {x['test_posts']} test posts, {len(seeds)} seeds):", "",
                     "| strategy | " + " | ".join(f"{p:g} a class" for p in steps) + " |", "|---|" + "---|" * len(steps)]
             for strategy in ("active", "random"):
                 cells = []
@@ -269,9 +270,9 @@ def active_learning_table() -> str:
     if found:
         out += ["Every setting tried (same seeds; suggest's default is chosen on the validation split: active's mean accuracy at "
                 "16, 24 and 32 a class, averaged over both schemes). Test: active at 32 a class against random at 64.", "",
-                "| model in the loop | a class a round | pool factor | density | uncertainty | validation, 7 classes | validation, 20 classes | mean | "
+                "| model in the loop | seeds (7 / 20 classes) | a class a round | pool factor | density | uncertainty | validation, 7 classes | validation, 20 classes | mean | "
                 "test 7 classes: active 32 / random 64 | test 20 classes: active 32 / random 64 | suggest's default |",
-                "|---|---:|---:|---:|---|---:|---:|---:|---|---|---|"]
+                "|---|---|---:|---:|---:|---|---:|---:|---:|---|---|---|"]
         for r in sorted(found, key=lambda r: (r["model"], -r.get("step", 8), r["suggest"]["pool_factor"], r["suggest"]["density"])):
             sm = {s: x["summary"] for s, x in r["schemes"].items()}
             dev = [_dev_to_half(sm[s]) if s in sm else None for s in ("coarse", "fine")]
@@ -279,7 +280,8 @@ def active_learning_table() -> str:
             def at(s, strategy, p):
                 return next((q["accuracy_mean"] for q in sm[s][strategy] if q["per_class"] == p), float("nan")) if s in sm else float("nan")
 
-            out.append(f"| {r['model']} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | "
+            n_seeds = " / ".join(str(len({row["seed"] for row in r["schemes"][s]["rows"]})) if s in r["schemes"] else "0" for s in ("coarse", "fine"))
+            out.append(f"| {r['model']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | "
                        + " | ".join("n/a" if d is None else f"{d:.4f}" for d in dev)
                        + f" | {np.mean(dev) if None not in dev else float('nan'):.4f} | "
                        + " | ".join(f"{at(s, 'active', 32):.4f} / {at(s, 'random', 64):.4f}" for s in ("coarse", "fine"))
