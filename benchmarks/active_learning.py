@@ -52,7 +52,7 @@ class WordsAndEmbeddings:
     method, has_probabilities = "embed+tfidf", True
 
     def __init__(self, seed: int):
-        self.embed = EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
+        self.embed = make_model("embed", seed)
         self.words = BaselineClassifier(BaselineConfig(method="tfidf-logreg", seed=seed))
 
     def fit(self, X, y):
