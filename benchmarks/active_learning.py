@@ -5,9 +5,15 @@
 Each seed starts from the same 8 random labelled training posts a class. Each round adds ``--step`` posts a class (8;
 ``step x classes`` posts): ``suggest`` (uncertainty + diversity, :mod:`topicfit.suggest`) picks them from the
 rest of the training split, or they are drawn at random; the oracle labels them and the model is fitted again,
-up to 64 a class. The model in the loop is the frozen MiniLM kind with a logistic-regression head (C=4: no
-validation split to choose on at a few labels), because it refits in a second on cached embeddings, so 8
-rounds x 5 seeds x 2 strategies fit in minutes; each round is scored on the whole test split.
+up to 64 a class; each round is scored on the whole test split and on the validation split (what a setting is
+chosen on). The model in the loop (``--model``, the same for both strategies) refits in seconds on cached
+embeddings, so 8 rounds x 5 seeds x 2 strategies fit in minutes:
+
+- ``embed``: the frozen MiniLM kind with a logistic-regression head (C=4: no validation split to choose on at a
+  few labels);
+- ``embed+tfidf``: that head's probabilities averaged with a TF-IDF logistic regression's;
+- ``embed+pool-rounds``: that head learning from the rest of the training split, unlabelled, by the few-label
+  kind's self-training (``--pool-rounds``), as ``topicfit fit`` learns from a file's unlabelled rows.
 
 The issue's bar: active selection reaches random selection's accuracy at 64 a class with at most half the
 labels (32 a class). ``summary`` gives, per scheme, the mean test accuracy and macro-F1 per round of each strategy
@@ -32,6 +38,7 @@ from common import machine, write_result  # noqa: E402
 from topicfit.data import DataConfig, load_splits  # noqa: E402
 from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig  # noqa: E402
 from topicfit.kinds.embed import EmbedClassifier, EmbedConfig  # noqa: E402
+from topicfit.kinds.fewlabel import FewLabelConfig, semi_supervised_head  # noqa: E402
 from topicfit.metrics import compute_metrics  # noqa: E402
 from topicfit.suggest import SuggestConfig, suggest  # noqa: E402
 
@@ -69,25 +76,62 @@ class WordsAndEmbeddings:
         return [str(self.classes_[j]) for j in self.predict_proba(X).argmax(axis=1)]
 
 
-def make_model(name: str, seed: int):
+class EmbeddingsAndPool:
+    """``--model embed+pool-rounds``: the frozen MiniLM embeddings, and the few-label kind's head learning from the
+    unlabelled pool by self-training (:func:`topicfit.kinds.fewlabel.semi_supervised_head`, ``--pool-rounds``
+    rounds): what ``topicfit fit`` does with a file's unlabelled rows, without tuning the encoder (minutes a fit)."""
+
+    has_probabilities = True
+
+    def __init__(self, seed: int, method: str = "rounds", rounds: int = 3):
+        self.embed = make_model("embed", seed)
+        self.config = FewLabelConfig(C=C, class_weight=None, seed=seed, unlabelled_rounds=rounds)
+        self.pool_method = method
+        self.method = f"embed+pool-{method}"
+
+    def fit(self, X, y, unlabelled=()):
+        cfg = self.config
+        self.head = semi_supervised_head(self.embed.embed(X), y, self.embed.embed(unlabelled) if len(unlabelled) else np.zeros((0, 1)),
+                                         config=cfg, method=self.pool_method, rounds=cfg.unlabelled_rounds)
+        self.classes_ = self.head.classes_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.head.predict_proba(self.embed.embed(X))
+
+    def predict(self, X) -> list[str]:
+        return [str(self.classes_[j]) for j in self.predict_proba(X).argmax(axis=1)]
+
+
+POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in --model embed+pool-rounds (the few-label kind's default is 2)
+
+
+def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS):
     if name == "embed":
         return EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
+    if name.startswith("embed+pool"):
+        return EmbeddingsAndPool(seed, name.split("-", 1)[1], pool_rounds)
     return WordsAndEmbeddings(seed)
 
 
 MODELS = {"embed": f"embed-minilm, logistic regression C={C}",
+          "embed+pool-rounds": f"embed-minilm, logistic regression C={C}, self-trained on the unlabelled pool ({POOL_ROUNDS} rounds)",
           "embed+tfidf": f"embed-minilm (logistic regression C={C}) and tfidf-logreg, probabilities averaged"}
 
 
-def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed") -> list[dict]:
+def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed",
+          pool_rounds: int = POOL_ROUNDS) -> list[dict]:
     train, test = splits.train, splits.test
     n_classes = len(splits.classes)
     labelled = sample_per_class(train.labels, START, seed)
     rng = np.random.default_rng(1000 + seed)
     rows = []
     while True:
-        model = make_model(model_name, seed)
-        model.fit([train.texts[i] for i in labelled], [train.labels[i] for i in labelled])
+        model = make_model(model_name, seed, pool_rounds)
+        taken = set(labelled)
+        pool = [i for i in range(len(train)) if i not in taken]
+        X, y = [train.texts[i] for i in labelled], [train.labels[i] for i in labelled]
+        model.fit(X, y, [train.texts[i] for i in pool]) if model_name.startswith("embed+pool") else model.fit(X, y)
         m = compute_metrics(references=test.labels, predictions=list(model.predict(test.texts)), classes=list(splits.classes))
         dev = compute_metrics(references=splits.validation.labels, predictions=list(model.predict(splits.validation.texts)),
                               classes=list(splits.classes))  # the validation split: not in the pool, what settings are chosen on
@@ -96,8 +140,6 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None,
                      "dev_accuracy": round(dev["accuracy"], 4), "dev_macro_f1": round(dev["macro_f1"], 4)})
         if len(labelled) >= STOP * n_classes:
             return rows
-        taken = set(labelled)
-        pool = [i for i in range(len(train)) if i not in taken]
         n = step * n_classes
         if strategy == "active":
             picks = suggest(model, [train.texts[i] for i in pool], n=n, seed=seed, config=config)
@@ -144,11 +186,13 @@ def main() -> int:
     parser.add_argument("--density", type=float, default=SuggestConfig.density, help="as `topicfit suggest --density`")
     parser.add_argument("--step", type=int, default=STEP, help="labelled posts a class added per round (suggest's n: this x classes)")
     parser.add_argument("--model", default="embed", choices=tuple(MODELS), help="the model in the loop (both strategies)")
+    parser.add_argument("--pool-rounds", type=int, default=POOL_ROUNDS, help="--model embed+pool-rounds: self-training's rounds")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
     config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density)
     info = machine()
-    result = {"model": MODELS[args.model], "start": START, "step": args.step, "stop": STOP,
+    model = MODELS[args.model].replace(f"({POOL_ROUNDS} rounds)", f"({args.pool_rounds} rounds)")
+    result = {"model": model, "start": START, "step": args.step, "stop": STOP,
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
     name, command = "active-learning" + (f"-{args.tag}" if args.tag else ""), "python benchmarks/active_learning.py " + " ".join(sys.argv[1:])
@@ -157,7 +201,7 @@ def main() -> int:
         rows = []
         for seed in args.seeds:
             for strategy in ("active", "random"):
-                rows += curve(splits, strategy, seed, config, args.step, args.model)
+                rows += curve(splits, strategy, seed, config, args.step, args.model, args.pool_rounds)
                 print(scheme, strategy, seed, [(r["labelled"], r["accuracy"]) for r in rows if r["strategy"] == strategy and r["seed"] == seed], flush=True)
             result["schemes"][scheme] = {"classes": len(splits.classes), "test_posts": len(splits.test), "seeds": sorted({r["seed"] for r in rows}),
                                          "rows": rows, "summary": summarise(rows, len(splits.classes))}
