@@ -13,7 +13,8 @@ embeddings, so 8 rounds x 5 seeds x 2 strategies fit in minutes:
   few labels);
 - ``embed+tfidf``: that head's probabilities averaged with a TF-IDF logistic regression's;
 - ``embed+pool-rounds``: that head learning from the rest of the training split, unlabelled, by the few-label
-  kind's self-training (``--pool-rounds``), as ``topicfit fit`` learns from a file's unlabelled rows.
+  kind's self-training (``--pool-rounds``), as ``topicfit fit`` learns from a file's unlabelled rows;
+- ``embed+tfidf+pool``: ``embed+tfidf`` with that self-trained head.
 
 The issue's bar: active selection reaches random selection's accuracy at 64 a class with at most half the
 labels (32 a class). ``summary`` gives, per scheme, the mean test accuracy and macro-F1 per round of each strategy
@@ -81,7 +82,7 @@ class EmbeddingsAndPool:
     unlabelled pool by self-training (:func:`topicfit.kinds.fewlabel.semi_supervised_head`, ``--pool-rounds``
     rounds): what ``topicfit fit`` does with a file's unlabelled rows, without tuning the encoder (minutes a fit)."""
 
-    has_probabilities = True
+    has_probabilities, uses_pool = True, True
 
     def __init__(self, seed: int, method: str = "rounds", rounds: int = 3):
         self.embed = make_model("embed", seed)
@@ -106,9 +107,30 @@ class EmbeddingsAndPool:
 POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in --model embed+pool-rounds (the few-label kind's default is 2)
 
 
+class WordsAndPool(WordsAndEmbeddings):
+    """``--model embed+tfidf+pool``: ``embed+tfidf`` with its MiniLM head self-trained on the unlabelled pool
+    (``embed+pool-rounds``); the TF-IDF half learns from the labelled posts only (on the whole pool it would cost a
+    minute a fit here)."""
+
+    method, uses_pool = "embed+tfidf+pool", True
+
+    def __init__(self, seed: int, pool_rounds: int = POOL_ROUNDS):
+        super().__init__(seed)
+        self.embed = EmbeddingsAndPool(seed, "rounds", pool_rounds)
+
+    def fit(self, X, y, unlabelled=()):
+        self.embed.fit(X, y, unlabelled)
+        self.words.fit(X, y)
+        assert [str(c) for c in self.embed.classes_] == [str(c) for c in self.words.classes_]
+        self.classes_ = self.embed.classes_
+        return self
+
+
 def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS):
     if name == "embed":
         return EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
+    if name == "embed+tfidf+pool":
+        return WordsAndPool(seed, pool_rounds)
     if name.startswith("embed+pool"):
         return EmbeddingsAndPool(seed, name.split("-", 1)[1], pool_rounds)
     return WordsAndEmbeddings(seed)
@@ -116,7 +138,9 @@ def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS):
 
 MODELS = {"embed": f"embed-minilm, logistic regression C={C}",
           "embed+pool-rounds": f"embed-minilm, logistic regression C={C}, self-trained on the unlabelled pool ({POOL_ROUNDS} rounds)",
-          "embed+tfidf": f"embed-minilm (logistic regression C={C}) and tfidf-logreg, probabilities averaged"}
+          "embed+tfidf": f"embed-minilm (logistic regression C={C}) and tfidf-logreg, probabilities averaged",
+          "embed+tfidf+pool": f"embed-minilm (logistic regression C={C}, self-trained on the unlabelled pool ({POOL_ROUNDS} rounds)) "
+                              "and tfidf-logreg, probabilities averaged"}
 
 
 def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed",
@@ -131,7 +155,7 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None,
         taken = set(labelled)
         pool = [i for i in range(len(train)) if i not in taken]
         X, y = [train.texts[i] for i in labelled], [train.labels[i] for i in labelled]
-        model.fit(X, y, [train.texts[i] for i in pool]) if model_name.startswith("embed+pool") else model.fit(X, y)
+        model.fit(X, y, [train.texts[i] for i in pool]) if getattr(model, "uses_pool", False) else model.fit(X, y)
         m = compute_metrics(references=test.labels, predictions=list(model.predict(test.texts)), classes=list(splits.classes))
         dev = compute_metrics(references=splits.validation.labels, predictions=list(model.predict(splits.validation.texts)),
                               classes=list(splits.classes))  # the validation split: not in the pool, what settings are chosen on
