@@ -53,93 +53,80 @@ def sample_per_class(labels: list[str], k: int, seed: int) -> list[int]:
     return sorted(int(i) for c in sorted(set(labels)) for i in rng.choice(np.flatnonzero(y == c), k, replace=False))
 
 
-class WordsAndEmbeddings:
-    """``--model embed+tfidf``: the frozen MiniLM head's and a TF-IDF logistic regression's probabilities, averaged
-    (both refit in seconds; the TF-IDF half keeps learning where the frozen encoder's head has flattened)."""
+def fit_model(model, X, y, unlabelled):
+    """Fit a model of the loop; the ones that learn from the unlabelled pool (``uses_pool``) get it."""
+    return model.fit(X, y, unlabelled) if getattr(model, "uses_pool", False) else model.fit(X, y)
 
-    method, has_probabilities = "embed+tfidf", True
 
-    def __init__(self, seed: int):
-        self.embed = make_model("embed", seed)
-        self.words = BaselineClassifier(BaselineConfig(method="tfidf-logreg", seed=seed))
+class LoopModel:
+    """What the loop's own models share: a label is the most probable class."""
 
-    def fit(self, X, y):
-        self.embed.fit(X, y)
-        self.words.fit(X, y)
-        assert list(self.embed.classes_) == list(self.words.classes_)
-        self.classes_ = self.embed.classes_
-        return self
-
-    def predict_proba(self, X) -> np.ndarray:
-        return (np.asarray(self.embed.predict_proba(X)) + np.asarray(self.words.predict_proba(X))) / 2
+    has_probabilities = True
 
     def predict(self, X) -> list[str]:
         return [str(self.classes_[j]) for j in self.predict_proba(X).argmax(axis=1)]
 
 
-class EmbeddingsAndPool:
+class EmbeddingsAndPool(LoopModel):
     """``--model embed+pool-rounds``: the frozen MiniLM embeddings, and the few-label kind's head learning from the
     unlabelled pool by self-training (:func:`topicfit.kinds.fewlabel.semi_supervised_head`, ``--pool-rounds``
     rounds): what ``topicfit fit`` does with a file's unlabelled rows, without tuning the encoder (minutes a fit)."""
 
-    has_probabilities, uses_pool = True, True
+    method, uses_pool = "embed+pool-rounds", True
 
-    def __init__(self, seed: int, method: str = "rounds", rounds: int = 3):
+    def __init__(self, seed: int, rounds: int):
         self.embed = make_model("embed", seed)
         self.config = FewLabelConfig(C=C, class_weight=None, seed=seed, unlabelled_rounds=rounds)
-        self.pool_method = method
-        self.method = f"embed+pool-{method}"
 
     def fit(self, X, y, unlabelled=()):
-        cfg = self.config
-        self.head = semi_supervised_head(self.embed.embed(X), y, self.embed.embed(unlabelled) if len(unlabelled) else np.zeros((0, 1)),
-                                         config=cfg, method=self.pool_method, rounds=cfg.unlabelled_rounds)
+        pool = self.embed.embed(unlabelled) if len(unlabelled) else np.zeros((0, 1))
+        self.head = semi_supervised_head(self.embed.embed(X), y, pool, config=self.config, method="rounds",
+                                         rounds=self.config.unlabelled_rounds)
         self.classes_ = self.head.classes_
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         return self.head.predict_proba(self.embed.embed(X))
 
-    def predict(self, X) -> list[str]:
-        return [str(self.classes_[j]) for j in self.predict_proba(X).argmax(axis=1)]
 
+class WordsAndEmbeddings(LoopModel):
+    """``--model embed+tfidf``: the frozen MiniLM head's and a TF-IDF logistic regression's probabilities, averaged
+    (both refit in seconds; the TF-IDF half keeps learning where the frozen encoder's head has flattened).
+    ``--model embed+tfidf+pool`` (``pool_rounds``): the MiniLM half is ``embed+pool-rounds``; the TF-IDF half learns
+    from the labelled posts only (on the whole pool it would cost far more a fit here)."""
 
-POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in --model embed+pool-rounds (the few-label kind's default is 2)
-
-
-class WordsAndPool(WordsAndEmbeddings):
-    """``--model embed+tfidf+pool``: ``embed+tfidf`` with its MiniLM head self-trained on the unlabelled pool
-    (``embed+pool-rounds``); the TF-IDF half learns from the labelled posts only (on the whole pool it would cost a
-    minute a fit here)."""
-
-    method, uses_pool = "embed+tfidf+pool", True
-
-    def __init__(self, seed: int, pool_rounds: int = POOL_ROUNDS):
-        super().__init__(seed)
-        self.embed = EmbeddingsAndPool(seed, "rounds", pool_rounds)
+    def __init__(self, seed: int, pool_rounds: int | None = None):
+        self.embed = make_model("embed", seed) if pool_rounds is None else EmbeddingsAndPool(seed, pool_rounds)
+        self.words = BaselineClassifier(BaselineConfig(method="tfidf-logreg", seed=seed))
+        self.uses_pool = pool_rounds is not None
+        self.method = "embed+tfidf" + ("+pool" if self.uses_pool else "")
 
     def fit(self, X, y, unlabelled=()):
-        self.embed.fit(X, y, unlabelled)
+        fit_model(self.embed, X, y, unlabelled)
         self.words.fit(X, y)
         assert [str(c) for c in self.embed.classes_] == [str(c) for c in self.words.classes_]
         self.classes_ = self.embed.classes_
         return self
 
+    def predict_proba(self, X) -> np.ndarray:
+        return (np.asarray(self.embed.predict_proba(X)) + np.asarray(self.words.predict_proba(X))) / 2
+
+
+POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in the +pool models (the few-label kind's default is 2)
+
 
 def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS):
     if name == "embed":
         return EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
-    if name == "embed+tfidf+pool":
-        return WordsAndPool(seed, pool_rounds)
-    if name.startswith("embed+pool"):
-        return EmbeddingsAndPool(seed, name.split("-", 1)[1], pool_rounds)
-    return WordsAndEmbeddings(seed)
+    if name == "embed+pool-rounds":
+        return EmbeddingsAndPool(seed, pool_rounds)
+    return WordsAndEmbeddings(seed, pool_rounds if name == "embed+tfidf+pool" else None)
 
 
-MODELS = {"embed": f"embed-minilm, logistic regression C={C}",
-          "embed+pool-rounds": f"embed-minilm, logistic regression C={C}, self-trained on the unlabelled pool ({POOL_ROUNDS} rounds)",
+MODELS = {"embed": f"embed-minilm, logistic regression C={C}",  # ``{rounds}``: --pool-rounds
+          "embed+pool-rounds": f"embed-minilm, logistic regression C={C}, self-trained on the unlabelled pool ({{rounds}} rounds)",
           "embed+tfidf": f"embed-minilm (logistic regression C={C}) and tfidf-logreg, probabilities averaged",
-          "embed+tfidf+pool": f"embed-minilm (logistic regression C={C}, self-trained on the unlabelled pool ({POOL_ROUNDS} rounds)) "
+          "embed+tfidf+pool": f"embed-minilm (logistic regression C={C}, self-trained on the unlabelled pool ({{rounds}} rounds)) "
                               "and tfidf-logreg, probabilities averaged"}
 
 
@@ -155,7 +142,7 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None,
         taken = set(labelled)
         pool = [i for i in range(len(train)) if i not in taken]
         X, y = [train.texts[i] for i in labelled], [train.labels[i] for i in labelled]
-        model.fit(X, y, [train.texts[i] for i in pool]) if getattr(model, "uses_pool", False) else model.fit(X, y)
+        fit_model(model, X, y, [train.texts[i] for i in pool])
         m = compute_metrics(references=test.labels, predictions=list(model.predict(test.texts)), classes=list(splits.classes))
         dev = compute_metrics(references=splits.validation.labels, predictions=list(model.predict(splits.validation.texts)),
                               classes=list(splits.classes))  # the validation split: not in the pool, what settings are chosen on
@@ -210,13 +197,12 @@ def main() -> int:
     parser.add_argument("--density", type=float, default=SuggestConfig.density, help="as `topicfit suggest --density`")
     parser.add_argument("--step", type=int, default=STEP, help="labelled posts a class added per round (suggest's n: this x classes)")
     parser.add_argument("--model", default="embed", choices=tuple(MODELS), help="the model in the loop (both strategies)")
-    parser.add_argument("--pool-rounds", type=int, default=POOL_ROUNDS, help="--model embed+pool-rounds: self-training's rounds")
+    parser.add_argument("--pool-rounds", type=int, default=POOL_ROUNDS, help="--model embed+pool-rounds and embed+tfidf+pool: self-training's rounds")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
     config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density)
     info = machine()
-    model = MODELS[args.model].replace(f"({POOL_ROUNDS} rounds)", f"({args.pool_rounds} rounds)")
-    result = {"model": model, "start": START, "step": args.step, "stop": STOP,
+    result = {"model": MODELS[args.model].format(rounds=args.pool_rounds), "start": START, "step": args.step, "stop": STOP,
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
     name, command = "active-learning" + (f"-{args.tag}" if args.tag else ""), "python benchmarks/active_learning.py " + " ".join(sys.argv[1:])

@@ -279,7 +279,7 @@ def active_learning_table() -> str:
             dev = [_dev_to_half(sm[s]) if s in sm else None for s in ("coarse", "fine")]
 
             def at(s, strategy, p):
-                return next((q["accuracy_mean"] for q in sm[s][strategy] if q["per_class"] == p), float("nan")) if s in sm else float("nan")
+                return next((q["accuracy_mean"] for q in sm[s][strategy] if q["per_class"] == p), float("nan"))
 
             def reach(s):  # the fewest labelled posts a class at which active's mean test accuracy reaches random's at 64
                 if s not in sm:
