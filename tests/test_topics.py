@@ -256,8 +256,13 @@ def test_rename_merges_topics_writes_a_dataset_and_predicts_names(corpus, bert_r
     np.testing.assert_allclose(proba[:, 0], per_topic[:, 0] + per_topic[:, 1])
     np.testing.assert_allclose(proba[:, 1:], per_topic[:, 2:])
     predicted = clf.predict(corpus.texts)
-    sure = [i for i, r in enumerate(rows) if per_topic[i, r["topic"]] > 0.5]
-    assert sure and all(predicted[i] == expected[i] for i in sure)
+    # The tiny random BERT's softmax is near uniform, and by how much varies with the CPU: so no fixed
+    # threshold. Where a document's assigned topic is its most probable one, and still wins once topics 0 and
+    # 1 pool their probability, the prediction is that topic's new name.
+    wins = [i for i, r in enumerate(rows) if per_topic[i].argmax() == r["topic"]
+            and (r["topic"] < 2 or per_topic[i, r["topic"]] > per_topic[i, :2].sum())]
+    assert len(wins) >= sum(r["topic"] < 2 for r in rows) > 0
+    assert all(predicted[i] == expected[i] for i in wins)
     bad = tmp_path / "bad.json"
     bad.write_text('{"9": "x"}', encoding="utf-8")
     with pytest.raises(DataError, match="no topic 9"):
