@@ -89,6 +89,9 @@ def test_three_members_weighted_on_validation(three_runs, tmp_path):
     ens = TopicClassifier.load(out)
     expected = sum(w * TopicClassifier.load(p).predict_proba(texts) for w, p in zip(run["weights"], three_runs))
     assert np.allclose(ens.predict_proba(texts), expected)
+    views = ens.estimator.predict_views(texts)  # the members that weigh, for `suggest --uncertainty disagreement`
+    read = [p for w, p in zip(run["weights"], three_runs) if w > 0]
+    assert len(views) == len(read) and all(np.allclose(v, TopicClassifier.load(p).predict_proba(texts)) for v, p in zip(views, read))
     assert json.loads((out / "model" / "ensemble.json").read_text())["members"] == ["../tfidf-logreg", "../tfidf-nb", "../majority"]
 
 

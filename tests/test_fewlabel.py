@@ -115,6 +115,9 @@ def test_co_training_labels_the_pool_and_a_tfidf_head_joins_the_embedding_head(t
     E = clf.embed(unlabelled)
     both = 0.5 * clf.head_.predict_proba(E) + 0.5 * clf.words_.predict_proba(unlabelled)
     assert np.allclose(clf.predict_proba(unlabelled), both)  # the two heads' average, in the same class order
+    views = clf.predict_views(unlabelled)  # what `suggest --uncertainty disagreement` compares
+    assert len(views) == 2 and np.allclose(views[0], clf.head_.predict_proba(E)) and np.allclose(views[1], clf.words_.predict_proba(unlabelled))
+    assert len(plain.predict_views(unlabelled)) == 1
     assert not np.allclose(clf.head_.coef_, plain.head_.coef_)  # the embedding head was refitted on the pseudo-labels
     clf.save(tmp_path / "m")
     again = FewLabelClassifier.load(tmp_path / "m")

@@ -14,7 +14,8 @@ from topicfit.data import DataConfig, Documents
 from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig
 from topicfit.predict import TopicClassifier
 from topicfit.registry import load_run
-from topicfit.suggest import SuggestConfig, suggest, typicality, uncertainty
+from topicfit.errors import ModelError
+from topicfit.suggest import SuggestConfig, disagreement, suggest, typicality, uncertainty
 from topicfit.topics import TopicsConfig, fit_topics_run
 from topicfit.workflow import fit_run
 
@@ -144,6 +145,46 @@ def test_uncertainty_by_hand():
     p = np.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])
     assert np.allclose(uncertainty(p, "margin"), [0.8, 0.0, 1.0])
     assert np.allclose(uncertainty(p, "entropy"), [-(0.5 * np.log(0.5) + 0.3 * np.log(0.3) + 0.2 * np.log(0.2)) / np.log(3), 0.0, 1.0])
+
+
+def test_disagreement_by_hand():
+    def entropy(p):
+        return -(p * np.log(p)).sum(axis=-1)
+
+    same = np.array([[0.6, 0.4], [0.5, 0.5], [0.99, 0.01]])
+    assert np.allclose(disagreement([same, same]), 0.0)  # readers that agree do not disagree, however unsure
+    assert np.allclose(disagreement([np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])]), 1.0)
+    a, b = np.array([[0.9, 0.1]]), np.array([[0.5, 0.5]])
+    assert np.allclose(disagreement([a, b]), (entropy((a + b) / 2) - (entropy(a) + entropy(b)) / 2) / np.log(2))
+    with pytest.raises(ModelError, match="at least two readers"):
+        disagreement([a])
+
+
+class TwoReaders:
+    """A model of two readers, each post's two probability rows given by hand."""
+
+    method, has_probabilities, classes_ = "two-readers", True, np.array(["a", "b"])
+
+    def __init__(self, rows: dict):
+        self.rows = rows
+
+    def predict_views(self, X):
+        return [np.array([self.rows[t][k] for t in X]) for k in (0, 1)]
+
+    def predict_proba(self, X):
+        return np.mean(self.predict_views(X), axis=0)
+
+
+def test_disagreement_picks_where_the_readers_differ_not_where_both_are_unsure(labelled_run, tiny_bert):
+    rows = {"both unsure": ([0.5, 0.5], [0.5, 0.5]), "they differ": ([0.7, 0.3], [0.1, 0.9]), "both sure": ([0.95, 0.05], [0.9, 0.1])}
+    model, texts = TwoReaders(rows), list(rows)
+    pick = lambda how: suggest(model, texts, n=1, config=SuggestConfig(uncertainty=how, pool_factor=1, density=0, model=str(tiny_bert)))  # noqa: E731
+    assert pick("margin")[0]["text"] == "both unsure"  # the consensus's margin: 1.0 there, 0.8 where they differ
+    top = pick("disagreement")[0]
+    assert top["text"] == "they differ" and top["score"] == round(float(disagreement(model.predict_views(["they differ"]))[0]), 4)
+    assert top["predicted"] == "b" and top["probability"] == 0.6  # the model's own label and probability, as with margin
+    with pytest.raises(ModelError, match="one reader"):
+        suggest(labelled_run, texts, n=1, config=SuggestConfig(uncertainty="disagreement", density=0, model=str(tiny_bert)))
 
 
 def test_typicality_weights_down_outliers(labelled_run, pool, tiny_bert):

@@ -1,8 +1,8 @@
 """``topicfit suggest``: which posts to label next, from a pool of unlabelled ones.
 
 With a trained run (any kind with probabilities): the posts the run is least sure of (the margin between its
-two most probable classes, or the entropy of its probabilities), weighted by how typical each post is of the
-pool (``density``: outliers and near-empty posts are uncertain but teach little), spread over the pool's
+two most probable classes, the entropy of its probabilities, or, for a run of several readers, how much they
+disagree: ``uncertainty="disagreement"``), weighted by how typical each post is of the pool (``density``: outliers and near-empty posts are uncertain but teach little), spread over the pool's
 variety. The ``pool_factor·n`` best-scored posts are the candidates; k-means (n clusters) over their embeddings groups
 near-duplicates and posts about the same thing, and the most uncertain candidate of each group is picked. So
 the single most uncertain post is always among the picks, and two near-identical uncertain posts do not both
@@ -32,7 +32,7 @@ from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
-UNCERTAINTIES = ("margin", "entropy")
+UNCERTAINTIES = ("margin", "entropy", "disagreement")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ class SuggestConfig(Settings):
     """Settings of ``topicfit suggest`` beyond how many posts (``n``) and the seed."""
 
     uncertainty: str = field(default="margin", metadata={
-        "help": "margin: 1 - (top probability - second); entropy: of the probabilities, over log(classes)", "choices": UNCERTAINTIES})
+        "help": "margin: 1 - (top probability - second); entropy: of the probabilities, over log(classes); disagreement: "
+                "between the model's readers (an ensemble's members, a few-label run's two heads), their Jensen-Shannon divergence over "
+                "log(readers)", "choices": UNCERTAINTIES})
     pool_factor: int = field(default=20, metadata={
         "help": "the pool_factor x n most uncertain posts are the candidates that diversity picks n from"})
     model: str = field(default="minilm", metadata={
@@ -56,6 +58,20 @@ class SuggestConfig(Settings):
             raise ConfigError(f"pool_factor must be at least 1, got {self.pool_factor}")
         if self.density < 0:
             raise ConfigError(f"density must be 0 or more, got {self.density}")
+
+
+def disagreement(views) -> np.ndarray:
+    """Per row, in [0, 1] (1: the readers are sure of different classes): the generalised Jensen-Shannon divergence
+    of the readers' probabilities (entropy of their mean minus their mean entropy) over log(readers). Query by
+    committee: it is high where the readers differ, not where both find a post ambiguous."""
+    V = np.asarray(views, dtype=np.float64)  # (readers, n, classes)
+    if V.ndim != 3 or len(V) < 2:
+        raise ModelError("disagreement needs the probabilities of at least two readers, (readers, posts, classes)")
+
+    def entropy(p):
+        return -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=-1)
+
+    return np.clip((entropy(V.mean(axis=0)) - entropy(V).mean(axis=0)) / np.log(len(V)), 0.0, 1.0)
 
 
 def uncertainty(probabilities: np.ndarray, how: str = "margin") -> np.ndarray:
@@ -149,7 +165,14 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
 
     proba = np.asarray(model.predict_proba([texts[i] for i in rows]))
     classes = [str(c) for c in model.classes_]
-    unsure = uncertainty(proba, config.uncertainty)
+    if config.uncertainty == "disagreement":
+        views = model.predict_views([texts[i] for i in rows]) if hasattr(model, "predict_views") else []
+        if len(views) < 2:
+            raise ModelError(f"a {model.method} run has one reader, so its readers cannot disagree: use --uncertainty margin, "
+                             "or a run of several readers (an ensemble, or a few-label run that learnt from unlabelled posts: its TF-IDF head)")
+        unsure = disagreement(views)
+    else:
+        unsure = uncertainty(proba, config.uncertainty)
     pool = embed_texts([texts[i] for i in rows], model=config.model) if config.density > 0 or len(rows) > n else None
     scores = unsure * typicality(pool, seed=seed) ** config.density if config.density > 0 else unsure
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order

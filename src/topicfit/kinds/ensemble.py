@@ -421,6 +421,12 @@ class EnsembleClassifier(Classifier):
     def predict_proba(self, X) -> np.ndarray:
         return self._average(self.members, X)
 
+    def predict_views(self, X) -> list[np.ndarray]:
+        """The probabilities of each member that :meth:`combine` reads, columns in ``classes_`` (``topicfit suggest
+        --uncertainty disagreement``)."""
+        X = list(X)
+        return [np.asarray(m.predict_proba(X)) for m, used in zip(self.members, self.used()) if used]
+
     def save(self, folder: str | Path) -> None:
         """``ensemble.json``: member run folders relative to this run's folder, their methods and weights."""
         folder = Path(folder)

@@ -279,10 +279,11 @@ class SemiSupervisedHead:
         self.embedding_head, self.words, self.words_weight, self.info = embedding_head, words, words_weight, info or {}
         self.classes_ = np.asarray([str(c) for c in embedding_head.classes_])
 
-    def predict_proba(self, embeddings: np.ndarray, texts=None) -> np.ndarray:
+    def views(self, embeddings: np.ndarray, texts=None) -> list[np.ndarray]:
+        """Each reader's probabilities, columns in ``classes_``: the embedding head's, then the TF-IDF head's (if any)."""
         proba = self.embedding_head.predict_proba(embeddings)
         if self.words is None:
-            return proba
+            return [proba]
         if texts is None:
             raise ModelError("this few-label head also reads the words: give the texts with their embeddings")
         column = {str(c): j for j, c in enumerate(self.words.classes_)}
@@ -291,7 +292,11 @@ class SemiSupervisedHead:
         for j, c in enumerate(self.classes_):
             if c in column:
                 words[:, j] = words_proba[:, column[c]]
-        return (1 - self.words_weight) * proba + self.words_weight * words
+        return [proba, words]
+
+    def predict_proba(self, embeddings: np.ndarray, texts=None) -> np.ndarray:
+        views = self.views(embeddings, texts)
+        return views[0] if len(views) == 1 else (1 - self.words_weight) * views[0] + self.words_weight * views[1]
 
     def predict(self, embeddings: np.ndarray, texts=None) -> list[str]:
         return [str(self.classes_[i]) for i in self.predict_proba(embeddings, texts).argmax(axis=1)]
@@ -482,6 +487,12 @@ class FewLabelClassifier(Classifier):
 
     def _proba(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
         return SemiSupervisedHead(self.head_, self.words_, self.words_weight_).predict_proba(embeddings, texts)
+
+    def predict_views(self, X) -> list[np.ndarray]:
+        """Each reader's probabilities, uncalibrated: the tuned encoder's head, then the TF-IDF head's if the run has one
+        (``topicfit suggest --uncertainty disagreement``)."""
+        X = list(X)
+        return SemiSupervisedHead(self.head_, self.words_, self.words_weight_).views(self.embed(X), X)
 
     def predict_proba(self, X) -> np.ndarray:
         from ..refits import with_temperature
