@@ -64,9 +64,13 @@ def fit_model(model, X, y, unlabelled):
 
 
 class LoopModel:
-    """What the loop's own models share: a label is the most probable class."""
+    """What the loop's own models share: their readers' probabilities (``predict_views``) combined
+    (``combine_views``) are theirs, and a label is the most probable class."""
 
     has_probabilities = True
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.combine_views(self.predict_views(X))
 
     def predict(self, X) -> list[str]:
         return [str(self.classes_[j]) for j in self.predict_proba(X).argmax(axis=1)]
@@ -94,13 +98,12 @@ class EmbeddingsAndPool(LoopModel):
         self.classes_ = self.head.classes_
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
-        X = list(X)
-        return self.head.predict_proba(self.embed.embed(X), X)
-
     def predict_views(self, X) -> list[np.ndarray]:
         X = list(X)
         return self.head.views(self.embed.embed(X), X)
+
+    def combine_views(self, views: list[np.ndarray]) -> np.ndarray:
+        return self.head.combine(views)
 
 
 class WordsAndEmbeddings(LoopModel):
@@ -125,8 +128,8 @@ class WordsAndEmbeddings(LoopModel):
     def predict_views(self, X) -> list[np.ndarray]:
         return [np.asarray(self.embed.predict_proba(X)), np.asarray(self.words.predict_proba(X))]
 
-    def predict_proba(self, X) -> np.ndarray:
-        return np.mean(self.predict_views(X), axis=0)
+    def combine_views(self, views: list[np.ndarray]) -> np.ndarray:
+        return np.mean(views, axis=0)
 
 
 POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in the +pool models (the few-label kind's default is 2)

@@ -92,6 +92,7 @@ def test_three_members_weighted_on_validation(three_runs, tmp_path):
     views = ens.estimator.predict_views(texts)  # the members that weigh, for `suggest --uncertainty disagreement`
     read = [p for w, p in zip(run["weights"], three_runs) if w > 0]
     assert len(views) == len(read) and all(np.allclose(v, TopicClassifier.load(p).predict_proba(texts)) for v, p in zip(views, read))
+    assert np.allclose(ens.estimator.combine_views(views), expected)  # what suggest reports beside the disagreement
     assert json.loads((out / "model" / "ensemble.json").read_text())["members"] == ["../tfidf-logreg", "../tfidf-nb", "../majority"]
 
 

@@ -2,8 +2,8 @@
 
 With a trained run (any kind with probabilities): the posts the run is least sure of (the margin between its
 two most probable classes, the entropy of its probabilities, or, for a run of several readers, how much they
-disagree: ``uncertainty="disagreement"``), weighted by how typical each post is of the pool (``density``: outliers and near-empty posts are uncertain but teach little), spread over the pool's
-variety. The ``pool_factor·n`` best-scored posts are the candidates; k-means (n clusters) over their embeddings groups
+disagree: ``uncertainty="disagreement"``), weighted by how typical each post is of the pool (``density``:
+outliers and near-empty posts are uncertain but teach little), spread over the pool's variety. The ``pool_factor·n`` best-scored posts are the candidates; k-means (n clusters) over their embeddings groups
 near-duplicates and posts about the same thing, and the most uncertain candidate of each group is picked. So
 the single most uncertain post is always among the picks, and two near-identical uncertain posts do not both
 cost a label.
@@ -163,17 +163,17 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
 def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, seed: int, config: SuggestConfig) -> list[dict]:
     from .embeddings import embed_texts
 
-    proba = np.asarray(model.predict_proba([texts[i] for i in rows]))
-    classes = [str(c) for c in model.classes_]
-    if config.uncertainty == "disagreement":
-        views = model.predict_views([texts[i] for i in rows]) if hasattr(model, "predict_views") else []
+    classes, eligible = [str(c) for c in model.classes_], [texts[i] for i in rows]
+    if config.uncertainty == "disagreement":  # each reader predicts the pool once; the model's probabilities are theirs combined
+        views = model.predict_views(eligible) if hasattr(model, "predict_views") else []
         if len(views) < 2:
             raise ModelError(f"a {model.method} run has one reader, so its readers cannot disagree: use --uncertainty margin, "
                              "or a run of several readers (an ensemble, or a few-label run that learnt from unlabelled posts: its TF-IDF head)")
-        unsure = disagreement(views)
+        proba, unsure = np.asarray(model.combine_views(views)), disagreement(views)
     else:
+        proba = np.asarray(model.predict_proba(eligible))
         unsure = uncertainty(proba, config.uncertainty)
-    pool = embed_texts([texts[i] for i in rows], model=config.model) if config.density > 0 or len(rows) > n else None
+    pool = embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n else None
     scores = unsure * typicality(pool, seed=seed) ** config.density if config.density > 0 else unsure
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
     candidates = order[: config.pool_factor * n]

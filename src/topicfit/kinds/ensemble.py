@@ -423,9 +423,13 @@ class EnsembleClassifier(Classifier):
 
     def predict_views(self, X) -> list[np.ndarray]:
         """The probabilities of each member that :meth:`combine` reads, columns in ``classes_`` (``topicfit suggest
-        --uncertainty disagreement``)."""
+        --uncertainty disagreement``); :meth:`combine_views` makes them :meth:`predict_proba`."""
         X = list(X)
         return [np.asarray(m.predict_proba(X)) for m, used in zip(self.members, self.used()) if used]
+
+    def combine_views(self, views: list[np.ndarray]) -> np.ndarray:
+        read = iter(views)
+        return self.combine([next(read) if used else None for used in self.used()])
 
     def save(self, folder: str | Path) -> None:
         """``ensemble.json``: member run folders relative to this run's folder, their methods and weights."""

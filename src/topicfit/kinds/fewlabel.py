@@ -294,9 +294,12 @@ class SemiSupervisedHead:
                 words[:, j] = words_proba[:, column[c]]
         return [proba, words]
 
-    def predict_proba(self, embeddings: np.ndarray, texts=None) -> np.ndarray:
-        views = self.views(embeddings, texts)
+    def combine(self, views: list[np.ndarray]) -> np.ndarray:
+        """:meth:`views` averaged: the embedding head's alone, or with ``words_weight`` on the TF-IDF head's."""
         return views[0] if len(views) == 1 else (1 - self.words_weight) * views[0] + self.words_weight * views[1]
+
+    def predict_proba(self, embeddings: np.ndarray, texts=None) -> np.ndarray:
+        return self.combine(self.views(embeddings, texts))
 
     def predict(self, embeddings: np.ndarray, texts=None) -> list[str]:
         return [str(self.classes_[i]) for i in self.predict_proba(embeddings, texts).argmax(axis=1)]
@@ -490,18 +493,22 @@ class FewLabelClassifier(Classifier):
 
     def predict_views(self, X) -> list[np.ndarray]:
         """Each reader's probabilities, uncalibrated: the tuned encoder's head, then the TF-IDF head's if the run has one
-        (``topicfit suggest --uncertainty disagreement``)."""
+        (``topicfit suggest --uncertainty disagreement``); :meth:`combine_views` makes them :meth:`predict_proba`."""
         X = list(X)
         return SemiSupervisedHead(self.head_, self.words_, self.words_weight_).views(self.embed(X), X)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def combine_views(self, views: list[np.ndarray]) -> np.ndarray:
+        """:meth:`predict_views`' readers as :meth:`predict_proba` gives them: averaged, then calibrated."""
         from ..refits import with_temperature
 
+        proba = SemiSupervisedHead(self.head_, self.words_, self.words_weight_).combine(views)
+        return proba if self.temperature_ == 1.0 else with_temperature(proba, self.temperature_)
+
+    def predict_proba(self, X) -> np.ndarray:
         X = list(X)
         if not X:
             return np.zeros((0, len(self.classes_)))
-        proba = self._proba(self.embed(X), X)
-        return proba if self.temperature_ == 1.0 else with_temperature(proba, self.temperature_)
+        return self.combine_views(self.predict_views(X))
 
     def run_info(self) -> dict:
         return {"contrastive": self.contrastive_, "head": {"C": self.config.C, "class_weight": self.config.class_weight},
