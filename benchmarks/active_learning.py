@@ -17,8 +17,9 @@ embeddings, so 8 rounds x 5 seeds x 2 strategies fit in minutes:
 - ``embed+tfidf+pool``: ``embed+tfidf`` with that self-trained head;
 - ``embed+pool-cotraining``: the few-label kind's default use of the pool, co-training (``--pool-rounds`` rounds):
   the MiniLM head and a TF-IDF head on the whole training split label the pool for each other, and their
-  probabilities are averaged. It is ``topicfit fit``'s few-label head without the encoder's tuning; a TF-IDF fit
-  on the whole split costs about half a minute here, so a curve takes many minutes (``--jobs 2`` runs two at once).
+  probabilities are averaged. It is ``topicfit fit``'s few-label head without the encoder's tuning; with a TF-IDF
+  fit on the whole split in every round a curve takes many minutes (the result's ``seconds``; ``--jobs 2`` runs
+  two at once).
 
 The issue's bar: active selection reaches random selection's accuracy at 64 a class with at most half the
 labels (32 a class). ``summary`` gives, per scheme, the mean test accuracy and macro-F1 per round of each strategy
