@@ -244,11 +244,20 @@ def active_learning_table() -> str:
     sys.path.insert(0, str(ROOT.parent / "src"))
     from topicfit.suggest import SuggestConfig
 
+    from active_learning import summarise
+
     settings = {}
     for r in results("active-learning-*.json"):
+        r["suggest"] = {**SuggestConfig().to_dict(), "spread": "kmeans", **r["suggest"]}  # files before --spread: k-means
         key = (json.dumps(r["suggest"], sort_keys=True), r["model"], r.get("step", 8))
         merged = settings.setdefault(key, {**r, "schemes": {}, "commands": []})
-        merged["schemes"].update(r["schemes"])
+        for scheme, x in r["schemes"].items():  # a scheme in several files of one setting: their seeds together
+            if scheme in merged["schemes"]:
+                rows = merged["schemes"][scheme]["rows"]
+                seen = {row["seed"] for row in rows}
+                rows = rows + [row for row in x["rows"] if row["seed"] not in seen]
+                x = {**x, "rows": rows, "seeds": sorted({row["seed"] for row in rows}), "summary": summarise(rows, x["classes"])}
+            merged["schemes"][scheme] = x
         merged["commands"].append(f"`{r['command']}` ({r['machine']['cpu']}, {r['date']})")
     found = list(settings.values())
     default = [r for r in found if r["suggest"] == SuggestConfig().to_dict() and r.get("step", 8) == ACTIVE_STEP]
@@ -270,11 +279,11 @@ def active_learning_table() -> str:
     if found:
         out += ["Every setting tried (same seeds; suggest's default is chosen on the validation split: active's mean accuracy at "
                 "16, 24 and 32 a class, averaged over both schemes). Test: active at 32 a class against random at 64.", "",
-                "| model in the loop | seeds (7 / 20 classes) | a class a round | pool factor | density | uncertainty | validation, 7 classes | validation, 20 classes | mean | "
+                "| model in the loop | seeds (7 / 20 classes) | a class a round | pool factor | density | uncertainty | spread | validation, 7 classes | validation, 20 classes | mean | "
                 "test 7 classes: active 32 / random 64 | test 20 classes: active 32 / random 64 | test: active reaches random's 64 at (7 / 20 classes) | "
                 "suggest's default |",
-                "|---|---|---:|---:|---:|---|---:|---:|---:|---|---|---|---|"]
-        for r in sorted(found, key=lambda r: (r["model"], -r.get("step", 8), r["suggest"]["pool_factor"], r["suggest"]["density"])):
+                "|---|---|---:|---:|---:|---|---|---:|---:|---:|---|---|---|---|"]
+        for r in sorted(found, key=lambda r: (r["model"], -r.get("step", 8), r["suggest"]["spread"], r["suggest"]["pool_factor"], r["suggest"]["density"])):
             sm = {s: x["summary"] for s, x in r["schemes"].items()}
             dev = [_dev_to_half(sm[s]) if s in sm else None for s in ("coarse", "fine")]
 
@@ -287,7 +296,7 @@ def active_learning_table() -> str:
                 return f"{sm[s]['active_per_class_to_reach_it']:g} a class" if sm[s].get("active_per_class_to_reach_it") else "not by 64"
 
             n_seeds = " / ".join(str(len({row["seed"] for row in r["schemes"][s]["rows"]})) if s in r["schemes"] else "0" for s in ("coarse", "fine"))
-            out.append(f"| {r['model']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | "
+            out.append(f"| {r['model']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | {r['suggest']['spread']} | "
                        + " | ".join("n/a" if d is None else f"{d:.4f}" for d in dev)
                        + f" | {f'{np.mean(dev):.4f}' if None not in dev else 'n/a'} | "
                        + " | ".join(f"{at(s, 'active', 32):.4f} / {at(s, 'random', 64):.4f}" if s in sm else "n/a" for s in ("coarse", "fine"))

@@ -15,7 +15,7 @@ from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig
 from topicfit.predict import TopicClassifier
 from topicfit.registry import load_run
 from topicfit.errors import ModelError
-from topicfit.suggest import SuggestConfig, disagreement, suggest, typicality, uncertainty
+from topicfit.suggest import SuggestConfig, disagreement, gradient_picks, suggest, typicality, uncertainty
 from topicfit.topics import TopicsConfig, fit_topics_run
 from topicfit.workflow import fit_run
 
@@ -202,3 +202,41 @@ def test_typicality_weights_down_outliers(labelled_run, pool, tiny_bert):
     weighted = unsure * typicality(embed_texts(texts, model=str(tiny_bert)))
     picks = suggest(labelled_run, texts, n=5, config=SuggestConfig(pool_factor=1, density=1.0, model=str(tiny_bert)))
     assert sorted(p["index"] for p in picks) == sorted(np.argsort(-weighted, kind="stable")[:5].tolist())
+
+
+def test_gradient_picks_by_hand():
+    """BADGE: the gradients built in full (posts x classes·dims); the first pick is the largest, each next is
+    at the distance reported from the nearest earlier pick, and a certain post (zero gradient) is never the first."""
+    rng = np.random.default_rng(0)
+    P, X, w = rng.dirichlet(np.ones(4), size=30), rng.normal(size=(30, 5)), rng.uniform(0.2, 1.0, 30)
+    P[0] = [1.0, 0.0, 0.0, 0.0]
+    A = P.copy()
+    A[np.arange(30), P.argmax(axis=1)] -= 1.0
+    G = (w[:, None, None] * A[:, :, None] * X[:, None, :]).reshape(30, -1)
+    picks, gaps = gradient_picks(P, X, 8, weights=w, seed=3)
+    assert len(set(picks)) == 8 and picks[0] == int(np.argmax((G**2).sum(axis=1))) and 0 not in picks[:1]
+    assert np.isclose(gaps[0], np.linalg.norm(G[picks[0]]))
+    for k in range(1, 8):
+        assert np.isclose(gaps[k], min(np.linalg.norm(G[picks[k]] - G[picks[j]]) for j in range(k)))
+    assert gradient_picks(P, X, 8, weights=w, seed=3) == (picks, gaps)  # seeded
+    twins = gradient_picks(np.array([[0.5, 0.5], [0.5, 0.5], [0.9, 0.1]]), np.ones((3, 2)), 2)[0]
+    assert twins[0] in (0, 1) and twins[1] == 2  # a copy of a pick is at distance 0: never drawn while another is left
+    with pytest.raises(ModelError, match="one of each per post"):
+        gradient_picks(P, X[:-1], 2)
+
+
+def test_spread_by_gradients_picks_uncertain_posts_of_different_kinds(labelled_run, pool, tiny_bert):
+    texts = pool[:-2]
+    config = SuggestConfig(spread="gradients", density=0, model=str(tiny_bert))
+    picks = suggest(labelled_run, texts, n=4, config=config)
+    from topicfit.embeddings import embed_texts
+
+    proba = TopicClassifier.load(labelled_run).predict_proba(texts)
+    drawn, gaps = gradient_picks(proba, embed_texts(texts, model=str(tiny_bert)), 4, seed=42)
+    assert sorted(p["index"] for p in picks) == sorted(drawn)  # suggest's picks are BADGE's
+    m = margins(labelled_run, texts)
+    assert [p["score"] for p in picks] == [round(float(m[p["index"]]), 4) for p in picks]  # scored, and ordered, by the margin
+    assert [p["score"] for p in picks] == sorted((p["score"] for p in picks), reverse=True)
+    assert all("gradient embedding" in p["reason"] for p in picks)
+    with pytest.raises(Exception, match="spread must be one of"):
+        SuggestConfig(spread="random")

@@ -6,7 +6,9 @@ disagree: ``uncertainty="disagreement"``), weighted by how typical each post is 
 outliers and near-empty posts are uncertain but teach little), spread over the pool's variety. The ``pool_factor·n`` best-scored posts are the candidates; k-means (n clusters) over their embeddings groups
 near-duplicates and posts about the same thing, and the most uncertain candidate of each group is picked. So
 the single most uncertain post is always among the picks, and two near-identical uncertain posts do not both
-cost a label.
+cost a label. ``spread="gradients"`` picks by BADGE instead (:func:`gradient_picks`): k-means++ seeding over the
+whole pool's gradient embeddings, in which a post is long where the run is unsure and points where its
+embedding does.
 
 Cold start, with no labels yet: a ``topicfit topics`` run. Then the picks are each topic's most representative
 posts of the pool (the closest to its centroid, outliers last), taken round-robin over the topics, largest
@@ -33,6 +35,7 @@ from .settings import Settings
 logger = logging.getLogger(__name__)
 
 UNCERTAINTIES = ("margin", "entropy", "disagreement")
+SPREADS = ("kmeans", "gradients")
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,16 @@ class SuggestConfig(Settings):
     density: float = field(default=1.0, metadata={
         "help": "weight of how typical a post is: uncertainty x density^this, density being its mean similarity to its 10 "
                 "nearest pool posts (outliers and near-empty posts teach little); 0: uncertainty alone"})
+    spread: str = field(default="kmeans", metadata={
+        "help": "how the picks spread over the pool: kmeans: k-means (n groups) over the pool_factor x n most uncertain posts' "
+                "embeddings, the most uncertain of each group; gradients: BADGE (Ash et al. 2020), k-means++ seeding over the whole "
+                "pool's gradient embeddings (a logistic-regression head's loss gradient on each post, at its predicted class: "
+                "probabilities minus the predicted class, times the embedding, times density^density), so a pick is both uncertain "
+                "and far from the earlier picks", "choices": SPREADS})
 
     def __post_init__(self) -> None:
+        if self.spread not in SPREADS:
+            raise ConfigError(f"spread must be one of {SPREADS}, got {self.spread!r}")
         if self.uncertainty not in UNCERTAINTIES:
             raise ConfigError(f"uncertainty must be one of {UNCERTAINTIES}, got {self.uncertainty!r}")
         if self.pool_factor < 1:
@@ -104,6 +115,39 @@ def typicality(embeddings: np.ndarray, *, seed: int = 42) -> np.ndarray:
         sims[rows[:, None] == ref[None, :]] = -1.0  # not its own neighbour
         out[rows] = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
     return np.clip(out, 0.0, 1.0)
+
+
+def gradient_picks(probabilities: np.ndarray, embeddings: np.ndarray, n: int, *, weights=None, seed: int = 42) -> tuple[list[int], list[float]]:
+    """BADGE's picks (Ash et al. 2020): k-means++ seeding over the posts' gradient embeddings ``g = w (p - e_k) x``
+    (``p`` the probabilities, ``e_k`` the predicted class's one-hot, ``x`` the embedding, ``w`` a weight per post):
+    the first pick has the largest gradient, each next is drawn with probability proportional to its squared
+    distance to the nearest earlier pick. Returns the picks in draw order and those distances (the first: its
+    norm). ``<g_i, g_j> = w_i w_j (a_i . a_j)(x_i . x_j)``, so the (posts x classes·dims) gradients are never built."""
+    P, X = np.asarray(probabilities, dtype=np.float64), np.asarray(embeddings, dtype=np.float64)
+    if len(P) != len(X):
+        raise ModelError(f"got {len(P)} rows of probabilities for {len(X)} embeddings; give one of each per post")
+    A = P.copy()
+    A[np.arange(len(P)), P.argmax(axis=1)] -= 1.0
+    w = np.ones(len(P)) if weights is None else np.asarray(weights, dtype=np.float64)
+    A *= w[:, None]
+    norms = (A * A).sum(axis=1) * (X * X).sum(axis=1)
+    rng = np.random.default_rng(seed)
+    first = int(np.argmax(norms))
+    picks, gaps = [first], [float(np.sqrt(norms[first]))]
+    nearest = np.full(len(P), np.inf)
+    while len(picks) < min(n, len(P)):
+        c = picks[-1]
+        nearest = np.minimum(nearest, np.clip(norms + norms[c] - 2.0 * (A @ A[c]) * (X @ X[c]), 0.0, None))
+        nearest[picks] = 0.0
+        total = nearest.sum()
+        if total > 0:
+            nxt = int(rng.choice(len(P), p=nearest / total))
+        else:  # every gradient left equals a pick's: the next largest
+            taken = set(picks)
+            nxt = next(int(i) for i in np.argsort(-norms, kind="stable") if int(i) not in taken)
+        picks.append(nxt)
+        gaps.append(float(np.sqrt(nearest[nxt])))
+    return picks, gaps
 
 
 def _eligible(texts: list[str]) -> list[int]:
@@ -173,11 +217,18 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
     else:
         proba = np.asarray(model.predict_proba(eligible))
         unsure = uncertainty(proba, config.uncertainty)
-    pool = embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n else None
-    scores = unsure * typicality(pool, seed=seed) ** config.density if config.density > 0 else unsure
+    gradients = config.spread == "gradients"
+    pool = embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n or gradients else None
+    typical = typicality(pool, seed=seed) ** config.density if config.density > 0 else np.ones(len(rows))
+    scores = unsure * typical
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
     candidates = order[: config.pool_factor * n]
-    if len(candidates) <= n:
+    gap = {}
+    if gradients:
+        drawn, gaps = gradient_picks(proba, pool, n, weights=typical, seed=seed)
+        gap = dict(zip(drawn, gaps))
+        chosen, groups = sorted(drawn, key=lambda c: (-scores[c], c)), None
+    elif len(candidates) <= n:
         chosen, groups = list(candidates), None
     else:
         from sklearn.cluster import KMeans
@@ -196,6 +247,7 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
         top = np.argsort(-proba[c], kind="stable")
         second = f" vs {classes[top[1]]!r} {proba[c, top[1]]:.2f}" if len(top) > 1 else ""
         spread = (f"; the most uncertain of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n})" if c in group_of
+                  else f"; its gradient embedding {gap[c]:.3f} from the nearest earlier pick" if c in gap
                   else f"; among the {len(candidates)} most uncertain posts")
         picks.append({"index": rows[c], "score": round(float(scores[c]), 4), "predicted": classes[top[0]],
                       "probability": round(float(proba[c, top[0]]), 4),
