@@ -247,6 +247,7 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
         top = np.argsort(-proba[c], kind="stable")
         second = f" vs {classes[top[1]]!r} {proba[c, top[1]]:.2f}" if len(top) > 1 else ""
         spread = (f"; the most uncertain of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n})" if c in group_of
+                  else f"; the largest gradient embedding ({gap[c]:.3f})" if gradients and c == drawn[0]
                   else f"; its gradient embedding {gap[c]:.3f} from the nearest earlier pick" if c in gap
                   else f"; among the {len(candidates)} most uncertain posts")
         picks.append({"index": rows[c], "score": round(float(scores[c]), 4), "predicted": classes[top[0]],
