@@ -176,7 +176,8 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None,
             return rows
         n = step * n_classes
         if strategy == "active":
-            picks = suggest(model, [train.texts[i] for i in pool], n=n, seed=seed, config=config)
+            known = X if config is not None and config.uncertainty == "contrastive" else None  # what CAL compares with
+            picks = suggest(model, [train.texts[i] for i in pool], n=n, seed=seed, config=config, labelled=known)
             new = [pool[p["index"]] for p in picks]
         else:
             new = [pool[i] for i in rng.choice(len(pool), n, replace=False)]

@@ -15,7 +15,8 @@ from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig
 from topicfit.predict import TopicClassifier
 from topicfit.registry import load_run
 from topicfit.errors import ModelError
-from topicfit.suggest import SuggestConfig, disagreement, gradient_picks, suggest, typicality, uncertainty
+from topicfit.errors import ConfigError
+from topicfit.suggest import SuggestConfig, contrastive, disagreement, gradient_picks, suggest, typicality, uncertainty
 from topicfit.topics import TopicsConfig, fit_topics_run
 from topicfit.workflow import fit_run
 
@@ -240,3 +241,51 @@ def test_spread_by_gradients_picks_uncertain_posts_of_different_kinds(labelled_r
     assert all("gradient embedding" in p["reason"] for p in picks)
     with pytest.raises(Exception, match="spread must be one of"):
         SuggestConfig(spread="random")
+
+
+def test_contrastive_by_hand():
+    """CAL: each pool post's mean KL(p(neighbour) || p(post)) over its k nearest labelled posts, squashed by 1 - exp(-x)."""
+    rng = np.random.default_rng(1)
+    P, Q = rng.dirichlet(np.ones(3), size=12), rng.dirichlet(np.ones(3), size=7)
+    E, L = rng.normal(size=(12, 4)), rng.normal(size=(7, 4))
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    L /= np.linalg.norm(L, axis=1, keepdims=True)
+    for k in (1, 3, 7):
+        want = []
+        for i in range(12):
+            near = np.argsort(-(L @ E[i]))[:k]
+            want.append(1 - np.exp(-np.mean([(Q[j] * np.log(Q[j] / P[i])).sum() for j in near])))
+        assert np.allclose(contrastive(P, E, Q, L, k=k), want)
+    assert np.allclose(contrastive(Q, L, Q, L, k=1), 0.0)  # a post that is its own nearest labelled post: no contrast
+    with pytest.raises(ModelError, match="one of each per post"):
+        contrastive(P, E[:-1], Q, L)
+
+
+def test_suggest_by_contrast_scores_pool_posts_against_the_labelled_ones(tiny_bert):
+    """Two pool posts equally unsure by the margin: CAL's scores rank them (from the run's probabilities for the
+    labelled posts, and the encoder's embeddings); copies of labelled posts are never suggested; without the
+    labelled posts, a clear error."""
+    rows = {"labelled a": ([0.9, 0.1],) * 2, "labelled b": ([0.2, 0.8],) * 2, "pool near a": ([0.3, 0.7],) * 2,
+            "pool near b": ([0.7, 0.3],) * 2}
+    model = TwoReaders(rows)
+    from topicfit.embeddings import embed_texts
+
+    E = dict(zip(rows, embed_texts(list(rows), model=str(tiny_bert))))
+    config = SuggestConfig(uncertainty="contrastive", pool_factor=1, density=0, model=str(tiny_bert))
+    picks = suggest(model, ["pool near a", "pool near b", "labelled a"], n=3, config=config, labelled=["labelled a", "labelled b"])
+    assert "labelled a" not in [p["text"] for p in picks] and len(picks) == 2
+    want = contrastive(np.array([rows["pool near a"][0], rows["pool near b"][0]]), np.array([E["pool near a"], E["pool near b"]]),
+                       np.array([rows["labelled a"][0], rows["labelled b"][0]]), np.array([E["labelled a"], E["labelled b"]]))
+    assert [p["score"] for p in picks] == sorted(round(float(w), 4) for w in want)[::-1]
+    assert picks[0]["text"] == ["pool near a", "pool near b"][int(np.argmax(want))]
+    with pytest.raises(ConfigError, match="labelled"):
+        suggest(model, ["pool near a"], n=1, config=config)
+
+
+def test_suggest_command_leaves_out_the_labelled_posts(labelled_run, pool, tiny_bert, tmp_path):
+    (tmp_path / "pool.txt").write_text("".join(t + "\n" for t in pool[:-1]))
+    (tmp_path / "done.csv").write_text("text,label\n" + "".join(f"{t},x\n" for t in pool[12:15]) + f"{pool[0]},\n")  # pool[0]: no label
+    args = ["-q", "suggest", str(labelled_run), "--pool", str(tmp_path / "pool.txt"), "--n", "30", "--model", str(tiny_bert)]
+    assert main(args + ["--labelled", str(tmp_path / "done.csv"), "--format", "auto", "-o", str(tmp_path / "next.jsonl")]) == 0
+    texts = {json.loads(line)["text"] for line in (tmp_path / "next.jsonl").read_text().splitlines()}
+    assert texts and not texts & set(pool[12:15]) and texts == set(pool[:-2]) - set(pool[12:15])

@@ -183,6 +183,9 @@ def _suggest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pool", required=True, help="unlabelled posts: plain-text lines, JSONL with 'text' (and 'id'), or CSV; '-' is stdin")
     p.add_argument("--format", choices=INPUT_FORMATS, default="auto", help="pool format; auto: by the file name (default: %(default)s)")
     p.add_argument("--text-field", default="text", help="JSONL field / CSV column holding the text (default: %(default)s)")
+    p.add_argument("--labelled", help="the posts already labelled: a file as fit's --dataset (columns text and label; rows with "
+                                      "an empty label are left out), e.g. the run's training file; their copies in the pool are not "
+                                      "suggested, and --uncertainty contrastive needs them")
     p.add_argument("--n", type=int, default=50, help="posts to suggest (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="k-means' seed (default: %(default)s)")
     p.add_argument("--output", "-o", help="write the JSON lines here instead of stdout")
@@ -489,7 +492,8 @@ def cmd_export(args) -> int:
 
 def cmd_suggest(args) -> int:
     texts, ids, indices = read_pool(args.pool, fmt=args.format, text_field=args.text_field)
-    picks = suggest(args.run, texts, n=args.n, ids=ids, seed=args.seed, config=settings_from_args(args, SuggestConfig))
+    labelled = load_table(args.labelled, text_column=args.text_field, unlabelled=[]).texts if args.labelled else None  # its labelled rows
+    picks = suggest(args.run, texts, n=args.n, ids=ids, seed=args.seed, config=settings_from_args(args, SuggestConfig), labelled=labelled)
     lines = "".join(json.dumps({**p, "index": indices[p["index"]]}, ensure_ascii=False) + "\n" for p in picks)  # the record's index
     if args.output:
         Path(args.output).write_text(lines, encoding="utf-8")

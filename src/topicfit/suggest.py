@@ -1,8 +1,9 @@
 """``topicfit suggest``: which posts to label next, from a pool of unlabelled ones.
 
 With a trained run (any kind with probabilities): the posts the run is least sure of (the margin between its
-two most probable classes, the entropy of its probabilities, or, for a run of several readers, how much they
-disagree: ``uncertainty="disagreement"``), weighted by how typical each post is of the pool (``density``:
+two most probable classes, the entropy of its probabilities; for a run of several readers, how much they
+disagree: ``uncertainty="disagreement"``; or, given the labelled posts, how far its probabilities for a post
+are from those for the labelled posts nearest it: ``uncertainty="contrastive"``, CAL), weighted by how typical each post is of the pool (``density``:
 outliers and near-empty posts are uncertain but teach little), spread over the pool's variety. The ``pool_factor·n`` best-scored posts are the candidates; k-means (n clusters) over their embeddings groups
 near-duplicates and posts about the same thing, and the most uncertain candidate of each group is picked. So
 the single most uncertain post is always among the picks, and two near-identical uncertain posts do not both
@@ -14,8 +15,9 @@ Cold start, with no labels yet: a ``topicfit topics`` run. Then the picks are ea
 posts of the pool (the closest to its centroid, outliers last), taken round-robin over the topics, largest
 first, so every topic found in the pool is labelled before any gets a second post.
 
-Exact duplicate texts and blank texts are never suggested (the first copy of a duplicate may be). Posts the run
-was trained on are not recognised: leave them out of the pool.
+Exact duplicate texts and blank texts are never suggested (the first copy of a duplicate may be), nor copies
+of the ``labelled`` posts when they are given (``--labelled FILE``: the run's training file); without them,
+leave the posts the run was trained on out of the pool.
 
 >>> picks = suggest("runs/fewlabel", pool_texts, n=50)          # doctest: +SKIP
 >>> picks[0]["text"], picks[0]["reason"]                         # doctest: +SKIP
@@ -34,7 +36,7 @@ from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
-UNCERTAINTIES = ("margin", "entropy", "disagreement")
+UNCERTAINTIES = ("margin", "entropy", "disagreement", "contrastive")
 SPREADS = ("kmeans", "gradients")
 
 
@@ -45,7 +47,9 @@ class SuggestConfig(Settings):
     uncertainty: str = field(default="margin", metadata={
         "help": "margin: 1 - (top probability - second); entropy: of the probabilities, over log(classes); disagreement: "
                 "between the model's readers (an ensemble's members, a few-label run's two heads), their Jensen-Shannon divergence over "
-                "log(readers)", "choices": UNCERTAINTIES})
+                "log(readers); contrastive: CAL (Margatina et al. 2021), how far the run's probabilities for a post are from its "
+                "probabilities for the post's 10 nearest labelled posts (mean KL divergence, squashed to [0, 1) by 1 - exp(-KL); "
+                "needs the labelled posts: --labelled)", "choices": UNCERTAINTIES})
     pool_factor: int = field(default=20, metadata={
         "help": "the pool_factor x n most uncertain posts are the candidates that diversity picks n from"})
     model: str = field(default="minilm", metadata={
@@ -83,6 +87,33 @@ def disagreement(views) -> np.ndarray:
         return -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=-1)
 
     return np.clip((entropy(V.mean(axis=0)) - entropy(V).mean(axis=0)) / np.log(len(V)), 0.0, 1.0)
+
+
+CONTRASTIVE_NEIGHBOURS = 10  # CAL's k: a pool post is compared with this many of its nearest labelled posts
+
+
+def contrastive(probabilities: np.ndarray, embeddings: np.ndarray, labelled_probabilities: np.ndarray,
+                labelled_embeddings: np.ndarray, k: int = CONTRASTIVE_NEIGHBOURS) -> np.ndarray:
+    """Per pool post, in [0, 1): CAL's score (contrastive active learning, Margatina et al. 2021), ``1 - exp(-KL)``
+    of the mean KL divergence ``KL(p(neighbour) || p(post))`` over the post's ``k`` nearest labelled posts (cosine
+    similarity of the embeddings), ``p`` the run's probabilities. High where the run says something else of a post
+    than of the labelled posts that look like it: the post lies across a decision boundary from them."""
+    P, Q = np.asarray(probabilities, dtype=np.float64), np.asarray(labelled_probabilities, dtype=np.float64)
+    E, L = np.asarray(embeddings, dtype=np.float32), np.asarray(labelled_embeddings, dtype=np.float32)
+    if len(P) != len(E) or len(Q) != len(L):
+        raise ModelError(f"got {len(P)} / {len(Q)} rows of probabilities for {len(E)} / {len(L)} embeddings (pool / labelled); give one of each per post")
+    if not len(L):
+        raise ModelError("contrastive needs at least one labelled post")
+    k = min(k, len(L))
+    logP, logQ = np.log(np.clip(P, 1e-12, 1.0)), np.log(np.clip(Q, 1e-12, 1.0))
+    own = (Q * logQ).sum(axis=1)  # sum_c q log q, per labelled post
+    out = np.zeros(len(P))
+    for start in range(0, len(P), 2048):
+        sims = E[start : start + 2048] @ L.T
+        near = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # (rows, k): the nearest labelled posts
+        cross = np.einsum("rkc,rc->rk", Q[near], logP[start : start + 2048])  # sum_c q log p
+        out[start : start + 2048] = (own[near] - cross).mean(axis=1)
+    return 1.0 - np.exp(-np.clip(out, 0.0, None))
 
 
 def uncertainty(probabilities: np.ndarray, how: str = "margin") -> np.ndarray:
@@ -150,17 +181,21 @@ def gradient_picks(probabilities: np.ndarray, embeddings: np.ndarray, n: int, *,
     return picks, gaps
 
 
-def _eligible(texts: list[str]) -> list[int]:
-    """Indices of the non-blank texts, the first copy of each."""
-    seen, keep = set(), []
+def _eligible(texts: list[str], labelled=()) -> list[int]:
+    """Indices of the non-blank texts, the first copy of each, leaving out copies of the ``labelled`` texts (as
+    a data file's texts are read: markup cleaned)."""
+    from .data import clean_markup
+
+    seen, known, keep = set(), {clean_markup(t) for t in labelled}, []
     for i, t in enumerate(texts):
-        if t.strip() and t not in seen:
+        if t.strip() and t not in seen and not (known and clean_markup(t) in known):
             seen.add(t)
             keep.append(i)
     return keep
 
 
-def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, config: SuggestConfig | None = None) -> list[dict]:
+def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, config: SuggestConfig | None = None,
+            labelled=None) -> list[dict]:
     """The ``n`` posts of ``pool_texts`` to label next, best first.
 
     Args:
@@ -171,6 +206,8 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
         ids: the posts' ids, one per text (``None``: ``id`` is ``None``; ``index`` still says which post).
         seed (int, default 42): k-means' seed.
         config (SuggestConfig | None): uncertainty measure, candidates per pick, the diversity encoder.
+        labelled: the texts already labelled (the run's training posts), or ``None``. Their copies in the pool are
+            not suggested; ``uncertainty="contrastive"`` needs them (a pool post is compared with its nearest).
 
     Returns:
         list[dict]: ``{"index", "id", "text", "score", "reason", "predicted", "probability"}`` per post, ``index``
@@ -187,7 +224,11 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
     if n < 1:
         raise ConfigError(f"n must be at least 1, got {n}")
     model = load_run(run_dir) if isinstance(run_dir, (str, Path)) else getattr(run_dir, "estimator", run_dir)
-    rows = _eligible(texts)
+    labelled = None if labelled is None else [str(t) for t in labelled]
+    if config.uncertainty == "contrastive" and not labelled:
+        raise ConfigError("uncertainty 'contrastive' compares each pool post with the labelled posts nearest to it: give the posts the "
+                          "run was trained on (suggest(..., labelled=texts); topicfit suggest --labelled FILE), or another --uncertainty")
+    rows = _eligible(texts, labelled or ())
     if not rows:
         return []
     if isinstance(model, DiscoveredTopicsClassifier):
@@ -196,7 +237,7 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
         if not model.has_probabilities:
             raise ModelError(f"{run_dir}: a {model.method} run gives no probabilities, so it cannot say which posts it is unsure of; "
                              "use a run with probabilities (tfidf-logreg, embed, fewlabel, transformer, ensemble) or a topics run")
-        picks = _uncertain_and_diverse(model, texts, rows, n, seed=seed, config=config)
+        picks = _uncertain_and_diverse(model, texts, rows, n, seed=seed, config=config, labelled=labelled)
     for pick in picks:
         pick["id"] = None if ids is None else ids[pick["index"]]
         pick["text"] = texts[pick["index"]]
@@ -204,7 +245,8 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
     return [{key: p[key] for key in ("index", "id", "text", "score", "reason", "predicted", "probability")} | p for p in picks]
 
 
-def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, seed: int, config: SuggestConfig) -> list[dict]:
+def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, seed: int, config: SuggestConfig,
+                           labelled=None) -> list[dict]:
     from .embeddings import embed_texts
 
     classes, eligible = [str(c) for c in model.classes_], [texts[i] for i in rows]
@@ -216,9 +258,12 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
         proba, unsure = np.asarray(model.combine_views(views)), disagreement(views)
     else:
         proba = np.asarray(model.predict_proba(eligible))
+    gradients, contrasted = config.spread == "gradients", config.uncertainty == "contrastive"
+    pool = embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n or gradients or contrasted else None
+    if contrasted:
+        unsure = contrastive(proba, pool, np.asarray(model.predict_proba(labelled)), embed_texts(labelled, model=config.model))
+    elif config.uncertainty != "disagreement":
         unsure = uncertainty(proba, config.uncertainty)
-    gradients = config.spread == "gradients"
-    pool = embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n or gradients else None
     typical = typicality(pool, seed=seed) ** config.density if config.density > 0 else np.ones(len(rows))
     scores = unsure * typical
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
