@@ -289,3 +289,21 @@ def test_suggest_command_leaves_out_the_labelled_posts(labelled_run, pool, tiny_
     assert main(args + ["--labelled", str(tmp_path / "done.csv"), "--format", "auto", "-o", str(tmp_path / "next.jsonl")]) == 0
     texts = {json.loads(line)["text"] for line in (tmp_path / "next.jsonl").read_text().splitlines()}
     assert texts and not texts & set(pool[12:15]) and texts == set(pool[:-2]) - set(pool[12:15])
+
+
+def test_spread_typical_picks_each_groups_most_typical_candidate(labelled_run, pool, tiny_bert):
+    from sklearn.cluster import KMeans
+
+    from topicfit.embeddings import embed_texts
+
+    texts = pool[:-2]
+    E = embed_texts(texts, model=str(tiny_bert))
+    density = typicality(E, seed=42)
+    scores = margins(labelled_run, texts) * density
+    candidates = np.argsort(-scores, kind="stable")[:12]
+    groups = KMeans(n_clusters=3, n_init=3, random_state=42).fit_predict(E[candidates])
+    want = {int(candidates[groups == g][np.argmax(density[candidates[groups == g]])]) for g in range(3)}
+    picks = suggest(labelled_run, texts, n=3, config=SuggestConfig(spread="typical", pool_factor=4, model=str(tiny_bert)))
+    assert {p["index"] for p in picks} == want and all("most typical" in p["reason"] for p in picks)
+    uncertain = suggest(labelled_run, texts, n=3, config=SuggestConfig(pool_factor=4, model=str(tiny_bert)))
+    assert {p["index"] for p in uncertain} == {int(candidates[groups == g][0]) for g in range(3)}  # kmeans: each group's most uncertain

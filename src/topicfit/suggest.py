@@ -37,7 +37,7 @@ from .settings import Settings
 logger = logging.getLogger(__name__)
 
 UNCERTAINTIES = ("margin", "entropy", "disagreement", "contrastive")
-SPREADS = ("kmeans", "gradients")
+SPREADS = ("kmeans", "typical", "gradients")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ class SuggestConfig(Settings):
                 "nearest pool posts (outliers and near-empty posts teach little); 0: uncertainty alone"})
     spread: str = field(default="kmeans", metadata={
         "help": "how the picks spread over the pool: kmeans: k-means (n groups) over the pool_factor x n most uncertain posts' "
-                "embeddings, the most uncertain of each group; gradients: BADGE (Ash et al. 2020), k-means++ seeding over the whole "
+                "embeddings, the most uncertain of each group; typical: the same groups, the most typical of each (its density: "
+                "TypiClust, Hacohen et al. 2022, over the uncertain posts); gradients: BADGE (Ash et al. 2020), k-means++ seeding over the whole "
                 "pool's gradient embeddings (a logistic-regression head's loss gradient on each post, at its predicted class: "
                 "probabilities minus the predicted class, times the embedding, times density^density), so a pick is both uncertain "
                 "and far from the earlier picks", "choices": SPREADS})
@@ -264,7 +265,8 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
         unsure = contrastive(proba, pool, np.asarray(model.predict_proba(labelled)), embed_texts(labelled, model=config.model))
     elif config.uncertainty != "disagreement":
         unsure = uncertainty(proba, config.uncertainty)
-    typical = typicality(pool, seed=seed) ** config.density if config.density > 0 else np.ones(len(rows))
+    density = typicality(pool, seed=seed) if config.density > 0 or config.spread == "typical" else np.ones(len(rows))
+    typical = density ** config.density
     scores = unsure * typical
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
     candidates = order[: config.pool_factor * n]
@@ -280,7 +282,10 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
 
         E = pool[candidates]
         groups = KMeans(n_clusters=n, n_init=3, random_state=seed).fit_predict(E)
-        chosen = [candidates[np.flatnonzero(groups == g)[0]] for g in np.unique(groups)]  # candidates are in uncertainty order
+        if config.spread == "typical":  # each group's most typical candidate (ties: the more uncertain)
+            chosen = [candidates[np.flatnonzero(groups == g)[np.argmax(density[candidates[groups == g]])]] for g in np.unique(groups)]
+        else:  # each group's first: candidates are in uncertainty order
+            chosen = [candidates[np.flatnonzero(groups == g)[0]] for g in np.unique(groups)]
         if len(chosen) < n:  # fewer distinct groups than n (near-identical embeddings): the next most uncertain
             taken = set(chosen)
             chosen += [c for c in candidates if c not in taken][: n - len(chosen)]
@@ -291,7 +296,8 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
     for c in chosen:
         top = np.argsort(-proba[c], kind="stable")
         second = f" vs {classes[top[1]]!r} {proba[c, top[1]]:.2f}" if len(top) > 1 else ""
-        spread = (f"; the most uncertain of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n})" if c in group_of
+        most = "most typical (density {:.3f})".format(density[c]) if config.spread == "typical" else "most uncertain"
+        spread = (f"; the {most} of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n})" if c in group_of
                   else f"; the largest gradient embedding ({gap[c]:.3f})" if gradients and c == drawn[0]
                   else f"; its gradient embedding {gap[c]:.3f} from the nearest earlier pick" if c in gap
                   else f"; among the {len(candidates)} most uncertain posts")
