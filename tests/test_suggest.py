@@ -307,3 +307,10 @@ def test_spread_typical_picks_each_groups_most_typical_candidate(labelled_run, p
     assert {p["index"] for p in picks} == want and all("most typical" in p["reason"] for p in picks)
     uncertain = suggest(labelled_run, texts, n=3, config=SuggestConfig(pool_factor=4, model=str(tiny_bert)))
     assert {p["index"] for p in uncertain} == {int(candidates[groups == g][0]) for g in range(3)}  # kmeans: each group's most uncertain
+
+
+def test_spread_typical_without_density_weighting_on_a_small_pool(labelled_run, pool, tiny_bert):
+    texts = pool[:3]  # no more posts than n: every post is picked, each scored by its margin alone
+    picks = suggest(labelled_run, texts, n=5, config=SuggestConfig(spread="typical", density=0, model=str(tiny_bert)))
+    assert sorted(p["index"] for p in picks) == [0, 1, 2]
+    assert {p["index"]: p["score"] for p in picks} == {i: round(float(m), 4) for i, m in enumerate(margins(labelled_run, texts))}

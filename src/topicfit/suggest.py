@@ -260,7 +260,8 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
     else:
         proba = np.asarray(model.predict_proba(eligible))
     gradients, contrasted = config.spread == "gradients", config.uncertainty == "contrastive"
-    pool = embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n or gradients or contrasted else None
+    pool = (embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n or gradients or contrasted
+            or config.spread == "typical" else None)
     if contrasted:
         unsure = contrastive(proba, pool, np.asarray(model.predict_proba(labelled)), embed_texts(labelled, model=config.model))
     elif config.uncertainty != "disagreement":
