@@ -283,10 +283,9 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
 
         E = pool[candidates]
         groups = KMeans(n_clusters=n, n_init=3, random_state=seed).fit_predict(E)
-        if config.spread == "typical":  # each group's most typical candidate (ties: the more uncertain)
-            chosen = [candidates[np.flatnonzero(groups == g)[np.argmax(density[candidates[groups == g]])]] for g in np.unique(groups)]
-        else:  # each group's first: candidates are in uncertainty order
-            chosen = [candidates[np.flatnonzero(groups == g)[0]] for g in np.unique(groups)]
+        # a group's members are in uncertainty order: its first, or (typical) its most typical, ties to the more uncertain
+        best = (lambda members: members[np.argmax(density[members])]) if config.spread == "typical" else (lambda members: members[0])
+        chosen = [best(candidates[groups == g]) for g in np.unique(groups)]
         if len(chosen) < n:  # fewer distinct groups than n (near-identical embeddings): the next most uncertain
             taken = set(chosen)
             chosen += [c for c in candidates if c not in taken][: n - len(chosen)]
@@ -297,7 +296,7 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
     for c in chosen:
         top = np.argsort(-proba[c], kind="stable")
         second = f" vs {classes[top[1]]!r} {proba[c, top[1]]:.2f}" if len(top) > 1 else ""
-        most = "most typical (density {:.3f})".format(density[c]) if config.spread == "typical" else "most uncertain"
+        most = f"most typical (density {density[c]:.3f})" if config.spread == "typical" else "most uncertain"
         spread = (f"; the {most} of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n})" if c in group_of
                   else f"; the largest gradient embedding ({gap[c]:.3f})" if gradients and c == drawn[0]
                   else f"; its gradient embedding {gap[c]:.3f} from the nearest earlier pick" if c in gap
