@@ -86,9 +86,9 @@ class EmbeddingsAndPool(LoopModel):
 
     uses_pool = True
 
-    def __init__(self, seed: int, rounds: int, method: str = "rounds"):
+    def __init__(self, seed: int, rounds: int, method: str = "rounds", labelled_weight: float = 1.0):
         self.embed = make_model("embed", seed)
-        self.config = FewLabelConfig(C=C, class_weight=None, seed=seed, unlabelled_rounds=rounds)
+        self.config = FewLabelConfig(C=C, class_weight=None, seed=seed, unlabelled_rounds=rounds, labelled_weight=labelled_weight)
         self.pool_method, self.method = method, f"embed+pool-{method}"
 
     def fit(self, X, y, unlabelled=()):
@@ -113,8 +113,8 @@ class WordsAndEmbeddings(LoopModel):
     ``--model embed+tfidf+pool`` (``pool_rounds``): the MiniLM half is ``embed+pool-rounds``; the TF-IDF half learns
     from the labelled posts only (on the whole pool it would cost far more a fit here)."""
 
-    def __init__(self, seed: int, pool_rounds: int | None = None):
-        self.embed = make_model("embed", seed) if pool_rounds is None else EmbeddingsAndPool(seed, pool_rounds)
+    def __init__(self, seed: int, pool_rounds: int | None = None, labelled_weight: float = 1.0):
+        self.embed = make_model("embed", seed) if pool_rounds is None else EmbeddingsAndPool(seed, pool_rounds, labelled_weight=labelled_weight)
         self.words = BaselineClassifier(BaselineConfig(method="tfidf-logreg", seed=seed))
         self.uses_pool = pool_rounds is not None
         self.method = "embed+tfidf" + ("+pool" if self.uses_pool else "")
@@ -136,12 +136,14 @@ class WordsAndEmbeddings(LoopModel):
 POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in the +pool models (the few-label kind's default is 2)
 
 
-def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS):
+def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0):
+    """``labelled_weight``: the +pool models' :attr:`FewLabelConfig.labelled_weight` (a labelled post's weight against a
+    pseudo-labelled one's in the refits)."""
     if name == "embed":
         return EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
     if name in ("embed+pool-rounds", "embed+pool-cotraining"):
-        return EmbeddingsAndPool(seed, pool_rounds, name.removeprefix("embed+pool-"))
-    return WordsAndEmbeddings(seed, pool_rounds if name == "embed+tfidf+pool" else None)
+        return EmbeddingsAndPool(seed, pool_rounds, name.removeprefix("embed+pool-"), labelled_weight)
+    return WordsAndEmbeddings(seed, pool_rounds if name == "embed+tfidf+pool" else None, labelled_weight)
 
 
 MODELS = {"embed": f"embed-minilm, logistic regression C={C}",  # ``{rounds}``: --pool-rounds
@@ -154,14 +156,14 @@ MODELS = {"embed": f"embed-minilm, logistic regression C={C}",  # ``{rounds}``: 
 
 
 def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed",
-          pool_rounds: int = POOL_ROUNDS) -> list[dict]:
+          pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0) -> list[dict]:
     train, test = splits.train, splits.test
     n_classes = len(splits.classes)
     labelled = sample_per_class(train.labels, START, seed)
     rng = np.random.default_rng(1000 + seed)
     rows = []
     while True:
-        model = make_model(model_name, seed, pool_rounds)
+        model = make_model(model_name, seed, pool_rounds, labelled_weight)
         taken = set(labelled)
         pool = [i for i in range(len(train)) if i not in taken]
         X, y = [train.texts[i] for i in labelled], [train.labels[i] for i in labelled]
@@ -223,12 +225,17 @@ def main() -> int:
     parser.add_argument("--step", type=int, default=STEP, help="labelled posts a class added per round (suggest's n: this x classes)")
     parser.add_argument("--model", default="embed", choices=tuple(MODELS), help="the model in the loop (both strategies)")
     parser.add_argument("--pool-rounds", type=int, default=POOL_ROUNDS, help="--model embed+pool-rounds and embed+tfidf+pool: self-training's rounds")
+    parser.add_argument("--labelled-weight", type=float, default=1.0,
+                        help="the +pool models: a labelled post's weight against a pseudo-labelled one's (as `topicfit fit --labelled-weight`)")
     parser.add_argument("--jobs", type=int, default=1, help="curves fitted at once, in as many processes (the rows are the same)")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
     config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density, spread=args.spread)
     info = machine()
-    result = {"model": MODELS[args.model].format(rounds=args.pool_rounds), "start": START, "step": args.step, "stop": STOP,
+    model = MODELS[args.model].format(rounds=args.pool_rounds)
+    if args.labelled_weight != 1.0 and "pool" in args.model:
+        model += f", each labelled post weighing {args.labelled_weight:g} pseudo-labelled ones"
+    result = {"model": model, "start": START, "step": args.step, "stop": STOP,
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
     name, command = "active-learning" + (f"-{args.tag}" if args.tag else ""), "python benchmarks/active_learning.py " + " ".join(sys.argv[1:])
@@ -236,7 +243,8 @@ def main() -> int:
         splits = load_splits(DataConfig(labels=scheme))
         rows = []
         with ProcessPoolExecutor(args.jobs) as workers:
-            curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.pool_rounds)
+            curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.pool_rounds,
+                                                          args.labelled_weight)
                       for seed in args.seeds for strategy in ("active", "random")}
             for seed in args.seeds:
                 for strategy in ("active", "random"):

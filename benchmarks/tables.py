@@ -238,7 +238,8 @@ def _dev_to_half(summary: dict) -> float | None:
 def active_learning_table() -> str:
     """benchmarks/active_learning.py: accuracy by labelled posts a class, chosen by `suggest` (its default settings)
     or at random, for each model in the loop; then every setting tried, with what it was chosen on (the validation
-    split). Files of one setting (suggest's, the model's, the step), each run on some schemes, are one row."""
+    split). Files of one setting (suggest's, the model's, the step) on one CPU, each run on some schemes, are one row:
+    a rerun on another CPU (its embeddings differ in the last bits, and the loop's picks with them) is a row of its own."""
     import sys
 
     sys.path.insert(0, str(ROOT.parent / "src"))
@@ -249,7 +250,7 @@ def active_learning_table() -> str:
     settings = {}
     for r in results("active-learning-*.json"):
         r["suggest"] = {**SuggestConfig().to_dict(), "spread": "kmeans", **r["suggest"]}  # files before --spread: k-means
-        key = (json.dumps(r["suggest"], sort_keys=True), r["model"], r.get("step", 8))
+        key = (json.dumps(r["suggest"], sort_keys=True), r["model"], r.get("step", 8), r["machine"]["cpu"])
         merged = settings.setdefault(key, {**r, "schemes": {}, "commands": []})
         for scheme, x in r["schemes"].items():  # a scheme in several files of one setting: their seeds together
             if scheme in merged["schemes"]:
@@ -279,10 +280,10 @@ def active_learning_table() -> str:
     if found:
         out += ["Every setting tried (same seeds; suggest's default is chosen on the validation split: active's mean accuracy at "
                 "16, 24 and 32 a class, averaged over both schemes). Test: active at 32 a class against random at 64.", "",
-                "| model in the loop | seeds (7 / 20 classes) | a class a round | pool factor | density | uncertainty | spread | validation, 7 classes | validation, 20 classes | mean | "
+                "| model in the loop | CPU | seeds (7 / 20 classes) | a class a round | pool factor | density | uncertainty | spread | validation, 7 classes | validation, 20 classes | mean | "
                 "test 7 classes: active 32 / random 64 | test 20 classes: active 32 / random 64 | test: active reaches random's 64 at (7 / 20 classes) | "
                 "suggest's default |",
-                "|---|---|---:|---:|---:|---|---|---:|---:|---:|---|---|---|---|"]
+                "|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---|---|---|---|"]
         for r in sorted(found, key=lambda r: (r["model"], -r.get("step", 8), r["suggest"]["spread"], r["suggest"]["pool_factor"], r["suggest"]["density"])):
             sm = {s: x["summary"] for s, x in r["schemes"].items()}
             dev = [_dev_to_half(sm[s]) if s in sm else None for s in ("coarse", "fine")]
@@ -296,7 +297,7 @@ def active_learning_table() -> str:
                 return f"{sm[s]['active_per_class_to_reach_it']:g} a class" if sm[s].get("active_per_class_to_reach_it") else "not by 64"
 
             n_seeds = " / ".join(str(len({row["seed"] for row in r["schemes"][s]["rows"]})) if s in r["schemes"] else "0" for s in ("coarse", "fine"))
-            out.append(f"| {r['model']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | {r['suggest']['spread']} | "
+            out.append(f"| {r['model']} | {r['machine']['cpu']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | {r['suggest']['spread']} | "
                        + " | ".join("n/a" if d is None else f"{d:.4f}" for d in dev)
                        + f" | {f'{np.mean(dev):.4f}' if None not in dev else 'n/a'} | "
                        + " | ".join(f"{at(s, 'active', 32):.4f} / {at(s, 'random', 64):.4f}" if s in sm else "n/a" for s in ("coarse", "fine"))

@@ -227,3 +227,29 @@ def test_train_kind_fewlabel_takes_none_labels_as_unlabelled_posts(tiny_bert):
     clf = topicfit.train(texts + pool, labels + [None] * len(pool), kind="fewlabel", model=str(tiny_bert), pair_iterations=2,
                          batch_size=8, max_length=32, test_size=0.2)
     assert clf.estimator.unlabelled_["posts"] == len(pool) and clf.estimator.words_ is not None
+
+
+def test_a_labelled_post_weighs_labelled_weight_pseudo_labelled_ones():
+    from topicfit.kinds.fewlabel import WORDS_WEIGHT_PARAM, co_training, pseudo_label_head, self_training_rounds, words_head
+
+    rng = np.random.default_rng(0)
+    labelled, y = rng.normal(size=(6, 5)), ["a", "b", "a", "b", "a", "b"]
+    pool = rng.normal(size=(20, 5))
+    cfg = FewLabelConfig(C=1.0, labelled_weight=3.0)
+    head, rows, pseudo = self_training_rounds(labelled, y, pool, cfg, rounds=1)  # one round: the whole pool, labelled by the first head
+    assert rows.tolist() == list(range(20)) and pseudo == make_head(cfg).fit(labelled, y).predict(pool).tolist()
+    copies = pseudo_label_head(cfg).fit(np.concatenate([labelled, labelled, labelled, pool]), y * 3 + pseudo)  # weight 3 = three copies
+    assert np.allclose(head.coef_, copies.coef_, atol=1e-4) and np.allclose(head.intercept_, copies.intercept_, atol=1e-4)
+    plain, _, _ = self_training_rounds(labelled, y, pool, FewLabelConfig(C=1.0), rounds=1)
+    assert not np.allclose(plain.coef_, head.coef_, atol=1e-3)
+
+    texts = [f"word{i % 2} filler{i}" for i in range(6)]
+    pool_texts = [f"word{i % 2} other{i}" for i in range(20)]
+    both = co_training(labelled, y, pool, texts, pool_texts, cfg, rounds=1)
+    labels = make_head(cfg).fit(labelled, y).predict(pool).tolist()
+    weights = np.r_[np.full(6, 3.0), np.ones(20)]
+    words = words_head(cfg.seed).fit(texts + pool_texts, y + labels, **{WORDS_WEIGHT_PARAM: weights})  # the TF-IDF head is weighted too
+    assert np.allclose(both.words[-1].coef_, words[-1].coef_)
+    assert np.allclose(both.embedding_head.coef_, copies.coef_, atol=1e-4)
+    with pytest.raises(Exception, match="labelled_weight must be positive"):
+        FewLabelConfig(labelled_weight=0)

@@ -79,6 +79,9 @@ class FewLabelConfig(Settings):
                 "train a TF-IDF head on their pseudo-labels unless this is 0"})
     max_unlabelled: int = field(default=20000, metadata={
         "help": "use at most this many unlabelled posts (a seeded sample): each is embedded once by the tuned encoder"})
+    labelled_weight: float = field(default=1.0, metadata={
+        "help": "in the refits on labelled + pseudo-labelled posts (the methods that learn from unlabelled posts), each labelled "
+                "post counts as this many pseudo-labelled ones"})
     pseudo_threshold: float = field(default=0.9, metadata={
         "help": "--unlabelled-method once: an unlabelled post is pseudo-labelled when its (calibrated) probability is at least this"})
     pseudo_per_class: int = field(default=50, metadata={
@@ -103,6 +106,8 @@ class FewLabelConfig(Settings):
         if self.unlabelled_rounds < 1 or not 0 <= self.words_weight <= 1 or self.max_unlabelled < 0:
             raise ConfigError(f"unlabelled_rounds must be 1 or more, words_weight in [0, 1] and max_unlabelled 0 or more; got "
                               f"{self.unlabelled_rounds}, {self.words_weight} and {self.max_unlabelled}")
+        if self.labelled_weight <= 0:
+            raise ConfigError(f"labelled_weight must be positive, got {self.labelled_weight}")
         if not 0 <= self.pseudo_threshold <= 1 or self.pseudo_per_class < 0:
             raise ConfigError(f"pseudo_threshold must be in [0, 1] and pseudo_per_class 0 or more, got {self.pseudo_threshold} "
                               f"and {self.pseudo_per_class}")
@@ -207,10 +212,20 @@ def make_head(config: FewLabelConfig):
 
 
 def pseudo_label_head(config: FewLabelConfig):
-    """The head refitted on labelled posts + pseudo-labels: unweighted, so the pool's class shares are learnt."""
+    """The head refitted on labelled posts + pseudo-labels: no class weights, so the pool's class shares are learnt."""
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed)
+
+
+def fit_with_pseudo_labels(head, X, y: list[str], labelled: int, config: FewLabelConfig, weight_param: str = "sample_weight"):
+    """``head.fit(X, y)`` where the first ``labelled`` rows are labelled posts and the rest pseudo-labelled: each labelled
+    post weighs ``config.labelled_weight`` (``weight_param``: the fit argument, e.g. a pipeline step's)."""
+    if config.labelled_weight == 1.0:
+        return head.fit(X, y)
+    weights = np.ones(len(y))
+    weights[:labelled] = config.labelled_weight
+    return head.fit(X, y, **{weight_param: weights})
 
 
 def cross_validate_head(embeddings: np.ndarray, labels, make, *, max_folds: int = MAX_FOLDS, seed: int = 42) -> dict | None:
@@ -305,6 +320,9 @@ class SemiSupervisedHead:
         return [str(self.classes_[i]) for i in self.predict_proba(embeddings, texts).argmax(axis=1)]
 
 
+WORDS_WEIGHT_PARAM = "logisticregression__sample_weight"  # words_head's pipeline: its logistic regression's sample weights
+
+
 def words_head(seed: int = 42):
     """TF-IDF (word unigrams and bigrams, sublinear counts) + logistic regression: the pseudo-labels' second reader."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -330,7 +348,7 @@ def self_training_rounds(labelled: np.ndarray, y: list[str], pool: np.ndarray, c
             keep.extend(members[np.argsort(-top[members], kind="stable")][: int(math.ceil(len(members) * r / rounds))].tolist())
         rows = np.asarray(sorted(keep), dtype=int)
         labels = [str(head.classes_[k]) for k in best[rows]]
-        head = pseudo_label_head(config).fit(np.concatenate([labelled, pool[rows]]), list(y) + labels)
+        head = fit_with_pseudo_labels(pseudo_label_head(config), np.concatenate([labelled, pool[rows]]), list(y) + labels, len(y), config)
     return head, rows, labels
 
 
@@ -344,7 +362,7 @@ def label_spreading(labelled: np.ndarray, y: list[str], pool: np.ndarray, config
     spread = LabelSpreading(kernel="knn", n_neighbors=min(neighbours, len(codes) - 1), alpha=0.2, max_iter=100)
     spread.fit(np.concatenate([labelled, pool]), codes)
     labels = [classes[k] for k in spread.transduction_[len(y):]]
-    head = pseudo_label_head(config).fit(np.concatenate([labelled, pool]), list(y) + labels)
+    head = fit_with_pseudo_labels(pseudo_label_head(config), np.concatenate([labelled, pool]), list(y) + labels, len(y), config)
     return head, np.arange(len(pool)), labels
 
 
@@ -359,8 +377,8 @@ def co_training(labelled: np.ndarray, y: list[str], pool: np.ndarray, labelled_t
     for _ in range(rounds):
         current = SemiSupervisedHead(head, words, words_weight)
         labels = current.predict(pool, pool_texts)
-        head = pseudo_label_head(config).fit(np.concatenate([labelled, pool]), list(y) + labels)
-        words = words_head(config.seed).fit(texts, list(y) + labels)
+        head = fit_with_pseudo_labels(pseudo_label_head(config), np.concatenate([labelled, pool]), list(y) + labels, len(y), config)
+        words = fit_with_pseudo_labels(words_head(config.seed), texts, list(y) + labels, len(y), config, WORDS_WEIGHT_PARAM)
     return SemiSupervisedHead(head, words, words_weight, info={"method": "cotraining", "rounds": rounds, "pseudo_labels": len(pool_texts)})
 
 
@@ -377,7 +395,7 @@ def semi_supervised_head(labelled: np.ndarray, y, pool: np.ndarray, *, config: F
         head = make_head(config).fit(labelled, y)
         rows, labels = pseudo_labels(head.predict_proba(pool), head.classes_, threshold=config.pseudo_threshold,
                                      per_class=config.pseudo_per_class)
-        head = make_head(config).fit(np.concatenate([labelled, pool[rows]]), y + labels) if len(rows) else head
+        head = fit_with_pseudo_labels(make_head(config), np.concatenate([labelled, pool[rows]]), y + labels, len(y), config) if len(rows) else head
     elif method == "rounds":
         head, rows, labels = self_training_rounds(labelled, y, pool, config, rounds)
     elif method == "cotraining":
@@ -391,7 +409,8 @@ def semi_supervised_head(labelled: np.ndarray, y, pool: np.ndarray, *, config: F
     if tfidf and len(rows):
         if pool_texts is None or labelled_texts is None:
             raise ModelError("the TF-IDF head needs the labelled and pool texts")
-        words = words_head(config.seed).fit(list(labelled_texts) + [pool_texts[i] for i in rows], y + labels)
+        words = fit_with_pseudo_labels(words_head(config.seed), list(labelled_texts) + [pool_texts[i] for i in rows], y + labels, len(y),
+                                       config, WORDS_WEIGHT_PARAM)
     return SemiSupervisedHead(head, words, words_weight, info={**info, "tfidf": words is not None})
 
 
