@@ -306,6 +306,28 @@ def active_learning_table() -> str:
     return "\n".join(out).rstrip() or "(no rows)"
 
 
+def suggest_picks_table() -> str:
+    """benchmarks/suggest_picks.py: how learnable suggest's first picks are (the share that a head with every training
+    label gets right, out of fold), against random picks, the pool and bands of the model's uncertainty."""
+    r = next(iter(results("suggest-picks.json")), None)
+    if r is None:
+        return "(no rows)"
+    out = [f"Model: {r['model']}, fitted on {r['start']} random labelled posts a class and the rest of the training split "
+           f"unlabelled; `{r['command']}` ({r['machine']['cpu']}, {r['date']}). Cells: the mean over the seeds.", "",
+           "| scheme | posts | learnable (every label, out of fold) | the model right (8 a class) | median words |", "|---|---|---:|---:|---:|"]
+    for scheme, x in r["schemes"].items():
+        rows = x["rows"]
+        mean = lambda get, key: float(np.mean([get(row)[key] for row in rows]))  # noqa: E731
+        groups = [("suggest's picks", lambda row: row["suggest"]), ("random picks", lambda row: row["random"]), ("the pool", lambda row: row["pool"])]
+        groups += [(f"the pool, margin: {band}", lambda row, band=band: row["bands"][band]) for band in rows[0]["bands"]]
+        for name, get in groups:
+            out.append(f"| {scheme} ({x['classes']} classes, {len(rows)} seeds) | {name} | {mean(get, 'learnable'):.3f} | {mean(get, 'right'):.3f} | "
+                       f"{mean(get, 'median_words'):.0f} |")
+        fewest, most = min(row["picks_a_class"]["fewest"] for row in rows), max(row["picks_a_class"]["most"] for row in rows)
+        out.append(f"| {scheme} | suggest's picks a true class (of {r['start']} a class on average): {fewest} to {most} | | | |")
+    return "\n".join(out)
+
+
 def topics_table() -> str:
     files = sorted((ROOT / "results").glob("topics-*.json"))
     side = [json.loads(p.read_text()) for p in files if not p.name.startswith(("topics-scale", "topics-words", "topics-evolve"))]  # their own tables
@@ -754,7 +776,7 @@ SECTIONS = {
     "ensembles-table": ensembles_table, "schemes-table": schemes_table, "embed-heads-table": embed_heads_table,
     "distill-table": distill_table, "prior-parts-table": prior_parts_table, "single-model-table": single_model_table,
     "topics-table": topics_table, "few-labels-table": few_labels_table, "fewlabel-unlabelled-table": fewlabel_unlabelled_table,
-    "active-learning-table": active_learning_table,
+    "active-learning-table": active_learning_table, "suggest-picks-table": suggest_picks_table,
     "inference-table": inference_table, "long-documents-table": long_documents_table, "load-table": load_table, "load-summary": load_summary, "stream-table": stream_table,
     "tune-table": tune_table, "retrain-table": retrain_table,
     # benchmarks/ARCHIVE.md
