@@ -146,6 +146,18 @@ def test_uncertainty_by_hand():
     p = np.array([[0.5, 0.3, 0.2], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])
     assert np.allclose(uncertainty(p, "margin"), [0.8, 0.0, 1.0])
     assert np.allclose(uncertainty(p, "entropy"), [-(0.5 * np.log(0.5) + 0.3 * np.log(0.3) + 0.2 * np.log(0.2)) / np.log(3), 0.0, 1.0])
+    assert np.allclose(uncertainty(p, "runner-up"), [0.6, 0.0, 2 / 3])  # twice the second probability
+
+
+def test_runner_up_prefers_two_classes_in_doubt_to_a_post_spread_thin():
+    two_way, thin = [0.45, 0.40, 0.05, 0.05, 0.05], [0.21, 0.2, 0.2, 0.2, 0.19]
+    p = np.array([two_way, thin])
+    assert uncertainty(p, "margin")[1] > uncertainty(p, "margin")[0]  # the margin is less sure of the thin post
+    assert uncertainty(p, "runner-up")[0] > uncertainty(p, "runner-up")[1]  # the runner-up, of the two-way doubt
+    binary = np.array([[0.7, 0.3], [0.55, 0.45], [1.0, 0.0]])
+    assert np.allclose(uncertainty(binary, "runner-up"), uncertainty(binary, "margin"))  # two classes: the same measure
+    with pytest.raises(ConfigError, match="runner-up"):
+        SuggestConfig(uncertainty="runner up")
 
 
 def test_disagreement_by_hand():

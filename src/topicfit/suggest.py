@@ -36,7 +36,7 @@ from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
-UNCERTAINTIES = ("margin", "entropy", "disagreement", "contrastive")
+UNCERTAINTIES = ("margin", "runner-up", "entropy", "disagreement", "contrastive")
 SPREADS = ("kmeans", "typical", "gradients")
 
 
@@ -45,7 +45,8 @@ class SuggestConfig(Settings):
     """Settings of ``topicfit suggest`` beyond how many posts (``n``) and the seed."""
 
     uncertainty: str = field(default="margin", metadata={
-        "help": "margin: 1 - (top probability - second); entropy: of the probabilities, over log(classes); disagreement: "
+        "help": "margin: 1 - (top probability - second); runner-up: twice the second probability (two classes in doubt, not a post "
+                "spread thin over many: off-topic and generic posts, which teach a head little); entropy: of the probabilities, over log(classes); disagreement: "
                 "between the model's readers (an ensemble's members, a few-label run's two heads), their Jensen-Shannon divergence over "
                 "log(readers); contrastive: CAL (Margatina et al. 2021), how far the run's probabilities for a post are from its "
                 "probabilities for the post's 10 nearest labelled posts (mean KL divergence, squashed to [0, 1) by 1 - exp(-KL); "
@@ -118,11 +119,14 @@ def contrastive(probabilities: np.ndarray, embeddings: np.ndarray, labelled_prob
 
 
 def uncertainty(probabilities: np.ndarray, how: str = "margin") -> np.ndarray:
-    """Per row, in [0, 1] (1: the least sure): ``1 - (p1 - p2)`` for ``margin``, entropy / log(classes) for ``entropy``."""
+    """Per row, in [0, 1] (1: the least sure): ``1 - (p1 - p2)`` for ``margin``; ``2 p2`` for ``runner-up`` (the second
+    most probable class's probability, doubled: 1 when two classes split it evenly, low for a post spread thin over
+    many classes; with two classes it is the margin); entropy / log(classes) for ``entropy``."""
     p = np.asarray(probabilities, dtype=np.float64)
-    if how == "margin":
+    if how in ("margin", "runner-up"):
         top = np.sort(p, axis=1)[:, ::-1]
-        return 1.0 - (top[:, 0] - (top[:, 1] if p.shape[1] > 1 else 0.0))
+        second = top[:, 1] if p.shape[1] > 1 else np.zeros(len(p))
+        return 2.0 * second if how == "runner-up" else 1.0 - (top[:, 0] - second)
     if how == "entropy":
         return -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1) / np.log(max(p.shape[1], 2))
     raise ConfigError(f"uncertainty must be one of {UNCERTAINTIES}, got {how!r}")
