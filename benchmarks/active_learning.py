@@ -222,6 +222,7 @@ def main() -> int:
     parser.add_argument("--pool-factor", type=int, default=SuggestConfig.pool_factor, help="as `topicfit suggest --pool-factor`")
     parser.add_argument("--density", type=float, default=SuggestConfig.density, help="as `topicfit suggest --density`")
     parser.add_argument("--spread", default=SuggestConfig.spread, help="as `topicfit suggest --spread`")
+    parser.add_argument("--balance", action="store_true", help="as `topicfit suggest --balance`")
     parser.add_argument("--step", type=int, default=STEP, help="labelled posts a class added per round (suggest's n: this x classes)")
     parser.add_argument("--model", default="embed", choices=tuple(MODELS), help="the model in the loop (both strategies)")
     parser.add_argument("--pool-rounds", type=int, default=POOL_ROUNDS, help="--model embed+pool-rounds and embed+tfidf+pool: self-training's rounds")
@@ -230,7 +231,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="curves fitted at once, in as many processes (the rows are the same)")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
-    config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density, spread=args.spread)
+    config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density, spread=args.spread,
+                           balance=args.balance)
     info = machine()
     model = MODELS[args.model].format(rounds=args.pool_rounds)
     if args.labelled_weight != 1.0 and "pool" in args.model:

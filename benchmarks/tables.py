@@ -297,7 +297,7 @@ def active_learning_table() -> str:
                 return f"{sm[s]['active_per_class_to_reach_it']:g} a class" if sm[s].get("active_per_class_to_reach_it") else "not by 64"
 
             n_seeds = " / ".join(str(len({row["seed"] for row in r["schemes"][s]["rows"]})) if s in r["schemes"] else "0" for s in ("coarse", "fine"))
-            out.append(f"| {r['model']} | {r['machine']['cpu']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | {r['suggest']['spread']} | "
+            out.append(f"| {r['model']} | {r['machine']['cpu']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | {r['suggest']['spread']}{', over each predicted class (--balance)' if r['suggest'].get('balance') else ''} | "
                        + " | ".join("n/a" if d is None else f"{d:.4f}" for d in dev)
                        + f" | {f'{np.mean(dev):.4f}' if None not in dev else 'n/a'} | "
                        + " | ".join(f"{at(s, 'active', 32):.4f} / {at(s, 'random', 64):.4f}" if s in sm else "n/a" for s in ("coarse", "fine"))

@@ -326,3 +326,29 @@ def test_spread_typical_without_density_weighting_on_a_small_pool(labelled_run, 
     picks = suggest(labelled_run, texts, n=5, config=SuggestConfig(spread="typical", density=0, model=str(tiny_bert)))
     assert sorted(p["index"] for p in picks) == [0, 1, 2]
     assert {p["index"]: p["score"] for p in picks} == {i: round(float(m), 4) for i, m in enumerate(margins(labelled_run, texts))}
+
+
+def test_class_shares_by_hand():
+    from topicfit.suggest import class_shares
+
+    assert class_shares([100, 100, 100], 10) == {0: 4, 1: 3, 2: 3}  # the remainder one a class
+    assert class_shares([1, 100, 100, 0], 10) == {0: 1, 1: 5, 2: 4}  # a class of one post gives the rest of its share away
+    assert class_shares([2, 3], 10) == {0: 2, 1: 3}  # fewer posts than n: all of them
+    assert class_shares([5, 9, 5, 5], 3) == {0: 1, 2: 1, 3: 1}  # fewer picks than classes: the smaller classes first
+
+
+def test_balance_splits_the_picks_over_the_predicted_classes(labelled_run, pool, tiny_bert):
+    texts = pool[:-2]
+    p = TopicClassifier.load(labelled_run).predict_proba(texts)
+    predicted, m = p.argmax(axis=1), margins(labelled_run, texts)
+    order = np.argsort(-m, kind="stable")
+    by_hand = {int(i) for k in range(3) for i in order[predicted[order] == k][:2]}  # each class's two most uncertain
+    picks = suggest(labelled_run, texts, n=6, config=SuggestConfig(balance=True, pool_factor=1, density=0, model=str(tiny_bert)))
+    assert {q["index"] for q in picks} == by_hand
+    assert sorted(np.bincount(predicted[[q["index"] for q in picks]], minlength=3)) == [2, 2, 2]
+    assert any("predicted" in q["reason"] for q in picks)
+    spread = suggest(labelled_run, texts, n=6, config=SuggestConfig(balance=True, pool_factor=3, density=0, model=str(tiny_bert)))
+    assert sorted(np.bincount(predicted[[q["index"] for q in spread]], minlength=3)) == [2, 2, 2]  # k-means within each class's candidates
+    assert all(f"of {6}" in q["reason"] for q in spread if "group" in q["reason"])
+    with pytest.raises(ConfigError, match="gradients"):
+        SuggestConfig(balance=True, spread="gradients")

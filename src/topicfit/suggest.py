@@ -65,6 +65,10 @@ class SuggestConfig(Settings):
                 "pool's gradient embeddings (a logistic-regression head's loss gradient on each post, at its predicted class: "
                 "probabilities minus the predicted class, times the embedding, times density^density), so a pick is both uncertain "
                 "and far from the earlier picks", "choices": SPREADS})
+    balance: bool = field(default=False, metadata={
+        "help": "split the n picks evenly over the classes the run predicts (a class with fewer pool posts gives its share to "
+                "the others), each class's picks spread over its own pool_factor x share most uncertain posts: class-balanced "
+                "selection, so rare and confusable classes alike get labels (not with --spread gradients)"})
 
     def __post_init__(self) -> None:
         if self.spread not in SPREADS:
@@ -75,6 +79,9 @@ class SuggestConfig(Settings):
             raise ConfigError(f"pool_factor must be at least 1, got {self.pool_factor}")
         if self.density < 0:
             raise ConfigError(f"density must be 0 or more, got {self.density}")
+        if self.balance and self.spread == "gradients":
+            raise ConfigError("balance splits the picks over the predicted classes before k-means spreads them; BADGE (spread "
+                              "'gradients') spreads over the whole pool at once: use one of them")
 
 
 def disagreement(views) -> np.ndarray:
@@ -274,42 +281,76 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
     typical = density ** config.density
     scores = unsure * typical
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
-    candidates = order[: config.pool_factor * n]
-    gap = {}
+    gap, group_of, size, n_groups, among = {}, {}, {}, n, {}  # among: a pick of no group, among how many candidates (of which class)
     if gradients:
         drawn, gaps = gradient_picks(proba, pool, n, weights=typical, seed=seed)
         gap = dict(zip(drawn, gaps))
-        chosen, groups = sorted(drawn, key=lambda c: (-scores[c], c)), None
-    elif len(candidates) <= n:
-        chosen, groups = list(candidates), None
+        chosen, candidates = drawn, order[: config.pool_factor * n]
     else:
-        from sklearn.cluster import KMeans
-
-        E = pool[candidates]
-        groups = KMeans(n_clusters=n, n_init=3, random_state=seed).fit_predict(E)
-        # a group's members are in uncertainty order: its first, or (typical) its most typical, ties to the more uncertain
-        best = (lambda members: members[np.argmax(density[members])]) if config.spread == "typical" else (lambda members: members[0])
-        chosen = [best(candidates[groups == g]) for g in np.unique(groups)]
-        if len(chosen) < n:  # fewer distinct groups than n (near-identical embeddings): the next most uncertain
-            taken = set(chosen)
-            chosen += [c for c in candidates if c not in taken][: n - len(chosen)]
-        chosen = sorted(chosen, key=lambda c: (-scores[c], c))
-    size = {} if groups is None else dict(zip(*np.unique(groups, return_counts=True)))
-    group_of = {} if groups is None else dict(zip(candidates.tolist(), groups.tolist()))
+        predicted = proba.argmax(axis=1)
+        shares = (class_shares(np.bincount(predicted, minlength=len(classes)), n) if config.balance
+                  else {None: n})  # None: one share, the whole pool
+        chosen = []
+        for k, share in shares.items():
+            ranked = order if k is None else order[predicted[order] == k]
+            candidates = ranked[: config.pool_factor * share]
+            picked, groups = _spread(candidates, share, pool, density, typical=config.spread == "typical", seed=seed)
+            if groups is not None:  # group numbers across the classes' shares: 0 .. n - 1
+                group_of |= {c: g + len(size) for c, g in zip(candidates.tolist(), groups.tolist())}
+                size |= {g + len(size): m for g, m in zip(*np.unique(groups, return_counts=True))}
+            among |= {c: (len(candidates), None if k is None else classes[k]) for c in picked if c not in group_of}
+            chosen += picked
+        n_groups = len(size) or n
+    chosen = sorted(chosen, key=lambda c: (-scores[c], c))
     picks = []
     for c in chosen:
         top = np.argsort(-proba[c], kind="stable")
         second = f" vs {classes[top[1]]!r} {proba[c, top[1]]:.2f}" if len(top) > 1 else ""
         most = f"most typical (density {density[c]:.3f})" if config.spread == "typical" else "most uncertain"
-        spread = (f"; the {most} of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n})" if c in group_of
+        spread = (f"; the {most} of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n_groups})" if c in group_of
                   else f"; the largest gradient embedding ({gap[c]:.3f})" if gradients and c == drawn[0]
                   else f"; its gradient embedding {gap[c]:.3f} from the nearest earlier pick" if c in gap
+                  else f"; among the {among[c][0]} most uncertain posts" + (f" predicted {among[c][1]!r}" if among[c][1] else "") if c in among
                   else f"; among the {len(candidates)} most uncertain posts")
         picks.append({"index": rows[c], "score": round(float(scores[c]), 4), "predicted": classes[top[0]],
                       "probability": round(float(proba[c, top[0]]), 4),
                       "reason": f"uncertain ({config.uncertainty} {scores[c]:.3f}): {classes[top[0]]!r} {proba[c, top[0]]:.2f}{second}{spread}"})
     return picks
 
+
+def class_shares(counts, n: int) -> dict[int, int]:
+    """``n`` picks split evenly over the classes (``counts``: pool posts predicted each), none over a class's posts:
+    a class with fewer gives its share to the others, and the remainder goes one a class, the smaller classes first.
+    Returns ``{class index: picks}`` for the classes with picks."""
+    counts = np.asarray(counts, dtype=int)
+    shares, left = np.zeros(len(counts), dtype=int), min(n, int(counts.sum()))
+    while left > 0:
+        open_ = [k for k in np.argsort(counts, kind="stable") if shares[k] < counts[k]]
+        each = max(left // len(open_), 1)
+        for k in open_:
+            add = min(each, counts[k] - shares[k], left)
+            shares[k] += add
+            left -= add
+            if left == 0:
+                break
+    return {int(k): int(shares[k]) for k in range(len(counts)) if shares[k]}
+
+
+def _spread(candidates: np.ndarray, n: int, pool, density, *, typical: bool, seed: int):
+    """``n`` of the ``candidates`` (in score order): all of them when there are ``n`` or fewer; else k-means (``n``
+    groups) over their embeddings and each group's first (the most uncertain) or, ``typical``, its most typical
+    (ties to the more uncertain). Returns ``(picks, each candidate's group or None)``."""
+    if len(candidates) <= n:
+        return list(candidates), None
+    from sklearn.cluster import KMeans
+
+    groups = KMeans(n_clusters=n, n_init=3, random_state=seed).fit_predict(pool[candidates])
+    best = (lambda members: members[np.argmax(density[members])]) if typical else (lambda members: members[0])
+    chosen = [best(candidates[groups == g]) for g in np.unique(groups)]
+    if len(chosen) < n:  # fewer distinct groups than n (near-identical embeddings): the next most uncertain
+        taken = set(chosen)
+        chosen += [c for c in candidates if c not in taken][: n - len(chosen)]
+    return chosen, groups
 
 def _representatives(model, texts: list[str], rows: list[int], n: int) -> list[dict]:
     """Cold start: each topic's pool posts by similarity to its centroid (outliers last), round-robin over topics."""
