@@ -317,12 +317,13 @@ def suggest_picks_table() -> str:
            "| scheme | posts | learnable (every label, out of fold) | the model right (8 a class) | median words |", "|---|---|---:|---:|---:|"]
     for scheme, x in r["schemes"].items():
         rows = x["rows"]
-        mean = lambda get, key: float(np.mean([get(row)[key] for row in rows]))  # noqa: E731
-        groups = [("suggest's picks", lambda row: row["suggest"]), ("random picks", lambda row: row["random"]), ("the pool", lambda row: row["pool"])]
-        groups += [(f"the pool, margin: {band}", lambda row, band=band: row["bands"][band]) for band in rows[0]["bands"]]
-        for name, get in groups:
-            out.append(f"| {scheme} ({x['classes']} classes, {len(rows)} seeds) | {name} | {mean(get, 'learnable'):.3f} | {mean(get, 'right'):.3f} | "
-                       f"{mean(get, 'median_words'):.0f} |")
+        groups = {"suggest's picks": [row["suggest"] for row in rows], "random picks": [row["random"] for row in rows],
+                  "the pool": [row["pool"] for row in rows]}
+        groups |= {f"the pool, margin: {band}": [row["bands"][band] for row in rows] for band in rows[0]["bands"]}
+        for name, cells in groups.items():
+            mean = {key: float(np.mean([cell[key] for cell in cells])) for key in ("learnable", "right", "median_words")}
+            out.append(f"| {scheme} ({x['classes']} classes, {len(rows)} seeds) | {name} | {mean['learnable']:.3f} | {mean['right']:.3f} | "
+                       f"{mean['median_words']:.0f} |")
         fewest, most = min(row["picks_a_class"]["fewest"] for row in rows), max(row["picks_a_class"]["most"] for row in rows)
         out.append(f"| {scheme} | suggest's picks a true class (of {r['start']} a class on average): {fewest} to {most} | | | |")
     return "\n".join(out)

@@ -281,11 +281,11 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
     typical = density ** config.density
     scores = unsure * typical
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
-    gap, group_of, size, n_groups, among = {}, {}, {}, n, {}  # among: a pick of no group, among how many candidates (of which class)
+    gap, group_of, size, among = {}, {}, {}, {}  # among: a pick of no group (a share of n or fewer candidates): how many, which class
     if gradients:
         drawn, gaps = gradient_picks(proba, pool, n, weights=typical, seed=seed)
         gap = dict(zip(drawn, gaps))
-        chosen, candidates = drawn, order[: config.pool_factor * n]
+        chosen = drawn
     else:
         predicted = proba.argmax(axis=1)
         shares = (class_shares(np.bincount(predicted, minlength=len(classes)), n) if config.balance
@@ -295,23 +295,23 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
             ranked = order if k is None else order[predicted[order] == k]
             candidates = ranked[: config.pool_factor * share]
             picked, groups = _spread(candidates, share, pool, density, typical=config.spread == "typical", seed=seed)
-            if groups is not None:  # group numbers across the classes' shares: 0 .. n - 1
-                group_of |= {c: g + len(size) for c, g in zip(candidates.tolist(), groups.tolist())}
-                size |= {g + len(size): m for g, m in zip(*np.unique(groups, return_counts=True))}
-            among |= {c: (len(candidates), None if k is None else classes[k]) for c in picked if c not in group_of}
+            if groups is None:
+                among |= {c: (len(candidates), None if k is None else classes[k]) for c in picked}
+            else:  # group numbers run on across the classes' shares
+                offset = len(size)
+                group_of |= {c: g + offset for c, g in zip(candidates.tolist(), groups.tolist())}
+                size |= {g + offset: m for g, m in zip(*np.unique(groups, return_counts=True))}
             chosen += picked
-        n_groups = len(size) or n
     chosen = sorted(chosen, key=lambda c: (-scores[c], c))
     picks = []
     for c in chosen:
         top = np.argsort(-proba[c], kind="stable")
         second = f" vs {classes[top[1]]!r} {proba[c, top[1]]:.2f}" if len(top) > 1 else ""
         most = f"most typical (density {density[c]:.3f})" if config.spread == "typical" else "most uncertain"
-        spread = (f"; the {most} of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {n_groups})" if c in group_of
+        spread = (f"; the {most} of {size[group_of[c]]} similar candidates (group {group_of[c] + 1} of {len(size)})" if c in group_of
                   else f"; the largest gradient embedding ({gap[c]:.3f})" if gradients and c == drawn[0]
                   else f"; its gradient embedding {gap[c]:.3f} from the nearest earlier pick" if c in gap
-                  else f"; among the {among[c][0]} most uncertain posts" + (f" predicted {among[c][1]!r}" if among[c][1] else "") if c in among
-                  else f"; among the {len(candidates)} most uncertain posts")
+                  else f"; among the {among[c][0]} most uncertain posts" + (f" predicted {among[c][1]!r}" if among[c][1] else ""))
         picks.append({"index": rows[c], "score": round(float(scores[c]), 4), "predicted": classes[top[0]],
                       "probability": round(float(proba[c, top[0]]), 4),
                       "reason": f"uncertain ({config.uncertainty} {scores[c]:.3f}): {classes[top[0]]!r} {proba[c, top[0]]:.2f}{second}{spread}"})
@@ -351,6 +351,7 @@ def _spread(candidates: np.ndarray, n: int, pool, density, *, typical: bool, see
         taken = set(chosen)
         chosen += [c for c in candidates if c not in taken][: n - len(chosen)]
     return chosen, groups
+
 
 def _representatives(model, texts: list[str], rows: list[int], n: int) -> list[dict]:
     """Cold start: each topic's pool posts by similarity to its centroid (outliers last), round-robin over topics."""
