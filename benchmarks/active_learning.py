@@ -2,7 +2,8 @@
 
     python benchmarks/active_learning.py --labels coarse fine --seeds 1 2 3 4 5
 
-Each seed starts from the same 8 random labelled training posts a class. Each round adds ``--step`` posts a class (8;
+Each seed starts from the same 8 random labelled training posts a class (drawn with the labels; ``--start topics``:
+active starts instead from ``suggest``'s cold start, a topics run's picks, as a user with no labels would). Each round adds ``--step`` posts a class (8;
 ``step x classes`` posts): ``suggest`` (uncertainty + diversity, :mod:`topicfit.suggest`) picks them from the
 rest of the training split, or they are drawn at random; the oracle labels them and the model is fitted again,
 up to 64 a class; each round is scored on the whole test split and on the validation split (what a setting is
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -42,6 +44,7 @@ sys.path.insert(0, str(ROOT.parent / "src"))
 
 from common import machine, write_result  # noqa: E402
 
+from topicfit.api import discover  # noqa: E402
 from topicfit.data import DataConfig, load_splits  # noqa: E402
 from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig  # noqa: E402
 from topicfit.kinds.embed import EmbedClassifier, EmbedConfig  # noqa: E402
@@ -155,11 +158,20 @@ MODELS = {"embed": f"embed-minilm, logistic regression C={C}",  # ``{rounds}``: 
                               "and tfidf-logreg, probabilities averaged"}
 
 
+def cold_start(texts: list[str], n: int, seed: int) -> list[int]:
+    """The first ``n`` posts to label with no labels yet, as a user gets them: a ``topicfit topics`` run of the
+    posts (its default settings, this seed), then ``suggest``'s picks from it."""
+    with tempfile.TemporaryDirectory() as folder:
+        topics = discover(texts, seed=seed, output=Path(folder) / "topics")
+        return sorted(p["index"] for p in suggest(topics, texts, n=n, seed=seed))
+
+
 def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed",
-          pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0) -> list[dict]:
+          pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0, start: str = "random") -> list[dict]:
     train, test = splits.train, splits.test
     n_classes = len(splits.classes)
-    labelled = sample_per_class(train.labels, START, seed)
+    labelled = (cold_start(train.texts, START * n_classes, seed) if strategy == "active" and start == "topics"
+                else sample_per_class(train.labels, START, seed))
     rng = np.random.default_rng(1000 + seed)
     rows = []
     while True:
@@ -228,6 +240,9 @@ def main() -> int:
     parser.add_argument("--pool-rounds", type=int, default=POOL_ROUNDS, help="--model embed+pool-rounds and embed+tfidf+pool: self-training's rounds")
     parser.add_argument("--labelled-weight", type=float, default=1.0,
                         help="the +pool models: a labelled post's weight against a pseudo-labelled one's (as `topicfit fit --labelled-weight`)")
+    parser.add_argument("--start", default="random", choices=("random", "topics"),
+                        help="active's first 8 a class: random (the same posts as random's) or topics: suggest's cold start from a "
+                             "topics run of the training split (no labels needed; random keeps its start, 8 a class drawn with the labels)")
     parser.add_argument("--jobs", type=int, default=1, help="curves fitted at once, in as many processes (the rows are the same)")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
@@ -237,7 +252,7 @@ def main() -> int:
     model = MODELS[args.model].format(rounds=args.pool_rounds)
     if args.labelled_weight != 1.0 and "pool" in args.model:
         model += f", each labelled post weighing {args.labelled_weight:g} pseudo-labelled ones"
-    result = {"model": model, "start": START, "step": args.step, "stop": STOP,
+    result = {"model": model, "start": START, "step": args.step, "stop": STOP, **({"cold_start": args.start} if args.start != "random" else {}),
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
     name, command = "active-learning" + (f"-{args.tag}" if args.tag else ""), "python benchmarks/active_learning.py " + " ".join(sys.argv[1:])
@@ -246,7 +261,7 @@ def main() -> int:
         rows = []
         with ProcessPoolExecutor(args.jobs) as workers:
             curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.pool_rounds,
-                                                          args.labelled_weight)
+                                                          args.labelled_weight, args.start)
                       for seed in args.seeds for strategy in ("active", "random")}
             for seed in args.seeds:
                 for strategy in ("active", "random"):

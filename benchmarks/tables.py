@@ -235,6 +235,13 @@ def _dev_to_half(summary: dict) -> float | None:
     return float(np.mean(at)) if len(at) == 3 and None not in at else None
 
 
+def _is_default(r: dict) -> bool:
+    """An active-learning result of suggest's default settings, the default step and the shared random start."""
+    from topicfit.suggest import SuggestConfig
+
+    return r["suggest"] == SuggestConfig().to_dict() and r.get("step", 8) == ACTIVE_STEP and r.get("cold_start", "random") == "random"
+
+
 def active_learning_table() -> str:
     """benchmarks/active_learning.py: accuracy by labelled posts a class, chosen by `suggest` (its default settings)
     or at random, for each model in the loop; then every setting tried, with what it was chosen on (the validation
@@ -250,7 +257,7 @@ def active_learning_table() -> str:
     settings = {}
     for r in results("active-learning-*.json"):
         r["suggest"] = {**SuggestConfig().to_dict(), "spread": "kmeans", **r["suggest"]}  # files before --spread: k-means
-        key = (json.dumps(r["suggest"], sort_keys=True), r["model"], r.get("step", 8), r["machine"]["cpu"])
+        key = (json.dumps(r["suggest"], sort_keys=True), r["model"], r.get("step", 8), r["machine"]["cpu"], r.get("cold_start", "random"))
         merged = settings.setdefault(key, {**r, "schemes": {}, "commands": []})
         for scheme, x in r["schemes"].items():  # a scheme in several files of one setting: their seeds together
             if scheme in merged["schemes"]:
@@ -261,7 +268,7 @@ def active_learning_table() -> str:
             merged["schemes"][scheme] = x
         merged["commands"].append(f"`{r['command']}` ({r['machine']['cpu']}, {r['date']})")
     found = list(settings.values())
-    default = [r for r in found if r["suggest"] == SuggestConfig().to_dict() and r.get("step", 8) == ACTIVE_STEP]
+    default = [r for r in found if _is_default(r)]
     out = []
     for r in default:
         out += [f"Model in the loop: {r['model']}; " + "; ".join(r["commands"]) + ". Cells: test accuracy / macro-F1 / weighted-F1, mean over the seeds.", ""]
@@ -297,12 +304,12 @@ def active_learning_table() -> str:
                 return f"{sm[s]['active_per_class_to_reach_it']:g} a class" if sm[s].get("active_per_class_to_reach_it") else "not by 64"
 
             n_seeds = " / ".join(str(len({row["seed"] for row in r["schemes"][s]["rows"]})) if s in r["schemes"] else "0" for s in ("coarse", "fine"))
-            out.append(f"| {r['model']} | {r['machine']['cpu']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | {r['suggest']['spread']}{', over each predicted class (--balance)' if r['suggest'].get('balance') else ''} | "
+            out.append(f"| {r['model']} | {r['machine']['cpu']} | {n_seeds} | {r.get('step', 8)} | {r['suggest']['pool_factor']} | {r['suggest']['density']:g} | {r['suggest']['uncertainty']} | {r['suggest']['spread']}{', over each predicted class (--balance)' if r['suggest'].get('balance') else ''}{'; active starts from a topics run (--start topics)' if r.get('cold_start') == 'topics' else ''} | "
                        + " | ".join("n/a" if d is None else f"{d:.4f}" for d in dev)
                        + f" | {f'{np.mean(dev):.4f}' if None not in dev else 'n/a'} | "
                        + " | ".join(f"{at(s, 'active', 32):.4f} / {at(s, 'random', 64):.4f}" if s in sm else "n/a" for s in ("coarse", "fine"))
                        + " | " + " / ".join(reach(s) for s in ("coarse", "fine"))
-                       + f" | {'**yes**' if r['suggest'] == SuggestConfig().to_dict() and r.get('step', 8) == ACTIVE_STEP else ''} |")
+                       + f" | {'**yes**' if _is_default(r) else ''} |")
     return "\n".join(out).rstrip() or "(no rows)"
 
 

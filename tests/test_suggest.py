@@ -1,6 +1,6 @@
 """``topicfit suggest``: distinct picks, the most uncertain preferred (margins worked out from the run's own
-probabilities), near-duplicates not both picked, the cold start from a topics run covering every topic in
-round-robin order, and the command writing JSON lines."""
+probabilities), near-duplicates not both picked, the cold start from a topics run (the most typical post of each k-means group,
+round-robin over the topics), and the command writing JSON lines."""
 
 from __future__ import annotations
 
@@ -117,20 +117,54 @@ def topics_run(tiny_bert, tmp_path_factory):
     return run_dir, texts
 
 
-def test_cold_start_from_a_topics_run_covers_every_topic_round_robin(topics_run):
+def test_cold_start_from_a_topics_run_takes_the_topics_round_robin(topics_run):
     run_dir, texts = topics_run
     model = load_run(run_dir).model_
-    k = len(model.centroids_)
-    E = load_run(run_dir).embed(texts)
-    sims = model.similarities(E)
-    topic, best = sims.argmax(axis=1), sims.max(axis=1)
-    picks = suggest(run_dir, texts, n=2 * k)
-    assert [p["topic"] for p in picks] == list(range(k)) * 2  # every topic once, then every topic again
-    for p in picks[:k]:  # each topic's first pick: its pool post closest to the centroid
-        members = np.flatnonzero(topic == p["topic"])
-        assert p["index"] == members[np.argmax(best[members])] and p["score"] == round(float(best[p["index"]]), 4)
-        assert p["predicted"] == model.labels_[p["topic"]]
-    assert len({p["index"] for p in picks}) == 2 * k
+    picks = suggest(run_dir, texts, n=6)
+    assert len(picks) == 6 and len({p["index"] for p in picks}) == 6
+    topics = [p["topic"] for p in picks]
+    first = len(set(topics))
+    assert len(set(topics[:first])) == first  # every topic with a pick once before any twice
+    sizes = np.bincount(model.similarities(load_run(run_dir).embed(texts)).argmax(axis=1), minlength=len(model.centroids_))
+    assert [sizes[t] for t in topics[:first]] == sorted((sizes[t] for t in topics[:first]), reverse=True)  # the largest topics first
+    assert all(p["predicted"] == model.labels_[p["topic"]] and "most typical" in p["reason"] for p in picks)
+
+
+class _TwoTopics:
+    """A topics run's model over hand-made embeddings: two arcs of 11 posts (topics 0 and 1), a post far from both that
+    topic 1 claims (so topic 1 is the larger), and cosine similarity to the two centroids."""
+
+    def __init__(self):
+        def arc(centre, towards, step=0.05):
+            return [np.cos(step * j) * centre + np.sin(step * j) * towards for j in range(-5, 6)]
+
+        e = np.eye(3)
+        far = np.array([0.0, 0.3, 1.0])
+        self.E = np.asarray(arc(e[0], e[2]) + arc(e[1], e[2]) + [far / np.linalg.norm(far)], dtype=np.float32)
+        self.centroids_, self.labels_ = e[:2], ["first", "second"]
+        self.thresholds_, self.model_ = np.zeros(2), self
+
+    def similarities(self, E):
+        return E @ self.centroids_.T
+
+    def predict_proba(self, E):
+        z = np.exp(self.similarities(E) / 0.05)
+        return z / z.sum(axis=1, keepdims=True)
+
+    def embed(self, texts):
+        return self.E[[int(t) for t in texts]]
+
+
+def test_cold_start_picks_the_most_typical_post_of_each_group_not_an_outlier():
+    from topicfit.suggest import _representatives
+
+    model = _TwoTopics()
+    texts = [str(i) for i in range(len(model.E))]
+    picks = _representatives(model, texts, list(range(len(texts))), 2)
+    # each arc's middle post (its 10 nearest posts are the arc's others, the nearest on average); the far post, though in
+    # topic 1 (whose 12 posts make it the larger topic, so first), never
+    assert [p["index"] for p in picks] == [16, 5] and [p["topic"] for p in picks] == [1, 0]
+    assert [p["predicted"] for p in picks] == ["second", "first"]
 
 
 def test_suggest_command_writes_json_lines(labelled_run, pool, tiny_bert, tmp_path, capsys):

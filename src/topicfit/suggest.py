@@ -11,9 +11,9 @@ cost a label. ``spread="gradients"`` picks by BADGE instead (:func:`gradient_pic
 whole pool's gradient embeddings, in which a post is long where the run is unsure and points where its
 embedding does.
 
-Cold start, with no labels yet: a ``topicfit topics`` run. Then the picks are each topic's most representative
-posts of the pool (the closest to its centroid, outliers last), taken round-robin over the topics, largest
-first, so every topic found in the pool is labelled before any gets a second post.
+Cold start, with no labels yet: a ``topicfit topics`` run. Then k-means (``n`` groups) spreads the picks over the
+pool, and the most typical post of each group is picked (TypiClust): the picks are named by their topics and taken
+round-robin over them, the largest first, so every topic with a pick is labelled before any gets a second post.
 
 Exact duplicate texts and blank texts are never suggested (the first copy of a duplicate may be), nor copies
 of the ``labelled`` posts when they are given (``--labelled FILE``: the run's training file); without them,
@@ -244,7 +244,7 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
     if not rows:
         return []
     if isinstance(model, DiscoveredTopicsClassifier):
-        picks = _representatives(model, texts, rows, n)
+        picks = _representatives(model, texts, rows, n, seed=seed)
     else:
         if not model.has_probabilities:
             raise ModelError(f"{run_dir}: a {model.method} run gives no probabilities, so it cannot say which posts it is unsure of; "
@@ -353,8 +353,17 @@ def _spread(candidates: np.ndarray, n: int, pool, density, *, typical: bool, see
     return chosen, groups
 
 
-def _representatives(model, texts: list[str], rows: list[int], n: int) -> list[dict]:
-    """Cold start: each topic's pool posts by similarity to its centroid (outliers last), round-robin over topics."""
+COLD_START_SAMPLE = 20_000  # the cold start's k-means runs over a seeded sample of this many pool posts (bounds its cost)
+
+
+def _representatives(model, texts: list[str], rows: list[int], n: int, *, seed: int = 42) -> list[dict]:
+    """Cold start: k-means (``n`` groups) over the pool posts' embeddings (a seeded sample of ``COLD_START_SAMPLE``
+    when bigger) and the most typical post of each group, by :func:`typicality` (TypiClust, Hacohen et al. 2022:
+    with few labels, typical posts of distinct groups teach more than uncertain ones). Each pick is named by its
+    topic; they are taken round-robin over the topics, the largest first (so every topic with a pick is labelled
+    before any gets a second), and within a topic its larger groups first."""
+    from sklearn.cluster import KMeans
+
     topics_model = model.model_
     E = model.embed([texts[i] for i in rows])
     sims = topics_model.similarities(E)
@@ -362,21 +371,31 @@ def _representatives(model, texts: list[str], rows: list[int], n: int) -> list[d
     best = sims[np.arange(len(rows)), topic]
     outlier = best < topics_model.thresholds_[topic]
     proba = topics_model.predict_proba(E)[np.arange(len(rows)), topic]
-    members = [sorted(np.flatnonzero(topic == t), key=lambda r: (bool(outlier[r]), -best[r], r)) for t in range(len(topics_model.centroids_))]
-    empty = [t for t, m in enumerate(members) if not m]
-    if empty:
-        logger.info("suggest: topics %s have no post in the pool", empty)
-    picks, rank = [], 0
-    while len(picks) < n and any(rank < len(m) for m in members):
-        for t, m in enumerate(members):
-            if rank < len(m) and len(picks) < n:
-                r = m[rank]
+    sizes = np.bincount(topic, minlength=len(topics_model.centroids_))
+    if not sizes.all():
+        logger.info("suggest: topics %s have no post in the pool", np.flatnonzero(sizes == 0).tolist())
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(rows), COLD_START_SAMPLE, replace=False)) if len(rows) > COLD_START_SAMPLE else np.arange(len(rows))
+    density = typicality(E[sample], seed=seed)
+    k = min(n, len(sample))
+    groups = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(E[sample]) if k < len(sample) else np.arange(len(sample))
+    found, counts = np.unique(groups, return_counts=True)
+    chosen = {}  # topic: [(row, its group's size, the pick's density)], the larger groups first
+    for g, size in sorted(zip(found.tolist(), counts.tolist()), key=lambda gc: (-gc[1], gc[0])):
+        members = np.flatnonzero(groups == g)
+        r = members[np.argmax(density[members])]
+        chosen.setdefault(int(topic[sample[r]]), []).append((int(sample[r]), size, float(density[r])))
+    picks, by_size = [], sorted(chosen, key=lambda t: (-sizes[t], t))
+    for rank in range(max((len(c) for c in chosen.values()), default=0)):
+        for t in by_size:
+            if rank < len(chosen[t]):
+                r, size, dense = chosen[t][rank]
                 label = topics_model.labels_[t]
                 picks.append({"index": rows[r], "score": round(float(best[r]), 4), "predicted": label, "probability": round(float(proba[r]), 4),
-                              "topic": t, "reason": f"representative of topic {t} {label!r}: similarity {best[r]:.3f} to its centroid, "
-                                                    f"rank {rank + 1} of its {len(m)} pool posts{' (an outlier)' if outlier[r] else ''}"})
-        rank += 1
-    return picks
+                              "topic": t, "reason": f"representative of topic {t} {label!r} ({sizes[t]} pool posts): the most typical "
+                                                    f"(density {dense:.3f}) of {size} similar posts, similarity {best[r]:.3f} to the "
+                                                    f"topic's centroid{' (an outlier)' if outlier[r] else ''}"})
+    return picks[:n]
 
 
 def read_pool(path: str | Path, *, fmt: str = "auto", text_field: str = "text") -> tuple[list[str], list, list[int]]:
