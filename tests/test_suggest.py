@@ -386,3 +386,12 @@ def test_balance_splits_the_picks_over_the_predicted_classes(labelled_run, pool,
     assert all(f"of {6}" in q["reason"] for q in spread if "group" in q["reason"])
     with pytest.raises(ConfigError, match="gradients"):
         SuggestConfig(balance=True, spread="gradients")
+
+
+def test_cold_start_gives_n_picks_when_posts_share_an_embedding():
+    from topicfit.suggest import _representatives
+
+    model = _TwoTopics()
+    model.E = np.asarray([model.E[5]] * 3 + [model.E[16]], dtype=np.float32)  # three posts that embed alike, one other
+    picks = _representatives(model, ["0", "1", "2", "3"], [0, 1, 2, 3], 3)
+    assert len(picks) == 3 and len({p["index"] for p in picks}) == 3 and 3 in {p["index"] for p in picks}

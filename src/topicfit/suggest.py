@@ -385,6 +385,10 @@ def _representatives(model, texts: list[str], rows: list[int], n: int, *, seed: 
         members = np.flatnonzero(groups == g)
         r = members[np.argmax(density[members])]
         chosen.setdefault(int(topic[sample[r]]), []).append((int(sample[r]), size, float(density[r])))
+    if len(found) < k:  # fewer distinct groups than picks (near-identical posts): the most typical posts left
+        taken = {r for c in chosen.values() for r, _, _ in c}
+        for r in [int(j) for j in np.argsort(-density, kind="stable") if int(sample[j]) not in taken][: k - len(found)]:
+            chosen.setdefault(int(topic[sample[r]]), []).append((int(sample[r]), 1, float(density[r])))
     picks, by_size = [], sorted(chosen, key=lambda t: (-sizes[t], t))
     for rank in range(max((len(c) for c in chosen.values()), default=0)):
         for t in by_size:
