@@ -26,6 +26,7 @@ leave the posts the run was trained on out of the pool.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,15 +337,15 @@ def class_shares(counts, n: int) -> dict[int, int]:
     return {int(k): int(shares[k]) for k in range(len(counts)) if shares[k]}
 
 
-def _spread(candidates: np.ndarray, n: int, pool, density, *, typical: bool, seed: int):
+def _spread(candidates: np.ndarray, n: int, pool, density, *, typical: bool, seed: int, n_init: int = 3):
     """``n`` of the ``candidates`` (in score order): all of them when there are ``n`` or fewer; else k-means (``n``
-    groups) over their embeddings and each group's first (the most uncertain) or, ``typical``, its most typical
-    (ties to the more uncertain). Returns ``(picks, each candidate's group or None)``."""
+    groups, ``n_init`` starts) over their embeddings and each group's first (the most uncertain) or, ``typical``,
+    its most typical (ties to the earlier candidate); fewer distinct groups than ``n``: the next candidates. Returns ``(picks, each candidate's group or None)``."""
     if len(candidates) <= n:
         return list(candidates), None
     from sklearn.cluster import KMeans
 
-    groups = KMeans(n_clusters=n, n_init=3, random_state=seed).fit_predict(pool[candidates])
+    groups = KMeans(n_clusters=n, n_init=n_init, random_state=seed).fit_predict(pool[candidates])
     best = (lambda members: members[np.argmax(density[members])]) if typical else (lambda members: members[0])
     chosen = [best(candidates[groups == g]) for g in np.unique(groups)]
     if len(chosen) < n:  # fewer distinct groups than n (near-identical embeddings): the next most uncertain
@@ -362,8 +363,6 @@ def _representatives(model, texts: list[str], rows: list[int], n: int, *, seed: 
     with few labels, typical posts of distinct groups teach more than uncertain ones). Each pick is named by its
     topic; they are taken round-robin over the topics, the largest first (so every topic with a pick is labelled
     before any gets a second), and within a topic its larger groups first."""
-    from sklearn.cluster import KMeans
-
     topics_model = model.model_
     E = model.embed([texts[i] for i in rows])
     sims = topics_model.similarities(E)
@@ -376,30 +375,25 @@ def _representatives(model, texts: list[str], rows: list[int], n: int, *, seed: 
         logger.info("suggest: topics %s have no post in the pool", np.flatnonzero(sizes == 0).tolist())
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(rows), COLD_START_SAMPLE, replace=False)) if len(rows) > COLD_START_SAMPLE else np.arange(len(rows))
-    density = typicality(E[sample], seed=seed)
-    k = min(n, len(sample))
-    groups = KMeans(n_clusters=k, n_init=1, random_state=seed).fit_predict(E[sample]) if k < len(sample) else np.arange(len(sample))
-    found, counts = np.unique(groups, return_counts=True)
-    chosen = {}  # topic: [(row, its group's size, the pick's density)], the larger groups first
-    for g, size in sorted(zip(found.tolist(), counts.tolist()), key=lambda gc: (-gc[1], gc[0])):
-        members = np.flatnonzero(groups == g)
-        r = members[np.argmax(density[members])]
-        chosen.setdefault(int(topic[sample[r]]), []).append((int(sample[r]), size, float(density[r])))
-    if len(found) < k:  # fewer distinct groups than picks (near-identical posts): the most typical posts left
-        taken = {r for c in chosen.values() for r, _, _ in c}
-        for r in [int(j) for j in np.argsort(-density, kind="stable") if int(sample[j]) not in taken][: k - len(found)]:
-            chosen.setdefault(int(topic[sample[r]]), []).append((int(sample[r]), 1, float(density[r])))
+    density = np.zeros(len(rows))
+    density[sample] = typicality(E[sample], seed=seed)
+    picked, groups = _spread(sample, n, E, density, typical=True, seed=seed, n_init=1)
+    group_of = dict(zip(sample.tolist(), groups.tolist())) if groups is not None else {int(r): i for i, r in enumerate(picked)}
+    size = Counter(group_of.values())
+    chosen = {}  # topic: [(row, its group's size)], the larger groups first
+    for r in sorted(picked, key=lambda r: (-size[group_of[r]], group_of[r])):
+        chosen.setdefault(int(topic[r]), []).append((int(r), size[group_of[r]]))
     picks, by_size = [], sorted(chosen, key=lambda t: (-sizes[t], t))
     for rank in range(max((len(c) for c in chosen.values()), default=0)):
         for t in by_size:
             if rank < len(chosen[t]):
-                r, size, dense = chosen[t][rank]
+                r, group_size = chosen[t][rank]
                 label = topics_model.labels_[t]
                 picks.append({"index": rows[r], "score": round(float(best[r]), 4), "predicted": label, "probability": round(float(proba[r]), 4),
                               "topic": t, "reason": f"representative of topic {t} {label!r} ({sizes[t]} pool posts): the most typical "
-                                                    f"(density {dense:.3f}) of {size} similar posts, similarity {best[r]:.3f} to the "
+                                                    f"(density {density[r]:.3f}) of {group_size} similar posts, similarity {best[r]:.3f} to the "
                                                     f"topic's centroid{' (an outlier)' if outlier[r] else ''}"})
-    return picks[:n]
+    return picks
 
 
 def read_pool(path: str | Path, *, fmt: str = "auto", text_field: str = "text") -> tuple[list[str], list, list[int]]:
