@@ -89,9 +89,10 @@ class EmbeddingsAndPool(LoopModel):
 
     uses_pool = True
 
-    def __init__(self, seed: int, rounds: int, method: str = "rounds", labelled_weight: float = 1.0):
-        self.embed = make_model("embed", seed)
-        self.config = FewLabelConfig(C=C, class_weight=None, seed=seed, unlabelled_rounds=rounds, labelled_weight=labelled_weight)
+    def __init__(self, seed: int, rounds: int, method: str = "rounds", labelled_weight: float = 1.0, encoder: str = "minilm",
+                 class_weight: str | None = None):
+        self.embed = make_model("embed", seed, encoder=encoder)
+        self.config = FewLabelConfig(C=C, class_weight=class_weight, seed=seed, unlabelled_rounds=rounds, labelled_weight=labelled_weight)
         self.pool_method, self.method = method, f"embed+pool-{method}"
 
     def fit(self, X, y, unlabelled=()):
@@ -110,14 +111,48 @@ class EmbeddingsAndPool(LoopModel):
         return self.head.combine(views)
 
 
+class CommitteeAndPool(EmbeddingsAndPool):
+    """``--committee K`` (with ``--model embed+pool-rounds``): the same self-trained head, and beside it a committee
+    of ``K`` logistic regressions (C=4), each on a per-class bootstrap resample of the labelled posts (query by
+    committee by bagging, Abe & Mamitsuka 1998): its readers (``predict_views``) are the self-trained head and the
+    committee, so ``--uncertainty disagreement`` picks where they disagree (what more labels could settle, not a
+    post that is ambiguous to any head). Its probabilities are still the self-trained head's."""
+
+    def __init__(self, seed: int, rounds: int, committee: int, labelled_weight: float = 1.0, encoder: str = "minilm",
+                 class_weight: str | None = None):
+        super().__init__(seed, rounds, "rounds", labelled_weight, encoder, class_weight)
+        self.committee = committee
+
+    def fit(self, X, y, unlabelled=()):
+        from sklearn.linear_model import LogisticRegression
+
+        super().fit(X, y, unlabelled)
+        L, y, rng = self.embed.embed(X), np.asarray([str(v) for v in y]), np.random.default_rng(self.config.seed)
+        self.members = []
+        for _ in range(self.committee):
+            rows = np.concatenate([rng.choice(np.flatnonzero(y == c), int((y == c).sum())) for c in self.classes_])
+            self.members.append(LogisticRegression(C=C, max_iter=3000, random_state=self.config.seed).fit(L[rows], y[rows]))
+        return self
+
+    def predict_views(self, X) -> list[np.ndarray]:
+        X = list(X)
+        E = self.embed.embed(X)
+        return [self.head.predict_proba(E, X)] + [m.predict_proba(E) for m in self.members]
+
+    def combine_views(self, views: list[np.ndarray]) -> np.ndarray:
+        return views[0]  # the self-trained head's
+
+
 class WordsAndEmbeddings(LoopModel):
     """``--model embed+tfidf``: the frozen MiniLM head's and a TF-IDF logistic regression's probabilities, averaged
     (both refit in seconds; the TF-IDF half keeps learning where the frozen encoder's head has flattened).
     ``--model embed+tfidf+pool`` (``pool_rounds``): the MiniLM half is ``embed+pool-rounds``; the TF-IDF half learns
     from the labelled posts only (on the whole pool it would cost far more a fit here)."""
 
-    def __init__(self, seed: int, pool_rounds: int | None = None, labelled_weight: float = 1.0):
-        self.embed = make_model("embed", seed) if pool_rounds is None else EmbeddingsAndPool(seed, pool_rounds, labelled_weight=labelled_weight)
+    def __init__(self, seed: int, pool_rounds: int | None = None, labelled_weight: float = 1.0, encoder: str = "minilm",
+                 class_weight: str | None = None):
+        self.embed = (make_model("embed", seed, encoder=encoder) if pool_rounds is None
+                      else EmbeddingsAndPool(seed, pool_rounds, labelled_weight=labelled_weight, encoder=encoder, class_weight=class_weight))
         self.words = BaselineClassifier(BaselineConfig(method="tfidf-logreg", seed=seed))
         self.uses_pool = pool_rounds is not None
         self.method = "embed+tfidf" + ("+pool" if self.uses_pool else "")
@@ -139,14 +174,21 @@ class WordsAndEmbeddings(LoopModel):
 POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in the +pool models (the few-label kind's default is 2)
 
 
-def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0):
+def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0, committee: int = 0, *,
+               encoder: str = "minilm", class_weight: str | None = None):
     """``labelled_weight``: the +pool models' :attr:`FewLabelConfig.labelled_weight` (a labelled post's weight against a
-    pseudo-labelled one's in the refits)."""
+    pseudo-labelled one's in the refits); ``committee``: :class:`CommitteeAndPool`'s size (``embed+pool-rounds`` only);
+    ``encoder``: the frozen encoder (``minilm``, or ``mpnet`` where installed, as ``topicfit fit`` tries both);
+    ``class_weight``: the +pool models' first head (:attr:`FewLabelConfig.class_weight`: ``balanced`` or ``None``)."""
+    if committee:
+        if name != "embed+pool-rounds":
+            raise SystemExit(f"--committee goes with --model embed+pool-rounds, not {name}")
+        return CommitteeAndPool(seed, pool_rounds, committee, labelled_weight, encoder, class_weight)
     if name == "embed":
-        return EmbedClassifier(EmbedConfig(model="minilm", head="logreg", C=C, seed=seed))
+        return EmbedClassifier(EmbedConfig(model=encoder, head="logreg", C=C, seed=seed))
     if name in ("embed+pool-rounds", "embed+pool-cotraining"):
-        return EmbeddingsAndPool(seed, pool_rounds, name.removeprefix("embed+pool-"), labelled_weight)
-    return WordsAndEmbeddings(seed, pool_rounds if name == "embed+tfidf+pool" else None, labelled_weight)
+        return EmbeddingsAndPool(seed, pool_rounds, name.removeprefix("embed+pool-"), labelled_weight, encoder, class_weight)
+    return WordsAndEmbeddings(seed, pool_rounds if name == "embed+tfidf+pool" else None, labelled_weight, encoder, class_weight)
 
 
 MODELS = {"embed": f"embed-minilm, logistic regression C={C}",  # ``{rounds}``: --pool-rounds
@@ -167,7 +209,8 @@ def cold_start(texts: list[str], n: int, seed: int) -> list[int]:
 
 
 def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed",
-          pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0, start: str = "random") -> list[dict]:
+          pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0, start: str = "random", committee: int = 0,
+          encoder: str = "minilm", class_weight: str | None = None) -> list[dict]:
     train, test = splits.train, splits.test
     n_classes = len(splits.classes)
     labelled = (cold_start(train.texts, START * n_classes, seed) if strategy == "active" and start == "topics"
@@ -175,7 +218,7 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None,
     rng = np.random.default_rng(1000 + seed)
     rows = []
     while True:
-        model = make_model(model_name, seed, pool_rounds, labelled_weight)
+        model = make_model(model_name, seed, pool_rounds, labelled_weight, committee, encoder=encoder, class_weight=class_weight)
         taken = set(labelled)
         pool = [i for i in range(len(train)) if i not in taken]
         X, y = [train.texts[i] for i in labelled], [train.labels[i] for i in labelled]
@@ -243,15 +286,30 @@ def main() -> int:
     parser.add_argument("--start", default="random", choices=("random", "topics"),
                         help="active's first 8 a class: random (the same posts as random's) or topics: suggest's cold start from a "
                              "topics run of the training split (no labels needed; random keeps its start, 8 a class drawn with the labels)")
+    parser.add_argument("--committee", type=int, default=0,
+                        help="with --model embed+pool-rounds and --uncertainty disagreement: K heads on bootstrap resamples of the "
+                             "labelled posts beside the self-trained head, whose disagreement picks (query by committee by bagging)")
+    parser.add_argument("--encoder", default="minilm", choices=("minilm", "mpnet"),
+                        help="the loop's frozen encoder (both strategies; mpnet: scripts/setup.sh --mpnet); suggest's own encoder (its "
+                             "density and k-means) stays --suggest-model")
+    parser.add_argument("--suggest-model", default=SuggestConfig.model, help="as `topicfit suggest --model`: the encoder that spreads the picks")
+    parser.add_argument("--class-weight", default="none", choices=("none", "balanced"),
+                        help="the +pool models' first head, fitted on the labelled posts alone (as `topicfit fewlabel --class-weight`; "
+                             "the loop's default: none)")
     parser.add_argument("--jobs", type=int, default=1, help="curves fitted at once, in as many processes (the rows are the same)")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
     config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density, spread=args.spread,
-                           balance=args.balance)
+                           balance=args.balance, model=args.suggest_model)
+    class_weight = None if args.class_weight == "none" else args.class_weight
     info = machine()
-    model = MODELS[args.model].format(rounds=args.pool_rounds)
+    model = MODELS[args.model].format(rounds=args.pool_rounds).replace("embed-minilm", f"embed-{args.encoder}")
     if args.labelled_weight != 1.0 and "pool" in args.model:
         model += f", each labelled post weighing {args.labelled_weight:g} pseudo-labelled ones"
+    if class_weight and "pool" in args.model:
+        model += f", its first head's classes weighted {class_weight}"
+    if args.committee:
+        model += f"; readers: it and {args.committee} heads on bootstrap resamples of the labelled posts"
     result = {"model": model, "start": START, "step": args.step, "stop": STOP, **({"cold_start": args.start} if args.start != "random" else {}),
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
@@ -261,7 +319,7 @@ def main() -> int:
         rows = []
         with ProcessPoolExecutor(args.jobs) as workers:
             curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.pool_rounds,
-                                                          args.labelled_weight, args.start)
+                                                          args.labelled_weight, args.start, args.committee, args.encoder, class_weight)
                       for seed in args.seeds for strategy in ("active", "random")}
             for seed in args.seeds:
                 for strategy in ("active", "random"):
