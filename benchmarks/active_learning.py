@@ -209,8 +209,8 @@ def cold_start(texts: list[str], n: int, seed: int) -> list[int]:
 
 
 def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed",
-          pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0, start: str = "random", committee: int = 0,
-          encoder: str = "minilm", class_weight: str | None = None) -> list[dict]:
+          start: str = "random", model_options: dict | None = None) -> list[dict]:
+    """One seed's curve of one strategy; ``model_options``: :func:`make_model`'s settings past the name and seed."""
     train, test = splits.train, splits.test
     n_classes = len(splits.classes)
     labelled = (cold_start(train.texts, START * n_classes, seed) if strategy == "active" and start == "topics"
@@ -218,7 +218,7 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None,
     rng = np.random.default_rng(1000 + seed)
     rows = []
     while True:
-        model = make_model(model_name, seed, pool_rounds, labelled_weight, committee, encoder=encoder, class_weight=class_weight)
+        model = make_model(model_name, seed, **(model_options or {}))
         taken = set(labelled)
         pool = [i for i in range(len(train)) if i not in taken]
         X, y = [train.texts[i] for i in labelled], [train.labels[i] for i in labelled]
@@ -290,9 +290,8 @@ def main() -> int:
                         help="with --model embed+pool-rounds and --uncertainty disagreement: K heads on bootstrap resamples of the "
                              "labelled posts beside the self-trained head, whose disagreement picks (query by committee by bagging)")
     parser.add_argument("--encoder", default="minilm", choices=("minilm", "mpnet"),
-                        help="the loop's frozen encoder (both strategies; mpnet: scripts/setup.sh --mpnet); suggest's own encoder (its "
-                             "density and k-means) stays --suggest-model")
-    parser.add_argument("--suggest-model", default=SuggestConfig.model, help="as `topicfit suggest --model`: the encoder that spreads the picks")
+                        help="the loop's frozen encoder (both strategies; mpnet: scripts/setup.sh --mpnet); suggest spreads its picks "
+                             "with its own default encoder, as `topicfit suggest` does")
     parser.add_argument("--class-weight", default="none", choices=("none", "balanced"),
                         help="the +pool models' first head, fitted on the labelled posts alone (as `topicfit fewlabel --class-weight`; "
                              "the loop's default: none)")
@@ -300,8 +299,10 @@ def main() -> int:
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
     config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density, spread=args.spread,
-                           balance=args.balance, model=args.suggest_model)
+                           balance=args.balance)
     class_weight = None if args.class_weight == "none" else args.class_weight
+    model_options = {"pool_rounds": args.pool_rounds, "labelled_weight": args.labelled_weight, "committee": args.committee,
+                     "encoder": args.encoder, "class_weight": class_weight}
     info = machine()
     model = MODELS[args.model].format(rounds=args.pool_rounds).replace("embed-minilm", f"embed-{args.encoder}")
     if args.labelled_weight != 1.0 and "pool" in args.model:
@@ -318,8 +319,8 @@ def main() -> int:
         splits = load_splits(DataConfig(labels=scheme))
         rows = []
         with ProcessPoolExecutor(args.jobs) as workers:
-            curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.pool_rounds,
-                                                          args.labelled_weight, args.start, args.committee, args.encoder, class_weight)
+            curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.start,
+                                                          model_options)
                       for seed in args.seeds for strategy in ("active", "random")}
             for seed in args.seeds:
                 for strategy in ("active", "random"):
