@@ -90,18 +90,25 @@ class EmbeddingsAndPool(LoopModel):
     uses_pool = True
 
     def __init__(self, seed: int, rounds: int, method: str = "rounds", labelled_weight: float = 1.0, encoder: str = "minilm",
-                 class_weight: str | None = None):
+                 class_weight: str | None = None, select_head: str = "final"):
         self.embed = make_model("embed", seed, encoder=encoder)
         self.config = FewLabelConfig(C=C, class_weight=class_weight, seed=seed, unlabelled_rounds=rounds, labelled_weight=labelled_weight)
-        self.pool_method, self.method = method, f"embed+pool-{method}"
+        self.pool_method, self.method, self.select_head = method, f"embed+pool-{method}", select_head
 
     def fit(self, X, y, unlabelled=()):
         pool = self.embed.embed(unlabelled) if len(unlabelled) else np.zeros((0, 1))
-        self.head = semi_supervised_head(self.embed.embed(X), y, pool, config=self.config, method=self.pool_method,
+        labelled = self.embed.embed(X)
+        self.head = semi_supervised_head(labelled, y, pool, config=self.config, method=self.pool_method,
                                          rounds=self.config.unlabelled_rounds, labelled_texts=list(X), pool_texts=list(unlabelled),
                                          words_weight=self.config.words_weight)
         self.classes_ = self.head.classes_
+        if self.select_head != "final" and len(unlabelled):
+            self.selector = Selector(self, labelled, [str(v) for v in y], pool, list(unlabelled))
         return self
+
+    def selection_model(self):
+        """What ``suggest`` scores the pool with (``--select-head``): this model, or a :class:`Selector`."""
+        return getattr(self, "selector", self)
 
     def predict_views(self, X) -> list[np.ndarray]:
         X = list(X)
@@ -109,6 +116,46 @@ class EmbeddingsAndPool(LoopModel):
 
     def combine_views(self, views: list[np.ndarray]) -> np.ndarray:
         return self.head.combine(views)
+
+
+class Selector(LoopModel):
+    """``--select-head labelled|held-out``: the probabilities that ``suggest`` scores the pool by, from a head that did not
+    learn the pool posts' own pseudo-labels. The self-trained head's last round refits on every pool post with its
+    pseudo-label, so its margin on a pool post is measured on its own training data: only posts it cannot fit stay
+    uncertain. ``labelled``: the head's first fit, on the labelled posts alone; ``held-out``: cross-fitting, two heads
+    each refitted on the labelled posts and half the pool's pseudo-labels (the final head's), each scoring the other half."""
+
+    def __init__(self, model: "EmbeddingsAndPool", labelled: np.ndarray, y: list[str], pool: np.ndarray, texts: list[str]):
+        from topicfit.kinds.fewlabel import fit_with_pseudo_labels, make_head, pseudo_label_head
+
+        config, classes = model.config, [str(c) for c in model.classes_]
+        self.classes_, self.method, self.embed = model.classes_, f"{model.method}, scored by its {model.select_head} head", model.embed
+        if model.select_head == "labelled":
+            self.first = make_head(config).fit(labelled, y)
+            assert [str(c) for c in self.first.classes_] == classes
+            self.known = {}
+            return
+        proba = np.zeros((len(pool), len(classes)))
+        pseudo = [classes[k] for k in model.head.predict_proba(pool, texts).argmax(axis=1)]
+        half = np.random.default_rng(config.seed).permutation(len(pool)) % 2
+        for h in (0, 1):
+            rows = np.flatnonzero(half == h)
+            head = fit_with_pseudo_labels(pseudo_label_head(config), np.concatenate([labelled, pool[rows]]),
+                                          y + [pseudo[i] for i in rows], len(y), config)
+            assert [str(c) for c in head.classes_] == classes
+            proba[half != h] = head.predict_proba(pool[half != h])
+        self.first, self.known = model.head, dict(zip(texts, proba))
+
+    def predict_views(self, X) -> list[np.ndarray]:
+        X = list(X)
+        if not self.known:
+            return [self.first.predict_proba(self.embed.embed(X))]
+        unknown = [x for x in X if x not in self.known]
+        other = dict(zip(unknown, self.first.predict_proba(self.embed.embed(unknown), unknown))) if unknown else {}
+        return [np.asarray([self.known[x] if x in self.known else other[x] for x in X])]
+
+    def combine_views(self, views: list[np.ndarray]) -> np.ndarray:
+        return views[0]
 
 
 class CommitteeAndPool(EmbeddingsAndPool):
@@ -175,11 +222,14 @@ POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in the +pool models (th
 
 
 def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0, committee: int = 0, *,
-               encoder: str = "minilm", class_weight: str | None = None):
+               encoder: str = "minilm", class_weight: str | None = None, select_head: str = "final"):
     """``labelled_weight``: the +pool models' :attr:`FewLabelConfig.labelled_weight` (a labelled post's weight against a
     pseudo-labelled one's in the refits); ``committee``: :class:`CommitteeAndPool`'s size (``embed+pool-rounds`` only);
     ``encoder``: the frozen encoder (``minilm``, or ``mpnet`` where installed, as ``topicfit fit`` tries both);
-    ``class_weight``: the +pool models' first head (:attr:`FewLabelConfig.class_weight`: ``balanced`` or ``None``)."""
+    ``class_weight``: the +pool models' first head (:attr:`FewLabelConfig.class_weight`: ``balanced`` or ``None``);
+    ``select_head``: what ``suggest`` scores the pool by (``embed+pool-rounds`` only; :class:`Selector`)."""
+    if select_head != "final" and (name != "embed+pool-rounds" or committee):
+        raise SystemExit(f"--select-head {select_head} goes with --model embed+pool-rounds (no committee), not {name}")
     if committee:
         if name != "embed+pool-rounds":
             raise SystemExit(f"--committee goes with --model embed+pool-rounds, not {name}")
@@ -187,7 +237,7 @@ def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS, labelled_we
     if name == "embed":
         return EmbedClassifier(EmbedConfig(model=encoder, head="logreg", C=C, seed=seed))
     if name in ("embed+pool-rounds", "embed+pool-cotraining"):
-        return EmbeddingsAndPool(seed, pool_rounds, name.removeprefix("embed+pool-"), labelled_weight, encoder, class_weight)
+        return EmbeddingsAndPool(seed, pool_rounds, name.removeprefix("embed+pool-"), labelled_weight, encoder, class_weight, select_head)
     return WordsAndEmbeddings(seed, pool_rounds if name == "embed+tfidf+pool" else None, labelled_weight, encoder, class_weight)
 
 
@@ -209,11 +259,13 @@ def cold_start(texts: list[str], n: int, seed: int) -> list[int]:
 
 
 def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None, step: int = STEP, model_name: str = "embed",
-          start: str = "random", model_options: dict | None = None) -> list[dict]:
-    """One seed's curve of one strategy; ``model_options``: :func:`make_model`'s settings past the name and seed."""
+          start: str = "random", model_options: dict | None = None, random_share: float = 0.0, cold: int = START) -> list[dict]:
+    """One seed's curve of one strategy; ``model_options``: :func:`make_model`'s settings past the name and seed;
+    ``random_share``: the share of each active round's picks drawn at random from the pool instead (the rest: suggest's);
+    ``cold``: with ``start="topics"``, how many posts a class the cold start picks (its first round)."""
     train, test = splits.train, splits.test
     n_classes = len(splits.classes)
-    labelled = (cold_start(train.texts, START * n_classes, seed) if strategy == "active" and start == "topics"
+    labelled = (cold_start(train.texts, cold * n_classes, seed) if strategy == "active" and start == "topics"
                 else sample_per_class(train.labels, START, seed))
     rng = np.random.default_rng(1000 + seed)
     rows = []
@@ -234,8 +286,13 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None,
         n = step * n_classes
         if strategy == "active":
             known = X if config is not None and config.uncertainty == "contrastive" else None  # what CAL compares with
-            picks = suggest(model, [train.texts[i] for i in pool], n=n, seed=seed, config=config, labelled=known)
+            scorer = model.selection_model() if hasattr(model, "selection_model") else model
+            drawn = int(round(random_share * n))
+            picks = suggest(scorer, [train.texts[i] for i in pool], n=n - drawn, seed=seed, config=config, labelled=known)
             new = [pool[p["index"]] for p in picks]
+            if drawn:
+                rest = sorted(set(pool) - set(new))
+                new += [rest[i] for i in rng.choice(len(rest), drawn, replace=False)]
         else:
             new = [pool[i] for i in rng.choice(len(pool), n, replace=False)]
         labelled = sorted(taken | set(new))
@@ -295,6 +352,15 @@ def main() -> int:
     parser.add_argument("--class-weight", default="none", choices=("none", "balanced"),
                         help="the +pool models' first head, fitted on the labelled posts alone (as `topicfit fewlabel --class-weight`; "
                              "the loop's default: none)")
+    parser.add_argument("--select-head", default="final", choices=("final", "labelled", "held-out"),
+                        help="with --model embed+pool-rounds: the head whose probabilities suggest scores the pool by: final (the "
+                             "self-trained head, whose last round learnt every pool post's pseudo-label), labelled (its first fit, on the "
+                             "labelled posts alone) or held-out (two heads, each refitted on half the pool's pseudo-labels, scoring the other half)")
+    parser.add_argument("--cold-start", type=int, default=START,
+                        help="with --start topics: the posts a class of active's first round, the cold start's picks (typical posts "
+                             "before uncertain ones, as Hacohen et al. 2022 advise at low budgets); random still starts at 8")
+    parser.add_argument("--random-share", type=float, default=0.0,
+                        help="the share of each active round's picks drawn at random from the pool instead of by suggest (0: none)")
     parser.add_argument("--jobs", type=int, default=1, help="curves fitted at once, in as many processes (the rows are the same)")
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
@@ -302,13 +368,19 @@ def main() -> int:
                            balance=args.balance)
     class_weight = None if args.class_weight == "none" else args.class_weight
     model_options = {"pool_rounds": args.pool_rounds, "labelled_weight": args.labelled_weight, "committee": args.committee,
-                     "encoder": args.encoder, "class_weight": class_weight}
+                     "encoder": args.encoder, "class_weight": class_weight, "select_head": args.select_head}
     info = machine()
     model = MODELS[args.model].format(rounds=args.pool_rounds).replace("embed-minilm", f"embed-{args.encoder}")
     if args.labelled_weight != 1.0 and "pool" in args.model:
         model += f", each labelled post weighing {args.labelled_weight:g} pseudo-labelled ones"
     if class_weight and "pool" in args.model:
         model += f", its first head's classes weighted {class_weight}"
+    if args.select_head != "final":
+        model += f"; suggest scores the pool by its {args.select_head} head"
+    if args.cold_start != START:
+        model += f"; active's cold start picks {args.cold_start} a class"
+    if args.random_share:
+        model += f"; {args.random_share:g} of each active round's picks at random"
     if args.committee:
         model += f"; readers: it and {args.committee} heads on bootstrap resamples of the labelled posts"
     result = {"model": model, "start": START, "step": args.step, "stop": STOP, **({"cold_start": args.start} if args.start != "random" else {}),
@@ -320,7 +392,7 @@ def main() -> int:
         rows = []
         with ProcessPoolExecutor(args.jobs) as workers:
             curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.start,
-                                                          model_options)
+                                                          model_options, args.random_share, args.cold_start)
                       for seed in args.seeds for strategy in ("active", "random")}
             for seed in args.seeds:
                 for strategy in ("active", "random"):
