@@ -285,7 +285,7 @@ def curve(splits, strategy: str, seed: int, config: SuggestConfig | None = None,
             return rows
         n = step * n_classes
         if strategy == "active":
-            known = X if config is not None and config.uncertainty == "contrastive" else None  # what CAL compares with
+            known = X if config is not None and (config.uncertainty == "contrastive" or config.coverage > 0) else None  # CAL, coverage
             scorer = model.selection_model() if hasattr(model, "selection_model") else model
             drawn = int(round(random_share * n))
             picks = suggest(scorer, [train.texts[i] for i in pool], n=n - drawn, seed=seed, config=config, labelled=known)
@@ -334,6 +334,7 @@ def main() -> int:
     parser.add_argument("--pool-factor", type=int, default=SuggestConfig.pool_factor, help="as `topicfit suggest --pool-factor`")
     parser.add_argument("--density", type=float, default=SuggestConfig.density, help="as `topicfit suggest --density`")
     parser.add_argument("--spread", default=SuggestConfig.spread, help="as `topicfit suggest --spread`")
+    parser.add_argument("--coverage", type=float, default=SuggestConfig.coverage, help="as `topicfit suggest --coverage`")
     parser.add_argument("--balance", action="store_true", help="as `topicfit suggest --balance`")
     parser.add_argument("--step", type=int, default=STEP, help="labelled posts a class added per round (suggest's n: this x classes)")
     parser.add_argument("--model", default="embed", choices=tuple(MODELS), help="the model in the loop (both strategies)")
@@ -365,7 +366,7 @@ def main() -> int:
     parser.add_argument("--tag", help="a suffix for the result's name (another suggest setting)")
     args = parser.parse_args()
     config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density, spread=args.spread,
-                           balance=args.balance)
+                           balance=args.balance, coverage=args.coverage)
     class_weight = None if args.class_weight == "none" else args.class_weight
     model_options = {"pool_rounds": args.pool_rounds, "labelled_weight": args.labelled_weight, "committee": args.committee,
                      "encoder": args.encoder, "class_weight": class_weight, "select_head": args.select_head}

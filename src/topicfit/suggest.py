@@ -66,6 +66,10 @@ class SuggestConfig(Settings):
                 "pool's gradient embeddings (a logistic-regression head's loss gradient on each post, at its predicted class: "
                 "probabilities minus the predicted class, times the embedding, times density^density), so a pick is both uncertain "
                 "and far from the earlier picks", "choices": SPREADS})
+    coverage: float = field(default=0.0, metadata={
+        "help": "weight of how new a post is to the labelled posts: score x (1 - its highest cosine similarity to a labelled "
+                "post)^this, so a round's picks leave the regions the labels already cover (needs the labelled posts: "
+                "--labelled); 0: off"})
     balance: bool = field(default=False, metadata={
         "help": "split the n picks evenly over the classes the run predicts (a class with fewer pool posts gives its share to "
                 "the others), each class's picks spread over its own pool_factor x share most uncertain posts: class-balanced "
@@ -80,6 +84,8 @@ class SuggestConfig(Settings):
             raise ConfigError(f"pool_factor must be at least 1, got {self.pool_factor}")
         if self.density < 0:
             raise ConfigError(f"density must be 0 or more, got {self.density}")
+        if self.coverage < 0:
+            raise ConfigError(f"coverage must be 0 or more, got {self.coverage}")
         if self.balance and self.spread == "gradients":
             raise ConfigError("balance splits the picks over the predicted classes before k-means spreads them; BADGE (spread "
                               "'gradients') spreads over the whole pool at once: use one of them")
@@ -161,6 +167,16 @@ def typicality(embeddings: np.ndarray, *, seed: int = 42) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
+def novelty(embeddings: np.ndarray, labelled_embeddings: np.ndarray) -> np.ndarray:
+    """Per post, in [0, 1]: 1 minus its highest cosine similarity to a labelled post (clipped): 0 for a copy of a
+    labelled post, high in regions that no label covers yet."""
+    E, L = np.asarray(embeddings, dtype=np.float32), np.asarray(labelled_embeddings, dtype=np.float32)
+    out = np.ones(len(E))
+    for start in range(0, len(E), 2048):
+        out[start : start + 2048] = 1.0 - (E[start : start + 2048] @ L.T).max(axis=1)
+    return np.clip(out, 0.0, 1.0)
+
+
 def gradient_picks(probabilities: np.ndarray, embeddings: np.ndarray, n: int, *, weights=None, seed: int = 42) -> tuple[list[int], list[float]]:
     """BADGE's picks (Ash et al. 2020): k-means++ seeding over the posts' gradient embeddings ``g = w (p - e_k) x``
     (``p`` the probabilities, ``e_k`` the predicted class's one-hot, ``x`` the embedding, ``w`` a weight per post):
@@ -238,6 +254,9 @@ def suggest(run_dir, pool_texts, n: int = 50, *, ids=None, seed: int = 42, confi
         raise ConfigError(f"n must be at least 1, got {n}")
     model = load_run(run_dir) if isinstance(run_dir, (str, Path)) else getattr(run_dir, "estimator", run_dir)
     labelled = None if labelled is None else [str(t) for t in labelled]
+    if config.coverage > 0 and not labelled:
+        raise ConfigError("coverage weighs each pool post by how far it is from the labelled posts: give the posts the run was "
+                          "trained on (suggest(..., labelled=texts); topicfit suggest --labelled FILE), or coverage 0")
     if config.uncertainty == "contrastive" and not labelled:
         raise ConfigError("uncertainty 'contrastive' compares each pool post with the labelled posts nearest to it: give the posts the "
                           "run was trained on (suggest(..., labelled=texts); topicfit suggest --labelled FILE), or another --uncertainty")
@@ -273,13 +292,15 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
         proba = np.asarray(model.predict_proba(eligible))
     gradients, contrasted = config.spread == "gradients", config.uncertainty == "contrastive"
     pool = (embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n or gradients or contrasted
-            or config.spread == "typical" else None)
+            or config.spread == "typical" or config.coverage > 0 else None)
     if contrasted:
         unsure = contrastive(proba, pool, np.asarray(model.predict_proba(labelled)), embed_texts(labelled, model=config.model))
     elif config.uncertainty != "disagreement":
         unsure = uncertainty(proba, config.uncertainty)
     density = typicality(pool, seed=seed) if config.density > 0 or config.spread == "typical" else np.ones(len(rows))
     typical = density ** config.density
+    if config.coverage > 0:
+        typical = typical * novelty(pool, embed_texts(labelled, model=config.model)) ** config.coverage
     scores = unsure * typical
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
     gap, group_of, size, among = {}, {}, {}, {}  # among: a pick of no group (a share of n or fewer candidates): how many, which class
