@@ -16,7 +16,7 @@ from topicfit.predict import TopicClassifier
 from topicfit.registry import load_run
 from topicfit.errors import ModelError
 from topicfit.errors import ConfigError
-from topicfit.suggest import SuggestConfig, contrastive, disagreement, gradient_picks, suggest, typicality, uncertainty
+from topicfit.suggest import SuggestConfig, contrastive, disagreement, gradient_picks, novelty, suggest, typicality, uncertainty
 from topicfit.topics import TopicsConfig, fit_topics_run
 from topicfit.workflow import fit_run
 
@@ -326,6 +326,40 @@ def test_suggest_by_contrast_scores_pool_posts_against_the_labelled_ones(tiny_be
     assert picks[0]["text"] == ["pool near a", "pool near b"][int(np.argmax(want))]
     with pytest.raises(ConfigError, match="labelled"):
         suggest(model, ["pool near a"], n=1, config=config)
+
+
+def test_novelty_by_hand():
+    """1 minus a post's highest cosine similarity to a labelled post, clipped to [0, 1]."""
+    rng = np.random.default_rng(2)
+    E, L = rng.normal(size=(9, 4)), rng.normal(size=(3, 4))
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    L /= np.linalg.norm(L, axis=1, keepdims=True)
+    want = [min(max(1 - max(L @ e), 0.0), 1.0) for e in E]
+    assert np.allclose(novelty(E, L), want)
+    assert np.allclose(novelty(L, L), 0.0)  # a labelled post is no news
+
+
+def test_coverage_weighs_each_post_by_how_far_it_is_from_the_labelled_ones(tiny_bert):
+    """Three pool posts, equally unsure by the margin: with coverage W, each score is the margin times novelty^W
+    (from the encoder's embeddings), and the order follows it; coverage 0 leaves them tied (pool order); no
+    labelled posts: a clear error."""
+    rows = {t: ([0.5, 0.5],) * 2 for t in ("orbit launch nasa", "bread cheese bake", "orbit launch moon")}
+    model, texts, labelled = TwoReaders(rows), list(rows), ["orbit launch nasa shuttle", "engine wheel"]
+    from topicfit.embeddings import embed_texts
+
+    new = novelty(embed_texts(texts, model=str(tiny_bert)), embed_texts(labelled, model=str(tiny_bert)))
+    assert len(set(np.round(new, 4))) == 3  # the three posts differ in how new they are
+    for w in (1.0, 3.0):
+        config = SuggestConfig(pool_factor=1, density=0, coverage=w, model=str(tiny_bert))
+        picks = suggest(model, texts, n=3, config=config, labelled=labelled)
+        assert [p["text"] for p in picks] == [texts[i] for i in np.argsort(-new, kind="stable")]
+        assert [p["score"] for p in picks] == sorted((round(float(v ** w), 4) for v in new), reverse=True)
+    flat = suggest(model, texts, n=3, config=SuggestConfig(pool_factor=1, density=0, model=str(tiny_bert)), labelled=labelled)
+    assert [p["text"] for p in flat] == texts and {p["score"] for p in flat} == {1.0}
+    with pytest.raises(ConfigError, match="labelled"):
+        suggest(model, texts, n=1, config=SuggestConfig(coverage=1.0, model=str(tiny_bert)))
+    with pytest.raises(ConfigError, match="coverage"):
+        SuggestConfig(coverage=-1.0)
 
 
 def test_suggest_command_leaves_out_the_labelled_posts(labelled_run, pool, tiny_bert, tmp_path):
