@@ -130,10 +130,10 @@ class Selector(LoopModel):
 
         config, classes = model.config, [str(c) for c in model.classes_]
         self.classes_, self.method, self.embed = model.classes_, f"{model.method}, scored by its {model.select_head} head", model.embed
-        if model.select_head == "labelled":
-            self.first = make_head(config).fit(labelled, y)
-            assert [str(c) for c in self.first.classes_] == classes
-            self.known = {}
+        if model.select_head == "labelled":  # every post scored by the first head; none known in advance
+            first = make_head(config).fit(labelled, y)
+            assert [str(c) for c in first.classes_] == classes
+            self.score, self.known = (lambda embeddings, texts: first.predict_proba(embeddings)), {}
             return
         proba = np.zeros((len(pool), len(classes)))
         pseudo = [classes[k] for k in model.head.predict_proba(pool, texts).argmax(axis=1)]
@@ -144,14 +144,12 @@ class Selector(LoopModel):
                                           y + [pseudo[i] for i in rows], len(y), config)
             assert [str(c) for c in head.classes_] == classes
             proba[half != h] = head.predict_proba(pool[half != h])
-        self.first, self.known = model.head, dict(zip(texts, proba))
+        self.score, self.known = model.head.predict_proba, dict(zip(texts, proba))  # a post outside the pool: the final head
 
     def predict_views(self, X) -> list[np.ndarray]:
         X = list(X)
-        if not self.known:
-            return [self.first.predict_proba(self.embed.embed(X))]
         unknown = [x for x in X if x not in self.known]
-        other = dict(zip(unknown, self.first.predict_proba(self.embed.embed(unknown), unknown))) if unknown else {}
+        other = dict(zip(unknown, self.score(self.embed.embed(unknown), unknown))) if unknown else {}
         return [np.asarray([self.known[x] if x in self.known else other[x] for x in X])]
 
     def combine_views(self, views: list[np.ndarray]) -> np.ndarray:

@@ -293,14 +293,15 @@ def _uncertain_and_diverse(model, texts: list[str], rows: list[int], n: int, *, 
     gradients, contrasted = config.spread == "gradients", config.uncertainty == "contrastive"
     pool = (embed_texts(eligible, model=config.model) if config.density > 0 or len(rows) > n or gradients or contrasted
             or config.spread == "typical" or config.coverage > 0 else None)
+    known = embed_texts(labelled, model=config.model) if contrasted or config.coverage > 0 else None  # the labelled posts
     if contrasted:
-        unsure = contrastive(proba, pool, np.asarray(model.predict_proba(labelled)), embed_texts(labelled, model=config.model))
+        unsure = contrastive(proba, pool, np.asarray(model.predict_proba(labelled)), known)
     elif config.uncertainty != "disagreement":
         unsure = uncertainty(proba, config.uncertainty)
     density = typicality(pool, seed=seed) if config.density > 0 or config.spread == "typical" else np.ones(len(rows))
     typical = density ** config.density
     if config.coverage > 0:
-        typical = typical * novelty(pool, embed_texts(labelled, model=config.model)) ** config.coverage
+        typical = typical * novelty(pool, known) ** config.coverage
     scores = unsure * typical
     order = np.argsort(-scores, kind="stable")  # the most uncertain (and typical) first; ties: pool order
     gap, group_of, size, among = {}, {}, {}, {}  # among: a pick of no group (a share of n or fewer candidates): how many, which class
