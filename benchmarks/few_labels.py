@@ -4,6 +4,7 @@ on the test split (a fixed stratified sample of it, the same posts for every met
     python benchmarks/few_labels.py                                  # k=8, 7 coarse classes, seed 1
     python benchmarks/few_labels.py --k 8 16 --seeds 1 2 3           # a learning curve (slow on 2 CPU cores)
     python benchmarks/few_labels.py --unlabelled 2000                # fewlabel also learns from 2,000 unlabelled posts
+    python benchmarks/few_labels.py --dataset FILE --output F.json   # an outside corpus (benchmarks/outside_data.py)
 
 Methods: ``tfidf-svm`` and ``tfidf-logreg`` (the TF-IDF baselines), ``embed-minilm`` (frozen MiniLM, mean-pooled
 whole posts, logistic regression with C=4: no validation split to choose it on) and ``fewlabel-minilm`` (SetFit's
@@ -131,6 +132,8 @@ def main() -> int:
     parser.add_argument("--k", type=int, nargs="+", default=[8], help="labelled posts per class (0: the whole training split)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="one sample of labelled posts per seed")
     parser.add_argument("--labels", default="coarse", help="the label scheme (coarse: 7 classes)")
+    parser.add_argument("--dataset", help="a labelled file (text, label, id) instead of 20 Newsgroups, its own labels (identity; "
+                                          "20%% held out, stratified, as the test split): an outside corpus, benchmarks/outside_data.py")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--test-samples", type=int, default=2000, help="stratified sample of the test split scored (0: all 7,532)")
     parser.add_argument("--unlabelled", type=int, default=0, help="fewlabel and fit learn from this many other training posts, labels hidden")
@@ -138,7 +141,8 @@ def main() -> int:
     parser.add_argument("--resume", action="store_true", help="keep the rows --output already has and measure only the others")
     parser.add_argument("--output", default=str(ROOT / "results" / "few-labels.json"))
     args = parser.parse_args()
-    splits = load_splits(DataConfig(labels=args.labels))
+    splits = load_splits(DataConfig(dataset=args.dataset, labels="identity", id_column="id") if args.dataset
+                         else DataConfig(labels=args.labels))
     test = sample_documents(splits.test, args.test_samples or None, seed=0, what="few-labels test")
     classes = list(splits.classes)
     rows = []
@@ -192,8 +196,9 @@ def write_results(args, rows: list[dict], test, classes: list[str], started: flo
             summary.append({"k": k, "method": method, "seeds": len(group),
                             **{f"{name}_mean": round(float(np.mean([r[name] for r in group])), 4) for name in ("accuracy", "macro_f1", "weighted_f1")}})
     env = environment()
-    command = "python benchmarks/few_labels.py " + " ".join(sys.argv[1:])
-    result = {"rows": rows, "summary": summary, "test_posts": len(test), "classes": classes, "command": command,
+    command = ("python benchmarks/few_labels.py " + " ".join(sys.argv[1:])).replace(str(Path.home()), "~")  # the cache, not this machine's home
+    result = {**({"dataset": Path(args.dataset).name} if args.dataset else {}),
+              "rows": rows, "summary": summary, "test_posts": len(test), "classes": classes, "command": command,
               "commands": list(dict.fromkeys([*getattr(args, "earlier_commands", []), command])),  # --resume: every run that added rows
               "seconds": round(time.perf_counter() - started, 1),
               "cpu": cpu_name(), "cores": env["machine"]["cores"], "versions": env["versions"], "git_commit": env["git_commit"],

@@ -89,6 +89,18 @@ def test_user_jsonl_with_test_file(tmp_path):
     assert len(splits.test) == 4 and splits.test.ids[0] == "test.jsonl:1"
 
 
+def test_user_jsonl_keeps_unicode_line_separators_inside_a_text(tmp_path):
+    """JSON Lines end at "\\n" only: U+2028 / U+2029 / U+0085 are valid raw inside a JSON string (json.dumps with
+    ensure_ascii=False writes them so), and scraped text has them (a tweet corpus did)."""
+    texts = ["a quote:\u2028it goes on", "two\u2029paragraphs", "next\x85line", "plain"]
+    with open(tmp_path / "d.jsonl", "w", encoding="utf-8") as f:
+        for i, t in enumerate(texts):
+            f.write(json.dumps({"text": t, "label": "ab"[i % 2]}, ensure_ascii=False) + "\n")
+    docs = load_table(tmp_path / "d.jsonl")
+    assert len(docs.texts) == 4 and docs.labels == ["a", "b", "a", "b"]
+    assert "goes on" in docs.texts[0] and "paragraphs" in docs.texts[1]
+
+
 def test_user_parquet(tmp_path):
     import pandas as pd
 

@@ -295,7 +295,7 @@ def read_records(path: str | os.PathLike) -> list[dict]:
         records = json.loads(text)
     else:
         records = []
-        for lineno, line in enumerate(text.splitlines(), 1):
+        for lineno, line in enumerate(text.split("\n"), 1):  # JSON Lines end at "\n" only: a text may hold U+2028 and the like
             if not line.strip():
                 continue
             try:
