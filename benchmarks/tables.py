@@ -326,9 +326,9 @@ def _shift(summary: dict | None) -> tuple[float, float] | None:
 
 
 def active_shift_summary() -> str:
-    """How much more each strategy scores on the validation split (a random tenth of the training split: the pool's
-    period) than on the test split (later posts), over every 20-class active-learning file: active at 32 a class
-    against random at 64, the bar's two points."""
+    """How much more each strategy scores on the validation split (each class's latest tenth of the training split,
+    right after the pool in time) than on the test split (later posts), over every 20-class active-learning file:
+    active at 32 a class against random at 64, the bar's two points."""
     gaps = [g for r in results("active-learning-*.json") if (g := _shift(r["schemes"].get("fine", {}).get("summary")))]
     if not gaps:
         return "(not measured yet: python benchmarks/active_learning.py --labels fine)"
