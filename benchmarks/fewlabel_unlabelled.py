@@ -75,6 +75,7 @@ def variants(rounds_grid=(1, 3, 5)):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--labels", default="coarse")
+    parser.add_argument("--dataset", help="a labelled file (text, label, id) instead of 20 Newsgroups: few_labels.py --dataset's splits")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--pool", type=int, default=2000)
@@ -84,7 +85,9 @@ def main() -> int:
                         help="a seed's already tuned few-label model folder (e.g. a fit's candidates/fewlabel-minilm/model), used as it is")
     args = parser.parse_args()
     started = time.perf_counter()
-    splits = load_splits(DataConfig(labels=args.labels))
+    splits = load_splits(DataConfig(dataset=args.dataset, labels="identity", id_column="id") if args.dataset else DataConfig(labels=args.labels))
+    if args.dataset:
+        args.labels = Path(args.dataset).stem  # names the result, the saved bodies and the embeddings cache
     classes = list(splits.classes)
     test = sample_documents(splits.test, args.test_samples or None, seed=0, what="few-labels test")
     rows = []
@@ -130,7 +133,7 @@ def main() -> int:
     write_result(f"fewlabel-unlabelled-{args.labels}", {
         "rows": rows, "summary": summary, "chosen_by_dev": best["variant"], "k": args.k, "pool": args.pool, "dev": args.dev,
         "test_posts": len(test), "seeds": args.seeds, "seconds": round(time.perf_counter() - started, 1)},
-        "python benchmarks/fewlabel_unlabelled.py " + " ".join(map(portable_body, sys.argv[1:])), machine())
+        ("python benchmarks/fewlabel_unlabelled.py " + " ".join(map(portable_body, sys.argv[1:]))).replace(str(Path.home()), "~"), machine())
     for s in summary:
         print(s)
     print("chosen on the development sample:", best["variant"])

@@ -197,7 +197,8 @@ def few_labels_table() -> str:
     out = []
     for r in results("few-labels-*.json"):
         commands = "; ".join(f"`{c}`" for c in r.get("commands") or [r["command"]])
-        out += [f"{len(r['classes'])} classes, {r['test_posts']} test posts, the same for every method ({r['cpu']}, {r['cores']} cores, "
+        corpus = f"Outside corpus `{r['dataset']}` (`benchmarks/outside_data.py`): " if r.get("dataset") else "20 Newsgroups: "
+        out += [f"{corpus}{len(r['classes'])} classes, {r['test_posts']} test posts, the same for every method ({r['cpu']}, {r['cores']} cores, "
                 f"{r['date']}). Cells: mean ± standard deviation over the seeds. Made by {commands}.", "",
                 "| k a class | method | seeds | accuracy | macro-F1 | weighted-F1 | fit s (mean) |", "|---:|---|---:|---|---|---|---:|"]
         for k in sorted({x["k"] for x in r["rows"]}, key=lambda k: k or 10**9):  # 0: the whole training split, last
