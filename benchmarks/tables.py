@@ -216,6 +216,29 @@ def few_labels_table() -> str:
     return "\n".join(out).rstrip() or "(no rows)"
 
 
+def few_labels_outside() -> str:
+    """`topicfit fit` against SetFit at 8 labelled posts a class on each outside corpus (few_labels.py --dataset), over
+    the seeds both finished."""
+    out = []
+    for r in results("few-labels-*.json"):
+        if not r.get("dataset"):
+            continue
+        rows8 = [x for x in r["rows"] if x["k"] == 8]
+        seeds = sorted({x["seed"] for x in rows8 if x["method"] == "fit"} & {x["seed"] for x in rows8 if x["method"] == "setfit-minilm"})
+        if not seeds:
+            continue
+
+        def mean(method, key):
+            return float(np.mean([x[key] for x in rows8 if x["method"] == method and x["seed"] in seeds]))
+
+        f, t = ({k: mean(m, k) for k in ("accuracy", "macro_f1", "weighted_f1")} for m in ("fit", "setfit-minilm"))
+        out.append(f"`{r['dataset']}`, {len(r['classes'])} classes, 8 labelled posts a class, seeds {', '.join(map(str, seeds))} "
+                   f"(those both finished), {r['test_posts']} test posts ({r['cpu']}, {r['date']}): `topicfit fit` "
+                   f"{_cell(f['accuracy'], f['macro_f1'], f['weighted_f1'])}, SetFit 1.2 on the same MiniLM "
+                   f"{_cell(t['accuracy'], t['macro_f1'], t['weighted_f1'])} (accuracy / macro-F1 / weighted-F1).")
+    return "\n\n".join(out) or "(not measured yet: python benchmarks/few_labels.py --dataset FILE)"
+
+
 def fewlabel_unlabelled_table() -> str:
     """benchmarks/fewlabel_unlabelled.py: the few-label kind's ways to learn from unlabelled posts, chosen on dev."""
     out = []
@@ -809,7 +832,7 @@ SECTIONS = {
     "baselines-table": baselines_table, "validation-table": validation_table, "truncation-table": truncation_table, "cost-table": cost_table,
     "ensembles-table": ensembles_table, "schemes-table": schemes_table, "embed-heads-table": embed_heads_table,
     "distill-table": distill_table, "prior-parts-table": prior_parts_table, "single-model-table": single_model_table,
-    "topics-table": topics_table, "few-labels-table": few_labels_table, "fewlabel-unlabelled-table": fewlabel_unlabelled_table,
+    "topics-table": topics_table, "few-labels-table": few_labels_table, "few-labels-outside": few_labels_outside, "fewlabel-unlabelled-table": fewlabel_unlabelled_table,
     "active-learning-table": active_learning_table, "suggest-picks-table": suggest_picks_table, "active-shift": active_shift_summary,
     "inference-table": inference_table, "long-documents-table": long_documents_table, "load-table": load_table, "load-summary": load_summary, "stream-table": stream_table,
     "tune-table": tune_table, "retrain-table": retrain_table,
