@@ -25,6 +25,7 @@ embeddings, so 8 rounds x 5 seeds x 2 strategies fit in minutes:
 The issue's bar: active selection reaches random selection's accuracy at 64 a class with at most half the
 labels (32 a class). ``summary`` gives, per scheme, the mean test accuracy and macro-F1 per round of each strategy
 and the fewest labels at which active's mean accuracy reaches random's at 64 a class.
+``--dataset FILE`` runs the loop on an outside corpus instead (``benchmarks/outside_data.py``).
 Writes ``benchmarks/results/active-learning.json``.
 """
 
@@ -327,6 +328,11 @@ def summarise(rows: list[dict], n_classes: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", nargs="+", default=["coarse"], choices=("coarse", "fine"))
+    parser.add_argument("--dataset", help="a labelled file (text, label, id) instead of 20 Newsgroups (--labels is then ignored): its "
+                                          "own labels, 20%% held out as the test split, a random tenth of the rest as validation; "
+                                          "an outside corpus, benchmarks/outside_data.py")
+    parser.add_argument("--pool-size", type=int, help="with --dataset: the training split (the pool) capped at this many posts, "
+                                                      "stratified (20 Newsgroups' is 10,184), so a curve fits in minutes")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--uncertainty", default=SuggestConfig.uncertainty, help="as `topicfit suggest --uncertainty`")
     parser.add_argument("--pool-factor", type=int, default=SuggestConfig.pool_factor, help="as `topicfit suggest --pool-factor`")
@@ -382,12 +388,14 @@ def main() -> int:
         model += f"; {args.random_share:g} of each active round's picks at random"
     if args.committee:
         model += f"; readers: it and {args.committee} heads on bootstrap resamples of the labelled posts"
-    result = {"model": model, "start": START, "step": args.step, "stop": STOP, **({"cold_start": args.start} if args.start != "random" else {}),
+    result = {**({"dataset": Path(args.dataset).name} if args.dataset else {}), "model": model, "start": START, "step": args.step, "stop": STOP, **({"cold_start": args.start} if args.start != "random" else {}),
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
-    name, command = "active-learning" + (f"-{args.tag}" if args.tag else ""), "python benchmarks/active_learning.py " + " ".join(sys.argv[1:])
-    for scheme in args.labels:
-        splits = load_splits(DataConfig(labels=scheme))
+    name = "active-learning" + (f"-{args.tag}" if args.tag else "")
+    command = ("python benchmarks/active_learning.py " + " ".join(sys.argv[1:])).replace(str(Path.home()), "~")  # a cache, not this home
+    for scheme in ([Path(args.dataset).stem] if args.dataset else args.labels):
+        splits = load_splits(DataConfig(dataset=args.dataset, labels="identity", id_column="id", max_train_samples=args.pool_size)
+                             if args.dataset else DataConfig(labels=scheme))
         rows = []
         with ProcessPoolExecutor(args.jobs) as workers:
             curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.start,

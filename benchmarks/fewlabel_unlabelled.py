@@ -15,7 +15,9 @@ variant is then a head on the same embeddings, so they differ only in how they u
 - ``label spreading``: scikit-learn's ``LabelSpreading`` over a k-nearest-neighbour graph of labelled + pool,
   then the head refitted on the spread labels;
 - ``+ TF-IDF``: any of the above, averaged with a TF-IDF logistic regression trained on the pool's pseudo-labels
-  (words the encoder's 128 tokens never read).
+  (words the encoder's 128 tokens never read);
+- ``balanced refits``: the refits on labelled + pseudo-labelled posts with balanced class weights
+  (``--pool-class-weight balanced``), so a large class of the pool does not crowd out the small ones.
 
 The test sample (``few_labels.py``'s 2,000 posts) is scored for completeness; the kind's default follows the
 development sample. Writes ``benchmarks/results/fewlabel-unlabelled-SCHEME.json``.
@@ -27,6 +29,7 @@ import argparse
 import hashlib
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,11 +73,15 @@ def variants(rounds_grid=(1, 3, 5)):
         yield f"self-training, 1 round + TF-IDF at weight {weight:g}", {"method": "rounds", "rounds": 1, "tfidf": True, "words_weight": weight}
     for rounds in (2, 3, 5):
         yield f"co-training, {rounds} rounds", {"method": "cotraining", "rounds": rounds}
+    # the refits on labelled + pseudo-labelled posts with balanced class weights (--pool-class-weight balanced)
+    yield "co-training, 2 rounds, balanced refits", {"method": "cotraining", "rounds": 2, "pool_class_weight": "balanced"}
+    yield "label spreading + TF-IDF, balanced refits", {"method": "spreading", "tfidf": True, "pool_class_weight": "balanced"}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--labels", default="coarse")
+    parser.add_argument("--tag", help="a suffix for the result's name (another run of the same corpus)")
     parser.add_argument("--dataset", help="a labelled file (text, label, id) instead of 20 Newsgroups: few_labels.py --dataset's splits")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--k", type=int, default=8)
@@ -117,7 +124,9 @@ def main() -> int:
             np.savez(cache, **emb)
         for name, options in variants():
             start = time.perf_counter()
-            head = semi_supervised_head(emb["labelled"], y, emb["pool"], labelled_texts=X, pool_texts=pool, config=model.config, **options)
+            options = dict(options)
+            config = replace(model.config, pool_class_weight=options.pop("pool_class_weight", None))  # the variant says which
+            head = semi_supervised_head(emb["labelled"], y, emb["pool"], labelled_texts=X, pool_texts=pool, config=config, **options)
             seconds = time.perf_counter() - start
             row = {"seed": seed, "variant": name, "seconds": round(seconds, 1)}
             for split, (E, texts, labels) in {"dev": (emb["dev"], dev_X, dev_y), "test": (emb["test"], test.texts, test.labels)}.items():
@@ -130,7 +139,7 @@ def main() -> int:
         summary.append({"variant": name, **{f"{split}_{m}": round(float(np.mean([r[split][m] for r in group])), 4)
                                             for split in ("dev", "test") for m in ("accuracy", "macro_f1", "weighted_f1")}})
     best = max(summary, key=lambda s: (s["dev_macro_f1"], s["dev_accuracy"]))
-    write_result(f"fewlabel-unlabelled-{args.labels}", {
+    write_result(f"fewlabel-unlabelled-{args.labels}" + (f"-{args.tag}" if args.tag else ""), {
         "rows": rows, "summary": summary, "chosen_by_dev": best["variant"], "k": args.k, "pool": args.pool, "dev": args.dev,
         "test_posts": len(test), "seeds": args.seeds, "seconds": round(time.perf_counter() - started, 1)},
         ("python benchmarks/fewlabel_unlabelled.py " + " ".join(map(portable_body, sys.argv[1:]))).replace(str(Path.home()), "~"), machine())

@@ -281,7 +281,8 @@ def active_learning_table() -> str:
     settings = {}
     for r in results("active-learning-*.json"):
         r["suggest"] = {**SuggestConfig().to_dict(), "spread": "kmeans", **r["suggest"]}  # files before --spread: k-means
-        key = (json.dumps(r["suggest"], sort_keys=True), r["model"], r.get("step", 8), r["machine"]["cpu"], r.get("cold_start", "random"))
+        key = (json.dumps(r["suggest"], sort_keys=True), r["model"], r.get("step", 8), r["machine"]["cpu"], r.get("cold_start", "random"),
+               r.get("dataset"))
         merged = settings.setdefault(key, {**r, "schemes": {}, "commands": []})
         for scheme, x in r["schemes"].items():  # a scheme in several files of one setting: their seeds together
             if scheme in merged["schemes"]:
@@ -299,7 +300,8 @@ def active_learning_table() -> str:
         for scheme, x in r["schemes"].items():
             steps = sorted({row["per_class"] for row in x["rows"]})
             seeds = sorted({row["seed"] for row in x["rows"]})
-            out += [f"{scheme} ({x['classes']} classes, {x['test_posts']} test posts, {len(seeds)} seeds):", "",
+            corpus = f"outside corpus `{r['dataset']}` (`benchmarks/outside_data.py`), " if r.get("dataset") else ""
+            out += [f"{corpus}{scheme} ({x['classes']} classes, {x['test_posts']} test posts, {len(seeds)} seeds):", "",
                     "| strategy | " + " | ".join(f"{p:g} a class" for p in steps) + " |", "|---|" + "---|" * len(steps)]
             for strategy in ("active", "random"):
                 cells = []
@@ -315,7 +317,8 @@ def active_learning_table() -> str:
                 "test 7 classes: active 32 / random 64 | test 20 classes: active 32 / random 64 | test: active reaches random's 64 at (7 / 20 classes) | "
                 "20 classes, validation minus test: active 32 / random 64 | suggest's default |",
                 "|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---|---|---|---|---|"]
-        for r in sorted(found, key=lambda r: (r["model"], -r.get("step", 8), r["suggest"]["spread"], r["suggest"]["pool_factor"], r["suggest"]["density"])):
+        twenty_newsgroups = [r for r in found if not r.get("dataset")]  # the settings were tried on 20 Newsgroups' two schemes
+        for r in sorted(twenty_newsgroups, key=lambda r: (r["model"], -r.get("step", 8), r["suggest"]["spread"], r["suggest"]["pool_factor"], r["suggest"]["density"])):
             sm = {s: x["summary"] for s, x in r["schemes"].items()}
             dev = [_dev_to_half(sm[s]) if s in sm else None for s in ("coarse", "fine")]
 

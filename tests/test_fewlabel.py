@@ -253,3 +253,25 @@ def test_a_labelled_post_weighs_labelled_weight_pseudo_labelled_ones():
     assert np.allclose(both.embedding_head.coef_, copies.coef_, atol=1e-4)
     with pytest.raises(Exception, match="labelled_weight must be positive"):
         FewLabelConfig(labelled_weight=0)
+
+
+def test_pool_class_weight_balances_both_readers_refits_on_the_pseudo_labels():
+    from sklearn.linear_model import LogisticRegression
+
+    from topicfit.kinds.fewlabel import co_training
+
+    rng = np.random.default_rng(1)
+    labelled, y = rng.normal(size=(6, 5)), ["a", "b", "a", "b", "a", "b"]
+    pool = rng.normal(size=(30, 5)) + np.r_[1.0, 0, 0, 0, 0]  # shifted: the first head calls most of the pool one class
+    texts = [f"word{i % 2} filler{i}" for i in range(6)]
+    pool_texts = [f"word{i % 3 == 0} other{i}" for i in range(30)]
+    plain_cfg, cfg = FewLabelConfig(C=1.0), FewLabelConfig(C=1.0, pool_class_weight="balanced")
+    pseudo = make_head(cfg).fit(labelled, y).predict(pool).tolist()
+    assert len(set(pseudo)) == 2 and max(pseudo.count("a"), pseudo.count("b")) > 20  # a pool dominated by one class
+    balanced, plain = co_training(labelled, y, pool, texts, pool_texts, cfg, rounds=1), co_training(labelled, y, pool, texts, pool_texts, plain_cfg, rounds=1)
+    by_hand = LogisticRegression(C=1.0, class_weight="balanced", max_iter=3000, random_state=cfg.seed).fit(np.concatenate([labelled, pool]), y + pseudo)
+    assert np.allclose(balanced.embedding_head.coef_, by_hand.coef_, atol=1e-4)
+    assert not np.allclose(plain.embedding_head.coef_, by_hand.coef_, atol=1e-3)
+    assert balanced.words[-1].class_weight == "balanced" and plain.words[-1].class_weight is None
+    with pytest.raises(Exception, match="pool_class_weight must be 'balanced' or None"):
+        FewLabelConfig(pool_class_weight="inverse")

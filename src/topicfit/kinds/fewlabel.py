@@ -68,6 +68,10 @@ class FewLabelConfig(Settings):
     C: float = field(default=1.0, metadata={"help": "the logistic-regression head's inverse regularisation"})
     class_weight: str | None = field(default="balanced", metadata={
         "help": "the head's class weights: balanced (inverse class frequency) or none", "choices": ("balanced",)})
+    pool_class_weight: str | None = field(default=None, metadata={
+        "help": "the class weights of the heads refitted on labelled + pseudo-labelled posts (both readers): none, so the "
+                "pool's class shares are learnt, or balanced (inverse class frequency of the pseudo-labels), so a large class "
+                "of the pool does not crowd out the small ones", "choices": ("balanced",)})
     unlabelled_method: str = field(default="cotraining", metadata={
         "help": "how the head learns from unlabelled posts: cotraining (the tuned encoder's head and a TF-IDF head label the "
                 "pool for each other), spreading (label spreading over a nearest-neighbour graph), rounds (self-training), "
@@ -99,8 +103,9 @@ class FewLabelConfig(Settings):
             raise ConfigError(f"pair_iterations and epochs must be 0 or more, got {self.pair_iterations} and {self.epochs}")
         if self.batch_size < 1 or self.learning_rate <= 0 or self.C <= 0:
             raise ConfigError(f"batch_size, learning_rate and C must be positive, got {self.batch_size}, {self.learning_rate}, {self.C}")
-        if self.class_weight not in (None, "balanced"):
-            raise ConfigError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        for name in ("class_weight", "pool_class_weight"):
+            if getattr(self, name) not in (None, "balanced"):
+                raise ConfigError(f"{name} must be 'balanced' or None, got {getattr(self, name)!r}")
         if self.unlabelled_method not in UNLABELLED_METHODS:
             raise ConfigError(f"unlabelled_method must be one of {UNLABELLED_METHODS}, got {self.unlabelled_method!r}")
         if self.unlabelled_rounds < 1 or not 0 <= self.words_weight <= 1 or self.max_unlabelled < 0:
@@ -212,10 +217,11 @@ def make_head(config: FewLabelConfig):
 
 
 def pseudo_label_head(config: FewLabelConfig):
-    """The head refitted on labelled posts + pseudo-labels: no class weights, so the pool's class shares are learnt."""
+    """The head refitted on labelled posts + pseudo-labels, its classes weighted by ``config.pool_class_weight``
+    (none: the pool's class shares are learnt)."""
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=config.C, max_iter=3000, random_state=config.seed)
+    return LogisticRegression(C=config.C, class_weight=config.pool_class_weight, max_iter=3000, random_state=config.seed)
 
 
 def fit_with_pseudo_labels(head, X, y: list[str], labelled: int, config: FewLabelConfig, weight_param: str = "sample_weight"):
@@ -323,14 +329,15 @@ class SemiSupervisedHead:
 WORDS_WEIGHT_PARAM = "logisticregression__sample_weight"  # words_head's pipeline: its logistic regression's sample weights
 
 
-def words_head(seed: int = 42):
-    """TF-IDF (word unigrams and bigrams, sublinear counts) + logistic regression: the pseudo-labels' second reader."""
+def words_head(seed: int = 42, class_weight: str | None = None):
+    """TF-IDF (word unigrams and bigrams, sublinear counts) + logistic regression: the pseudo-labels' second reader
+    (``class_weight``: its :attr:`FewLabelConfig.pool_class_weight`)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
     return make_pipeline(TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_df=0.5, strip_accents="unicode"),
-                         LogisticRegression(C=10.0, max_iter=3000, random_state=seed))
+                         LogisticRegression(C=10.0, class_weight=class_weight, max_iter=3000, random_state=seed))
 
 
 def self_training_rounds(labelled: np.ndarray, y: list[str], pool: np.ndarray, config: FewLabelConfig, rounds: int):
@@ -378,7 +385,7 @@ def co_training(labelled: np.ndarray, y: list[str], pool: np.ndarray, labelled_t
         current = SemiSupervisedHead(head, words, words_weight)
         labels = current.predict(pool, pool_texts)
         head = fit_with_pseudo_labels(pseudo_label_head(config), np.concatenate([labelled, pool]), list(y) + labels, len(y), config)
-        words = fit_with_pseudo_labels(words_head(config.seed), texts, list(y) + labels, len(y), config, WORDS_WEIGHT_PARAM)
+        words = fit_with_pseudo_labels(words_head(config.seed, config.pool_class_weight), texts, list(y) + labels, len(y), config, WORDS_WEIGHT_PARAM)
     return SemiSupervisedHead(head, words, words_weight, info={"method": "cotraining", "rounds": rounds, "pseudo_labels": len(pool_texts)})
 
 
@@ -409,7 +416,7 @@ def semi_supervised_head(labelled: np.ndarray, y, pool: np.ndarray, *, config: F
     if tfidf and len(rows):
         if pool_texts is None or labelled_texts is None:
             raise ModelError("the TF-IDF head needs the labelled and pool texts")
-        words = fit_with_pseudo_labels(words_head(config.seed), list(labelled_texts) + [pool_texts[i] for i in rows], y + labels, len(y),
+        words = fit_with_pseudo_labels(words_head(config.seed, config.pool_class_weight), list(labelled_texts) + [pool_texts[i] for i in rows], y + labels, len(y),
                                        config, WORDS_WEIGHT_PARAM)
     return SemiSupervisedHead(head, words, words_weight, info={**info, "tfidf": words is not None})
 
