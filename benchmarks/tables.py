@@ -216,22 +216,26 @@ def few_labels_table() -> str:
     return "\n".join(out).rstrip() or "(no rows)"
 
 
+def fit_against_setfit(r: dict):
+    """A few_labels.py result at 8 labelled posts a class: ``(seeds, fit's means, SetFit's means)`` over the seeds
+    both finished (accuracy, macro-F1, weighted-F1), or ``None`` where no seed has both."""
+    rows8 = [x for x in r["rows"] if x["k"] == 8]
+    seeds = sorted({x["seed"] for x in rows8 if x["method"] == "fit"} & {x["seed"] for x in rows8 if x["method"] == "setfit-minilm"})
+    if not seeds:
+        return None
+    means = [{k: float(np.mean([x[k] for x in rows8 if x["method"] == m and x["seed"] in seeds])) for k in ("accuracy", "macro_f1", "weighted_f1")}
+             for m in ("fit", "setfit-minilm")]
+    return seeds, means[0], means[1]
+
+
 def few_labels_outside() -> str:
     """`topicfit fit` against SetFit at 8 labelled posts a class on each outside corpus (few_labels.py --dataset), over
     the seeds both finished."""
     out = []
     for r in results("few-labels-*.json"):
-        if not r.get("dataset"):
+        if not r.get("dataset") or not (both := fit_against_setfit(r)):
             continue
-        rows8 = [x for x in r["rows"] if x["k"] == 8]
-        seeds = sorted({x["seed"] for x in rows8 if x["method"] == "fit"} & {x["seed"] for x in rows8 if x["method"] == "setfit-minilm"})
-        if not seeds:
-            continue
-
-        def mean(method, key):
-            return float(np.mean([x[key] for x in rows8 if x["method"] == method and x["seed"] in seeds]))
-
-        f, t = ({k: mean(m, k) for k in ("accuracy", "macro_f1", "weighted_f1")} for m in ("fit", "setfit-minilm"))
+        seeds, f, t = both
         out.append(f"`{r['dataset']}`, {len(r['classes'])} classes, 8 labelled posts a class, seeds {', '.join(map(str, seeds))} "
                    f"(those both finished), {r['test_posts']} test posts ({r['cpu']}, {r['date']}): `topicfit fit` "
                    f"{_cell(f['accuracy'], f['macro_f1'], f['weighted_f1'])}, SetFit 1.2 on the same MiniLM "
@@ -745,15 +749,9 @@ def headline_rows() -> list[dict]:
     cells = {}
     for scheme in ("coarse", "fine"):  # topicfit fit against SetFit on the same body, the same posts, the same seeds
         for r in results(f"few-labels-{scheme}.json"):
-            rows8 = [x for x in r["rows"] if x["k"] == 8]
-            seeds = sorted({x["seed"] for x in rows8 if x["method"] == "fit"} & {x["seed"] for x in rows8 if x["method"] == "setfit-minilm"})
-            if not seeds:
+            if not (both := fit_against_setfit(r)):
                 continue
-
-            def mean(method, key):
-                return float(np.mean([x[key] for x in rows8 if x["method"] == method and x["seed"] in seeds]))
-
-            f, t = ({k: mean(m, k) for k in ("accuracy", "macro_f1", "weighted_f1")} for m in ("fit", "setfit-minilm"))
+            seeds, f, t = both
             cells[scheme] = {"cell": _cell(f["accuracy"], f["macro_f1"], f["weighted_f1"]) + " (SetFit 1.2, same MiniLM: "
                              f"{_cell(t['accuracy'], t['macro_f1'], t['weighted_f1'])}; mean of {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, "
                              f"{r['test_posts']} test posts)", "command": r["command"], "seconds": None, "date": r["date"], "cpu": r["cpu"]}
