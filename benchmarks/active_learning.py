@@ -35,6 +35,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -43,10 +44,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent / "src"))
 
-from common import machine, write_result  # noqa: E402
+from common import data_config, machine, write_result  # noqa: E402
 
 from topicfit.api import discover  # noqa: E402
-from topicfit.data import DataConfig, load_splits  # noqa: E402
+from topicfit.data import load_splits  # noqa: E402
 from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig  # noqa: E402
 from topicfit.kinds.embed import EmbedClassifier, EmbedConfig  # noqa: E402
 from topicfit.kinds.fewlabel import FewLabelConfig, semi_supervised_head  # noqa: E402
@@ -392,10 +393,9 @@ def main() -> int:
               "suggest": config.to_dict(), "schemes": {}}
     started = time.perf_counter()
     name = "active-learning" + (f"-{args.tag}" if args.tag else "")
-    command = ("python benchmarks/active_learning.py " + " ".join(sys.argv[1:])).replace(str(Path.home()), "~")  # a cache, not this home
+    command = "python benchmarks/active_learning.py " + " ".join(sys.argv[1:])
     for scheme in ([Path(args.dataset).stem] if args.dataset else args.labels):
-        splits = load_splits(DataConfig(dataset=args.dataset, labels="identity", id_column="id", max_train_samples=args.pool_size)
-                             if args.dataset else DataConfig(labels=scheme))
+        splits = load_splits(replace(data_config(args.dataset, scheme), max_train_samples=args.pool_size))
         rows = []
         with ProcessPoolExecutor(args.jobs) as workers:
             curves = {(seed, strategy): workers.submit(curve, splits, strategy, seed, config, args.step, args.model, args.start,

@@ -29,6 +29,8 @@ RESULTS = ROOT / "results"
 RUNS = ROOT / "runs"  # git-ignored
 sys.path.insert(0, str(REPO / "src"))
 
+from topicfit.data import DataConfig  # noqa: E402
+
 MAX_NAME = 60  # characters in a result's file name, ".json" included (the test allows 64)
 MACHINE_PATH = re.compile(r"(?:^|[\s=:'\"(,])(/(?:work|tmp|root|home)/\S*)")
 
@@ -78,14 +80,21 @@ def relative_command(cmd: list[str]) -> str:
 
 
 def portable(value):
-    """``value`` with every path under the repository written relative to its root (in commands too)."""
+    """``value`` with every path under the repository written relative to its root (in commands too), and one under
+    the home folder (a cache: ``~/.cache/topicfit/outside/...``) written from ``~``."""
     if isinstance(value, dict):
         return {k: portable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [portable(v) for v in value]
     if isinstance(value, str):
-        return value.replace(str(REPO) + os.sep, "") if value != str(REPO) else "."
+        return value.replace(str(REPO) + os.sep, "").replace(str(Path.home()) + os.sep, "~/") if value != str(REPO) else "."
     return value
+
+
+def data_config(dataset: str | None, labels: str) -> DataConfig:
+    """The benchmark scripts' data: 20 Newsgroups under the ``labels`` scheme, or ``--dataset FILE`` (an outside corpus,
+    ``outside_data.py``) with its own labels and ids."""
+    return DataConfig(dataset=dataset, labels="identity", id_column="id") if dataset else DataConfig(labels=labels)
 
 
 def save_result(path: Path, result: dict, **dumps) -> Path:

@@ -28,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent / "src"))
 
+from common import data_config, portable  # noqa: E402
 from topicfit.data import DataConfig, load_splits, sample_documents  # noqa: E402
 from topicfit.kinds.baseline import BaselineClassifier, BaselineConfig  # noqa: E402
 from topicfit.kinds.embed import EmbedClassifier, EmbedConfig  # noqa: E402
@@ -141,8 +142,7 @@ def main() -> int:
     parser.add_argument("--resume", action="store_true", help="keep the rows --output already has and measure only the others")
     parser.add_argument("--output", default=str(ROOT / "results" / "few-labels.json"))
     args = parser.parse_args()
-    splits = load_splits(DataConfig(dataset=args.dataset, labels="identity", id_column="id") if args.dataset
-                         else DataConfig(labels=args.labels))
+    splits = load_splits(data_config(args.dataset, args.labels))
     test = sample_documents(splits.test, args.test_samples or None, seed=0, what="few-labels test")
     classes = list(splits.classes)
     rows = []
@@ -196,7 +196,7 @@ def write_results(args, rows: list[dict], test, classes: list[str], started: flo
             summary.append({"k": k, "method": method, "seeds": len(group),
                             **{f"{name}_mean": round(float(np.mean([r[name] for r in group])), 4) for name in ("accuracy", "macro_f1", "weighted_f1")}})
     env = environment()
-    command = ("python benchmarks/few_labels.py " + " ".join(sys.argv[1:])).replace(str(Path.home()), "~")  # the cache, not this machine's home
+    command = portable("python benchmarks/few_labels.py " + " ".join(sys.argv[1:]))
     result = {**({"dataset": Path(args.dataset).name} if args.dataset else {}),
               "rows": rows, "summary": summary, "test_posts": len(test), "classes": classes, "command": command,
               "commands": list(dict.fromkeys([*getattr(args, "earlier_commands", []), command])),  # --resume: every run that added rows

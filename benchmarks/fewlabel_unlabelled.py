@@ -37,10 +37,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent / "src"))
 
-from common import machine, write_result  # noqa: E402
+from common import data_config, machine, write_result  # noqa: E402
 from few_labels import sample_per_class  # noqa: E402
 
-from topicfit.data import DataConfig, load_splits, sample_documents  # noqa: E402
+from topicfit.data import load_splits, sample_documents  # noqa: E402
 from topicfit.kinds.fewlabel import FewLabelClassifier, FewLabelConfig, semi_supervised_head  # noqa: E402
 from topicfit.metrics import compute_metrics  # noqa: E402
 
@@ -92,7 +92,7 @@ def main() -> int:
                         help="a seed's already tuned few-label model folder (e.g. a fit's candidates/fewlabel-minilm/model), used as it is")
     args = parser.parse_args()
     started = time.perf_counter()
-    splits = load_splits(DataConfig(dataset=args.dataset, labels="identity", id_column="id") if args.dataset else DataConfig(labels=args.labels))
+    splits = load_splits(data_config(args.dataset, args.labels))
     if args.dataset:
         args.labels = Path(args.dataset).stem  # names the result, the saved bodies and the embeddings cache
     classes = list(splits.classes)
@@ -142,7 +142,7 @@ def main() -> int:
     write_result(f"fewlabel-unlabelled-{args.labels}" + (f"-{args.tag}" if args.tag else ""), {
         "rows": rows, "summary": summary, "chosen_by_dev": best["variant"], "k": args.k, "pool": args.pool, "dev": args.dev,
         "test_posts": len(test), "seeds": args.seeds, "seconds": round(time.perf_counter() - started, 1)},
-        ("python benchmarks/fewlabel_unlabelled.py " + " ".join(map(portable_body, sys.argv[1:]))).replace(str(Path.home()), "~"), machine())
+        "python benchmarks/fewlabel_unlabelled.py " + " ".join(map(portable_body, sys.argv[1:])), machine())
     for s in summary:
         print(s)
     print("chosen on the development sample:", best["variant"])
