@@ -235,12 +235,12 @@ def test_a_labelled_post_weighs_labelled_weight_pseudo_labelled_ones():
     rng = np.random.default_rng(0)
     labelled, y = rng.normal(size=(6, 5)), ["a", "b", "a", "b", "a", "b"]
     pool = rng.normal(size=(20, 5))
-    cfg = FewLabelConfig(C=1.0, labelled_weight=3.0)
+    cfg = FewLabelConfig(C=1.0, labelled_weight=3.0, pool_class_weight=None)  # unweighted classes: weight 3 is then three copies
     head, rows, pseudo = self_training_rounds(labelled, y, pool, cfg, rounds=1)  # one round: the whole pool, labelled by the first head
     assert rows.tolist() == list(range(20)) and pseudo == make_head(cfg).fit(labelled, y).predict(pool).tolist()
     copies = pseudo_label_head(cfg).fit(np.concatenate([labelled, labelled, labelled, pool]), y * 3 + pseudo)  # weight 3 = three copies
     assert np.allclose(head.coef_, copies.coef_, atol=1e-4) and np.allclose(head.intercept_, copies.intercept_, atol=1e-4)
-    plain, _, _ = self_training_rounds(labelled, y, pool, FewLabelConfig(C=1.0), rounds=1)
+    plain, _, _ = self_training_rounds(labelled, y, pool, FewLabelConfig(C=1.0, pool_class_weight=None), rounds=1)
     assert not np.allclose(plain.coef_, head.coef_, atol=1e-3)
 
     texts = [f"word{i % 2} filler{i}" for i in range(6)]
@@ -265,7 +265,8 @@ def test_pool_class_weight_balances_both_readers_refits_on_the_pseudo_labels():
     pool = rng.normal(size=(30, 5)) + np.r_[1.0, 0, 0, 0, 0]  # shifted: the first head calls most of the pool one class
     texts = [f"word{i % 2} filler{i}" for i in range(6)]
     pool_texts = [f"word{i % 3 == 0} other{i}" for i in range(30)]
-    plain_cfg, cfg = FewLabelConfig(C=1.0), FewLabelConfig(C=1.0, pool_class_weight="balanced")
+    plain_cfg, cfg = FewLabelConfig(C=1.0, pool_class_weight=None), FewLabelConfig(C=1.0)  # balanced is the default
+    assert cfg.pool_class_weight == "balanced"
     pseudo = make_head(cfg).fit(labelled, y).predict(pool).tolist()
     assert len(set(pseudo)) == 2 and max(pseudo.count("a"), pseudo.count("b")) > 20  # a pool dominated by one class
     balanced, plain = co_training(labelled, y, pool, texts, pool_texts, cfg, rounds=1), co_training(labelled, y, pool, texts, pool_texts, plain_cfg, rounds=1)

@@ -14,7 +14,9 @@ Options beyond SetFit: unlabelled posts (``fit(..., X_unlabelled=...)``) are lab
 (:func:`co_training`, the default ``unlabelled_method``): the tuned encoder's head labels the pool, a TF-IDF head
 and a refitted embedding head learn those labels, their average relabels the pool, and the final model averages
 the two heads (words past the encoder's 128 tokens count). ``benchmarks/fewlabel_unlabelled.py`` chose it on a
-development sample over self-training and label spreading. The head's macro-F1 is cross-validated on the labelled posts
+development sample over self-training and label spreading, and chose class-balanced refits (``pool_class_weight``)
+on the development samples of three corpora: unweighted, the refits learn the pool's class shares, and on uneven
+classes the large ones crowd out the small. The head's macro-F1 is cross-validated on the labelled posts
 (:func:`cross_validate_head`, ``validation_macro_f1_``), so a few-label run can be compared when the
 validation split is tiny; probabilities are calibrated by one temperature fitted on validation, if any.
 
@@ -68,10 +70,10 @@ class FewLabelConfig(Settings):
     C: float = field(default=1.0, metadata={"help": "the logistic-regression head's inverse regularisation"})
     class_weight: str | None = field(default="balanced", metadata={
         "help": "the head's class weights: balanced (inverse class frequency) or none", "choices": ("balanced",)})
-    pool_class_weight: str | None = field(default=None, metadata={
-        "help": "the class weights of the heads refitted on labelled + pseudo-labelled posts (both readers): none, so the "
-                "pool's class shares are learnt, or balanced (inverse class frequency of the pseudo-labels), so a large class "
-                "of the pool does not crowd out the small ones", "choices": ("balanced",)})
+    pool_class_weight: str | None = field(default="balanced", metadata={
+        "help": "the class weights of the heads refitted on labelled + pseudo-labelled posts (both readers): balanced (inverse "
+                "class frequency of the labels and pseudo-labels), so a large class of the pool does not crowd out the small "
+                "ones, or none, so the pool's class shares are learnt", "choices": ("balanced",)})
     unlabelled_method: str = field(default="cotraining", metadata={
         "help": "how the head learns from unlabelled posts: cotraining (the tuned encoder's head and a TF-IDF head label the "
                 "pool for each other), spreading (label spreading over a nearest-neighbour graph), rounds (self-training), "
@@ -218,7 +220,7 @@ def make_head(config: FewLabelConfig):
 
 def pseudo_label_head(config: FewLabelConfig):
     """The head refitted on labelled posts + pseudo-labels, its classes weighted by ``config.pool_class_weight``
-    (none: the pool's class shares are learnt)."""
+    (balanced by default; none: the pool's class shares are learnt)."""
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=config.C, class_weight=config.pool_class_weight, max_iter=3000, random_state=config.seed)
