@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -221,9 +221,7 @@ def make_head(config: FewLabelConfig):
 def pseudo_label_head(config: FewLabelConfig):
     """The head refitted on labelled posts + pseudo-labels, its classes weighted by ``config.pool_class_weight``
     (balanced by default; none: the pool's class shares are learnt)."""
-    from sklearn.linear_model import LogisticRegression
-
-    return LogisticRegression(C=config.C, class_weight=config.pool_class_weight, max_iter=3000, random_state=config.seed)
+    return make_head(replace(config, class_weight=config.pool_class_weight))
 
 
 def fit_with_pseudo_labels(head, X, y: list[str], labelled: int, config: FewLabelConfig, weight_param: str = "sample_weight"):
