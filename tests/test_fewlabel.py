@@ -15,7 +15,7 @@ from topicfit import registry
 from topicfit.data import DataConfig, load_splits
 from topicfit.encoders import load_encoder
 from topicfit.kinds.fewlabel import (FewLabelClassifier, FewLabelConfig, contrastive_pairs, cross_validate_head, make_head,
-                                     pseudo_labels)
+                                     pseudo_labels, semi_supervised_head)
 from topicfit.predict import TopicClassifier
 from topicfit.runs import read_run
 from topicfit.workflow import fit_run
@@ -276,3 +276,16 @@ def test_pool_class_weight_balances_both_readers_refits_on_the_pseudo_labels():
     assert balanced.words[-1].class_weight == "balanced" and plain.words[-1].class_weight is None
     with pytest.raises(Exception, match="pool_class_weight must be 'balanced' or None"):
         FewLabelConfig(pool_class_weight="inverse")
+
+
+def test_self_training_once_refits_with_the_pool_class_weight_too():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(2)
+    labelled, y = rng.normal(size=(6, 5)), ["a", "b", "a", "b", "a", "b"]
+    pool = rng.normal(size=(30, 5)) + np.r_[1.0, 0, 0, 0, 0]
+    cfg = FewLabelConfig(C=1.0, pool_class_weight=None, pseudo_threshold=0.0)  # every pool post pseudo-labelled, refit unweighted
+    once = semi_supervised_head(labelled, y, pool, config=cfg, method="once")
+    pseudo = make_head(cfg).fit(labelled, y).predict(pool).tolist()
+    by_hand = LogisticRegression(C=1.0, max_iter=3000, random_state=cfg.seed).fit(np.concatenate([labelled, pool]), y + pseudo)
+    assert len(set(pseudo)) == 2 and np.allclose(once.embedding_head.coef_, by_hand.coef_, atol=1e-4)

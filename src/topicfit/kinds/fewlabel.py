@@ -402,7 +402,7 @@ def semi_supervised_head(labelled: np.ndarray, y, pool: np.ndarray, *, config: F
         head = make_head(config).fit(labelled, y)
         rows, labels = pseudo_labels(head.predict_proba(pool), head.classes_, threshold=config.pseudo_threshold,
                                      per_class=config.pseudo_per_class)
-        head = fit_with_pseudo_labels(make_head(config), np.concatenate([labelled, pool[rows]]), y + labels, len(y), config) if len(rows) else head
+        head = fit_with_pseudo_labels(pseudo_label_head(config), np.concatenate([labelled, pool[rows]]), y + labels, len(y), config) if len(rows) else head
     elif method == "rounds":
         head, rows, labels = self_training_rounds(labelled, y, pool, config, rounds)
     elif method == "cotraining":
