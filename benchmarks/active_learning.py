@@ -18,9 +18,10 @@ embeddings, so 8 rounds x 5 seeds x 2 strategies fit in minutes:
 - ``embed+tfidf+pool``: ``embed+tfidf`` with that self-trained head;
 - ``embed+pool-cotraining``: the few-label kind's default use of the pool, co-training (``--pool-rounds`` rounds):
   the MiniLM head and a TF-IDF head on the whole training split label the pool for each other, and their
-  probabilities are averaged. It is ``topicfit fit``'s few-label head without the encoder's tuning; with a TF-IDF
-  fit on the whole split in every round a curve takes many minutes (the result's ``seconds``; ``--jobs 2`` runs
-  two at once).
+  probabilities are averaged. With ``--class-weight balanced --pool-class-weight balanced`` (the few-label kind's
+  defaults; the loop's are none, as its earlier files ran) it is ``topicfit fit``'s few-label head without the
+  encoder's tuning. With a TF-IDF fit on the whole split in every round a curve takes many minutes (the result's
+  ``seconds``; ``--jobs 2`` runs two at once).
 
 The issue's bar: active selection reaches random selection's accuracy at 64 a class with at most half the
 labels (32 a class). ``summary`` gives, per scheme, the mean test accuracy and macro-F1 per round of each strategy
@@ -92,9 +93,10 @@ class EmbeddingsAndPool(LoopModel):
     uses_pool = True
 
     def __init__(self, seed: int, rounds: int, method: str = "rounds", labelled_weight: float = 1.0, encoder: str = "minilm",
-                 class_weight: str | None = None, select_head: str = "final"):
+                 class_weight: str | None = None, select_head: str = "final", pool_class_weight: str | None = None):
         self.embed = make_model("embed", seed, encoder=encoder)
-        self.config = FewLabelConfig(C=C, class_weight=class_weight, seed=seed, unlabelled_rounds=rounds, labelled_weight=labelled_weight)
+        self.config = FewLabelConfig(C=C, class_weight=class_weight, pool_class_weight=pool_class_weight, seed=seed,
+                                     unlabelled_rounds=rounds, labelled_weight=labelled_weight)
         self.pool_method, self.method, self.select_head = method, f"embed+pool-{method}", select_head
 
     def fit(self, X, y, unlabelled=()):
@@ -222,11 +224,14 @@ POOL_ROUNDS = 3  # --pool-rounds: self-training's rounds in the +pool models (th
 
 
 def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS, labelled_weight: float = 1.0, committee: int = 0, *,
-               encoder: str = "minilm", class_weight: str | None = None, select_head: str = "final"):
+               encoder: str = "minilm", class_weight: str | None = None, select_head: str = "final",
+               pool_class_weight: str | None = None):
     """``labelled_weight``: the +pool models' :attr:`FewLabelConfig.labelled_weight` (a labelled post's weight against a
     pseudo-labelled one's in the refits); ``committee``: :class:`CommitteeAndPool`'s size (``embed+pool-rounds`` only);
     ``encoder``: the frozen encoder (``minilm``, or ``mpnet`` where installed, as ``topicfit fit`` tries both);
     ``class_weight``: the +pool models' first head (:attr:`FewLabelConfig.class_weight`: ``balanced`` or ``None``);
+    ``pool_class_weight``: their refits on labelled and pseudo-labelled posts (:attr:`FewLabelConfig.pool_class_weight`;
+    ``embed+pool-rounds`` and ``embed+pool-cotraining`` only);
     ``select_head``: what ``suggest`` scores the pool by (``embed+pool-rounds`` only; :class:`Selector`)."""
     if select_head != "final" and (name != "embed+pool-rounds" or committee):
         raise SystemExit(f"--select-head {select_head} goes with --model embed+pool-rounds (no committee), not {name}")
@@ -236,8 +241,11 @@ def make_model(name: str, seed: int, pool_rounds: int = POOL_ROUNDS, labelled_we
         return CommitteeAndPool(seed, pool_rounds, committee, labelled_weight, encoder, class_weight)
     if name == "embed":
         return EmbedClassifier(EmbedConfig(model=encoder, head="logreg", C=C, seed=seed))
+    if pool_class_weight and name not in ("embed+pool-rounds", "embed+pool-cotraining"):
+        raise SystemExit(f"--pool-class-weight goes with --model embed+pool-rounds or embed+pool-cotraining, not {name}")
     if name in ("embed+pool-rounds", "embed+pool-cotraining"):
-        return EmbeddingsAndPool(seed, pool_rounds, name.removeprefix("embed+pool-"), labelled_weight, encoder, class_weight, select_head)
+        return EmbeddingsAndPool(seed, pool_rounds, name.removeprefix("embed+pool-"), labelled_weight, encoder, class_weight, select_head,
+                                 pool_class_weight)
     return WordsAndEmbeddings(seed, pool_rounds if name == "embed+tfidf+pool" else None, labelled_weight, encoder, class_weight)
 
 
@@ -358,6 +366,10 @@ def main() -> int:
     parser.add_argument("--class-weight", default="none", choices=("none", "balanced"),
                         help="the +pool models' first head, fitted on the labelled posts alone (as `topicfit fewlabel --class-weight`; "
                              "the loop's default: none)")
+    parser.add_argument("--pool-class-weight", default="none", choices=("none", "balanced"),
+                        help="with --model embed+pool-rounds or embed+pool-cotraining: the refits on labelled and pseudo-labelled "
+                             "posts (as `topicfit fewlabel --pool-class-weight`, whose default is balanced since 2026-12-07; the "
+                             "loop's default: none, as every earlier file ran)")
     parser.add_argument("--select-head", default="final", choices=("final", "labelled", "held-out"),
                         help="with --model embed+pool-rounds: the head whose probabilities suggest scores the pool by: final (the "
                              "self-trained head, whose last round learnt every pool post's pseudo-label), labelled (its first fit, on the "
@@ -373,14 +385,18 @@ def main() -> int:
     config = SuggestConfig(uncertainty=args.uncertainty, pool_factor=args.pool_factor, density=args.density, spread=args.spread,
                            balance=args.balance, coverage=args.coverage)
     class_weight = None if args.class_weight == "none" else args.class_weight
+    pool_class_weight = None if args.pool_class_weight == "none" else args.pool_class_weight
     model_options = {"pool_rounds": args.pool_rounds, "labelled_weight": args.labelled_weight, "committee": args.committee,
-                     "encoder": args.encoder, "class_weight": class_weight, "select_head": args.select_head}
+                     "encoder": args.encoder, "class_weight": class_weight, "select_head": args.select_head,
+                     "pool_class_weight": pool_class_weight}
     info = machine()
     model = MODELS[args.model].format(rounds=args.pool_rounds).replace("embed-minilm", f"embed-{args.encoder}")
     if args.labelled_weight != 1.0 and "pool" in args.model:
         model += f", each labelled post weighing {args.labelled_weight:g} pseudo-labelled ones"
     if class_weight and "pool" in args.model:
         model += f", its first head's classes weighted {class_weight}"
+    if pool_class_weight:
+        model += f", its refits on the pool weighted {pool_class_weight}"
     if args.select_head != "final":
         model += f"; suggest scores the pool by its {args.select_head} head"
     if args.cold_start != START:
